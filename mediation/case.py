@@ -1,0 +1,841 @@
+"""The Case aggregate: one labour dispute from receipt to success, failure or closure.
+
+Public command methods check the rules (``mediation.rules``) and compute every value
+(deadlines, flags); the event classes' ``apply`` methods only assign. Replaying the
+stored events therefore always rebuilds the same state, whatever today's date is.
+
+The event classes below are the stored format: their ``TOPIC`` strings and field names
+are forever. Add a field with a default or bump ``class_version`` with an upcaster; never
+rename. Every event carries ``actor``/``actor_role`` (who), ``on`` (the business date) and
+``policy_version`` (the rules it was decided under); the library's ``timestamp`` is the
+moment it was recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID, uuid4
+
+from eventsourcing.domain import Aggregate
+
+from mediation import rules
+from mediation.calendar import add_working_days, due_date, is_overdue, working_days_between
+from mediation.clock import recording_time
+from mediation.errors import (
+    InvalidTransition,
+    LabourRelationshipNotEntrustable,
+    ReasonRequired,
+    SeveranceInvalid,
+    ValidationFailed,
+)
+from mediation.organisation import Studio
+from mediation.policy import Policy
+from mediation.values import (
+    Actor,
+    ClaimCategory,
+    Disposition,
+    Party,
+    Route,
+    Status,
+    SuccessBranch,
+    WorkerCategory,
+    money_str,
+)
+
+
+@dataclass(frozen=True)
+class Claim:
+    category: ClaimCategory
+    amount: Decimal
+
+    def to_dict(self) -> dict[str, str]:
+        return {"category": self.category.value, "amount": money_str(self.amount)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, str]) -> Claim:
+        return cls(ClaimCategory(data["category"]), Decimal(data["amount"]))
+
+
+@dataclass(frozen=True)
+class Assessment:
+    within_scope: bool
+    meets_acceptance_conditions: bool
+    suitable_for_mediation: bool
+    reason: str
+    on: date
+
+    @property
+    def eligible(self) -> bool:
+        return (
+            self.within_scope and self.meets_acceptance_conditions and self.suitable_for_mediation
+        )
+
+
+@dataclass(frozen=True)
+class Consent:
+    given: bool
+    on: date
+
+
+@dataclass(frozen=True)
+class Agreement:
+    signed_on: date
+    amount: Decimal
+    performance_due_on: date
+    terms: str
+    review_due_on: date
+
+
+@dataclass(frozen=True)
+class Deadline:
+    kind: str  # acceptance_decision | mediation_window | performance | review_application | award
+    due_on: date
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class ApplicantInput:
+    name: str
+    id_number: str
+    phone: str
+    worker_category: WorkerCategory
+
+
+@dataclass(frozen=True)
+class RespondentInput:
+    name: str
+    credit_code: str
+
+
+_T = "mediation.case."
+
+
+class Case(Aggregate):
+    TOPIC = "mediation.case.Case"
+
+    # ------------------------------------------------------------------ events
+
+    class Event(Aggregate.Event):
+        TOPIC = _T + "Event"
+        actor: str
+        actor_role: str
+        on: date
+        policy_version: str
+
+        @staticmethod
+        def create_timestamp() -> datetime:
+            return recording_time()
+
+    class Created(Aggregate.Created):
+        """Library base class, redefined here only to give it a stable topic (unused)."""
+
+        TOPIC = _T + "Created"
+
+    class Received(Aggregate.Created):
+        TOPIC = _T + "Received"
+        class_version = 1
+        actor: str
+        actor_role: str
+        on: date
+        policy_version: str
+        region_code: str
+        applicant: dict[str, str]
+        respondent: dict[str, str]
+        claims: list[dict[str, str]]
+        infringement_known_on: date | None
+        limitation_warning: bool
+        acceptance_due_on: date
+        severed_from: UUID | None
+
+        @staticmethod
+        def create_timestamp() -> datetime:
+            return recording_time()
+
+        def apply(self, case: Case) -> None:
+            case.region_code = self.region_code
+            case.received_on = self.on
+            case.status_since = self.on
+            case.applicant = dict(self.applicant)
+            case.respondent = dict(self.respondent)
+            case.claims = [Claim.from_dict(c) for c in self.claims]
+            case.infringement_known_on = self.infringement_known_on
+            case.limitation_warning = self.limitation_warning
+            case.acceptance_due_on = self.acceptance_due_on
+            case.severed_from = self.severed_from
+            case.policy_version = self.policy_version
+
+    class Assessed(Event):
+        TOPIC = _T + "Assessed"
+        class_version = 1
+        within_scope: bool
+        meets_acceptance_conditions: bool
+        suitable_for_mediation: bool
+        reason: str
+
+        def apply(self, case: Case) -> None:
+            case.assessment = Assessment(
+                self.within_scope,
+                self.meets_acceptance_conditions,
+                self.suitable_for_mediation,
+                self.reason,
+                self.on,
+            )
+
+    class ConsentRecorded(Event):
+        TOPIC = _T + "ConsentRecorded"
+        class_version = 1
+        party: str
+        given: bool
+        ends_mediation: bool
+        acceptance_due_on: date | None
+
+        def apply(self, case: Case) -> None:
+            case.consents[Party(self.party)] = Consent(self.given, self.on)
+            if self.ends_mediation:
+                case._end_mediation(self.on, self.acceptance_due_on)
+
+    class Entrusted(Event):
+        TOPIC = _T + "Entrusted"
+        class_version = 1
+        studio_id: UUID
+        route: str
+        window_ends_on: date
+
+        def apply(self, case: Case) -> None:
+            case.status = Status.ENTRUSTED
+            case.status_since = self.on
+            case.studio_id = self.studio_id
+            case.mediator_id = None
+            case.route = Route(self.route)
+            case.entrusted_on = self.on
+            case.window_ends_on = self.window_ends_on
+            case.window_extended = False
+            case.mediation_count += 1
+            case.sessions = 0
+            case.agreement = None
+            case.amount_paid = Decimal("0.00")
+            case.review_applied_on = None
+            case.statement_number = None
+            if case.route is Route.PRE_FILING:
+                case.acceptance_due_on = None  # 暂缓受理: the acceptance clock pauses
+
+    class ClaimsSevered(Event):
+        TOPIC = _T + "ClaimsSevered"
+        class_version = 1
+        categories: list[str]
+        new_case_id: UUID
+
+        def apply(self, case: Case) -> None:
+            moved = {ClaimCategory(c) for c in self.categories}
+            case.claims = [c for c in case.claims if c.category not in moved]
+            case.severed_into.append(self.new_case_id)
+
+    class MediatorAssigned(Event):
+        TOPIC = _T + "MediatorAssigned"
+        class_version = 1
+        mediator_id: UUID
+
+        def apply(self, case: Case) -> None:
+            if case.status is Status.ENTRUSTED:
+                case.status = Status.IN_MEDIATION
+                case.status_since = self.on
+            case.mediator_id = self.mediator_id
+
+    class SessionRecorded(Event):
+        TOPIC = _T + "SessionRecorded"
+        class_version = 1
+        summary: str
+
+        def apply(self, case: Case) -> None:
+            case.sessions += 1
+            case.last_session_on = self.on
+
+    class WindowExtended(Event):
+        TOPIC = _T + "WindowExtended"
+        class_version = 1
+        days: int
+        window_ends_on: date
+
+        def apply(self, case: Case) -> None:
+            case.window_ends_on = self.window_ends_on
+            case.window_extended = True
+
+    class AgreementSigned(Event):
+        TOPIC = _T + "AgreementSigned"
+        class_version = 1
+        amount: str
+        performance_due_on: date
+        terms: str
+        review_due_on: date
+
+        def apply(self, case: Case) -> None:
+            case.status = Status.AGREEMENT_SIGNED
+            case.status_since = self.on
+            case.agreement = Agreement(
+                self.on,
+                Decimal(self.amount),
+                self.performance_due_on,
+                self.terms,
+                self.review_due_on,
+            )
+
+    class PerformanceRecorded(Event):
+        TOPIC = _T + "PerformanceRecorded"
+        class_version = 1
+        amount_paid: str
+        complete: bool
+
+        def apply(self, case: Case) -> None:
+            case.amount_paid += Decimal(self.amount_paid)
+            if self.complete:
+                case.status = Status.SUCCEEDED
+                case.status_since = self.on
+                case.outcome = SuccessBranch.PERFORMANCE
+
+    class ReviewApplied(Event):
+        TOPIC = _T + "ReviewApplied"
+        class_version = 1
+
+        def apply(self, case: Case) -> None:
+            case.review_applied_on = self.on
+
+    class StatementIssued(Event):
+        TOPIC = _T + "StatementIssued"
+        class_version = 1
+        number: str
+
+        def apply(self, case: Case) -> None:
+            case.status = Status.SUCCEEDED
+            case.status_since = self.on
+            case.outcome = SuccessBranch.STATEMENT
+            case.statement_number = self.number
+            case.statement_served = set()
+
+    class StatementServed(Event):
+        TOPIC = _T + "StatementServed"
+        class_version = 1
+        party: str
+
+        def apply(self, case: Case) -> None:
+            case.statement_served.add(Party(self.party))
+
+    class StatementRetracted(Event):
+        TOPIC = _T + "StatementRetracted"
+        class_version = 1
+        party: str
+        acceptance_due_on: date | None
+
+        def apply(self, case: Case) -> None:
+            case.success_reversed = True
+            case._end_mediation(self.on, self.acceptance_due_on)
+
+    class MediationFailed(Event):
+        TOPIC = _T + "MediationFailed"
+        class_version = 1
+        reason: str
+        acceptance_due_on: date | None
+
+        def apply(self, case: Case) -> None:
+            case.failure_reason = self.reason
+            case._end_mediation(self.on, self.acceptance_due_on)
+
+    class AcceptanceDecided(Event):
+        TOPIC = _T + "AcceptanceDecided"
+        class_version = 1
+        accepted: bool
+        reason: str
+        award_due_on: date | None
+
+        def apply(self, case: Case) -> None:
+            case.status = Status.ACCEPTED if self.accepted else Status.NOT_ACCEPTED
+            case.status_since = self.on
+            case.accepted_on = self.on if self.accepted else None
+            case.acceptance_due_on = None
+            case.award_due_on = self.award_due_on
+
+    class AwardPeriodExtended(Event):
+        TOPIC = _T + "AwardPeriodExtended"
+        class_version = 1
+        days: int
+        approved_by: str
+        award_due_on: date
+
+        def apply(self, case: Case) -> None:
+            case.award_due_on = self.award_due_on
+            case.award_extended = True
+
+    class Closed(Event):
+        TOPIC = _T + "Closed"
+        class_version = 1
+        disposition: str
+
+        def apply(self, case: Case) -> None:
+            case.status = Status.CLOSED
+            case.status_since = self.on
+            case.disposition = Disposition(self.disposition)
+            case.acceptance_due_on = None
+
+    # ------------------------------------------------------------------ state
+
+    def __init__(self) -> None:
+        self.status: Status = Status.RECEIVED
+        self.status_since: date = date.min
+        self.route: Route | None = None
+        self.region_code: str = ""
+        self.received_on: date = date.min
+        self.applicant: dict[str, str] = {}
+        self.respondent: dict[str, str] = {}
+        self.claims: list[Claim] = []
+        self.infringement_known_on: date | None = None
+        self.limitation_warning: bool = False
+        self.severed_from: UUID | None = None
+        self.severed_into: list[UUID] = []
+        self.policy_version: str = ""
+        self.assessment: Assessment | None = None
+        self.consents: dict[Party, Consent] = {}
+        self.studio_id: UUID | None = None
+        self.mediator_id: UUID | None = None
+        self.entrusted_on: date | None = None
+        self.window_ends_on: date | None = None
+        self.window_extended: bool = False
+        self.mediation_count: int = 0
+        self.sessions: int = 0
+        self.last_session_on: date | None = None
+        self.agreement: Agreement | None = None
+        self.amount_paid: Decimal = Decimal("0.00")
+        self.review_applied_on: date | None = None
+        self.statement_number: str | None = None
+        self.statement_served: set[Party] = set()
+        self.outcome: SuccessBranch | None = None
+        self.success_reversed: bool = False
+        self.failure_reason: str | None = None
+        self.acceptance_due_on: date | None = None
+        self.accepted_on: date | None = None
+        self.award_due_on: date | None = None
+        self.award_extended: bool = False
+        self.disposition: Disposition | None = None
+
+    def _end_mediation(self, on: date, acceptance_due_on: date | None) -> None:
+        self.status = Status.MEDIATION_FAILED
+        self.status_since = on
+        self.outcome = None
+        if acceptance_due_on is not None:
+            self.acceptance_due_on = acceptance_due_on
+
+    # ------------------------------------------------------------------ creation
+
+    @classmethod
+    def receive(
+        cls,
+        *,
+        actor: Actor,
+        policy: Policy,
+        region_code: str,
+        received_on: date,
+        applicant: ApplicantInput,
+        respondent: RespondentInput,
+        claims: Sequence[Claim],
+        infringement_known_on: date | None = None,
+        severed_from: UUID | None = None,
+        case_id: UUID | None = None,
+    ) -> Case:
+        rules.require_known_region(region_code)
+        applicant_data = rules.validated_applicant(applicant)
+        respondent_data = rules.validated_respondent(respondent)
+        if not claims:
+            raise ValidationFailed("a case needs at least one claim", field="claims")
+        if infringement_known_on is not None and infringement_known_on > received_on:
+            raise ValidationFailed(
+                "the infringement cannot become known after the application was received",
+                field="infringement_known_on",
+            )
+        limitation_warning = infringement_known_on is not None and received_on > _add_years(
+            infringement_known_on, 1
+        )
+        case = cls._create(
+            cls.Received,
+            id=case_id or uuid4(),
+            actor=actor.username,
+            actor_role=actor.role.value,
+            on=received_on,
+            policy_version=policy.version,
+            region_code=region_code,
+            applicant=applicant_data,
+            respondent=respondent_data,
+            claims=[c.to_dict() for c in claims],
+            infringement_known_on=infringement_known_on,
+            limitation_warning=limitation_warning,
+            acceptance_due_on=due_date(received_on, policy.acceptance_decision),
+            severed_from=severed_from,
+        )
+        return case
+
+    # ------------------------------------------------------------------ commands
+
+    def _require(self, command: str, on: date) -> None:
+        rules.require_transition(command, self.status, self.route)
+        rules.require_not_before(on, self.status_since, "the case's current step")
+        rules.require_not_before(on, self.received_on, "the receipt of the case")
+
+    def _common(self, actor: Actor, on: date, policy: Policy) -> dict[str, Any]:
+        return {
+            "actor": actor.username,
+            "actor_role": actor.role.value,
+            "on": on,
+            "policy_version": policy.version,
+        }
+
+    def assess(
+        self,
+        *,
+        actor: Actor,
+        policy: Policy,
+        on: date,
+        within_scope: bool,
+        meets_acceptance_conditions: bool,
+        suitable_for_mediation: bool,
+        reason: str,
+    ) -> None:
+        self._require("assess", on)
+        rules.require_text(reason, "reason")
+        self.trigger_event(
+            self.Assessed,
+            within_scope=within_scope,
+            meets_acceptance_conditions=meets_acceptance_conditions,
+            suitable_for_mediation=suitable_for_mediation,
+            reason=reason.strip(),
+            **self._common(actor, on, policy),
+        )
+
+    def record_consent(
+        self, *, actor: Actor, policy: Policy, on: date, party: Party, given: bool
+    ) -> None:
+        self._require("record_consent", on)
+        mediating = self.status in (Status.ENTRUSTED, Status.IN_MEDIATION, Status.AGREEMENT_SIGNED)
+        if given and mediating:
+            # Consent is already a precondition of the running mediation.
+            raise InvalidTransition("consent is already given for the running mediation")
+        ends_mediation = mediating and not given
+        self.trigger_event(
+            self.ConsentRecorded,
+            party=party.value,
+            given=given,
+            ends_mediation=ends_mediation,
+            acceptance_due_on=self._resumed_acceptance_due(on, policy) if ends_mediation else None,
+            **self._common(actor, on, policy),
+        )
+
+    def entrust(
+        self, *, actor: Actor, policy: Policy, on: date, studio: Studio, route: Route
+    ) -> None:
+        command = "entrust_pre_filing" if route is Route.PRE_FILING else "entrust_post_filing"
+        rules.require_transition(command, self.status, self.route)
+        # Business rules, in the order the clerk would check them; the confirmation rule
+        # comes first so that it answers "whatever else is true".
+        rules.require_entrustable(self.claims)
+        rules.require_assessed_eligible(self.assessment)
+        rules.require_both_consents(self.consents)
+        rules.require_studio_covers(studio, self.region_code)
+        rules.require_studio_active(studio, on)
+        rules.require_not_before(on, self.status_since, "the case's current step")
+        rules.require_not_before(on, self.received_on, "the receipt of the case")
+        if route is Route.PRE_FILING:
+            window_ends_on = due_date(on, policy.pre_filing_window)
+        else:
+            later_consent = max(c.on for c in self.consents.values())
+            start = max(later_consent, self.accepted_on or later_consent)
+            window_ends_on = due_date(start, policy.post_filing_window)
+        self.trigger_event(
+            self.Entrusted,
+            studio_id=studio.id,
+            route=route.value,
+            window_ends_on=window_ends_on,
+            **self._common(actor, on, policy),
+        )
+
+    def sever(
+        self,
+        *,
+        actor: Actor,
+        policy: Policy,
+        on: date,
+        categories: Sequence[ClaimCategory],
+        new_case_id: UUID | None = None,
+    ) -> Case:
+        """Move the claims of the named categories into a new case (分案); returns it."""
+        self._require("sever", on)
+        wanted = set(categories)
+        present = {c.category for c in self.claims}
+        if not wanted or not wanted <= present:
+            raise SeveranceInvalid(
+                f"the case has no claim of categories {sorted(wanted - present) or '[]'}"
+            )
+        moved = [c for c in self.claims if c.category in wanted]
+        if len(moved) == len(self.claims):
+            raise SeveranceInvalid("severance would leave the case without a claim")
+        new_case = Case.receive(
+            actor=actor,
+            policy=policy,
+            region_code=self.region_code,
+            received_on=self.received_on,
+            applicant=ApplicantInput(
+                self.applicant["name"],
+                self.applicant["id_number"],
+                self.applicant["phone"],
+                WorkerCategory(self.applicant["worker_category"]),
+            ),
+            respondent=RespondentInput(self.respondent["name"], self.respondent["credit_code"]),
+            claims=moved,
+            infringement_known_on=self.infringement_known_on,
+            severed_from=self.id,
+            case_id=new_case_id,
+        )
+        self.trigger_event(
+            self.ClaimsSevered,
+            categories=sorted(c.value for c in wanted),
+            new_case_id=new_case.id,
+            **self._common(actor, on, policy),
+        )
+        return new_case
+
+    def assign_mediator(
+        self, *, actor: Actor, policy: Policy, on: date, studio: Studio, mediator_id: UUID
+    ) -> None:
+        self._require("assign_mediator", on)
+        if studio.id != self.studio_id:
+            raise ValidationFailed("the studio given is not the case's studio", field="studio")
+        rules.require_mediator_on_roster(studio, mediator_id, on)
+        self.trigger_event(
+            self.MediatorAssigned, mediator_id=mediator_id, **self._common(actor, on, policy)
+        )
+
+    def record_session(self, *, actor: Actor, policy: Policy, on: date, summary: str) -> None:
+        self._require("record_session", on)
+        rules.require_text(summary, "summary")
+        self.trigger_event(
+            self.SessionRecorded, summary=summary.strip(), **self._common(actor, on, policy)
+        )
+
+    def extend_window(self, *, actor: Actor, policy: Policy, on: date, days: int) -> None:
+        self._require("extend_window", on)
+        rules.require_window_extension(
+            self.route, self.window_extended, days, policy.pre_filing_extension_max_days
+        )
+        assert self.window_ends_on is not None
+        new_end = due_date(self.window_ends_on, _calendar_days(days))
+        self.trigger_event(
+            self.WindowExtended,
+            days=days,
+            window_ends_on=new_end,
+            **self._common(actor, on, policy),
+        )
+
+    def sign_agreement(
+        self,
+        *,
+        actor: Actor,
+        policy: Policy,
+        on: date,
+        amount: Decimal,
+        performance_due_on: date,
+        terms: str,
+    ) -> None:
+        self._require("sign_agreement", on)
+        amount = rules.require_money(amount, "amount")
+        rules.require_text(terms, "terms")
+        if performance_due_on < on:
+            raise ValidationFailed(
+                "performance cannot be due before the agreement is signed",
+                field="performance_due_on",
+            )
+        self.trigger_event(
+            self.AgreementSigned,
+            amount=money_str(amount),
+            performance_due_on=performance_due_on,
+            terms=terms.strip(),
+            review_due_on=due_date(on, policy.review_window),
+            **self._common(actor, on, policy),
+        )
+
+    def record_performance(
+        self, *, actor: Actor, policy: Policy, on: date, amount_paid: Decimal, complete: bool
+    ) -> None:
+        self._require("record_performance", on)
+        amount_paid = rules.require_money(amount_paid, "amount_paid")
+        assert self.agreement is not None
+        rules.require_payment_within_agreement(
+            self.amount_paid + amount_paid, self.agreement.amount
+        )
+        self.trigger_event(
+            self.PerformanceRecorded,
+            amount_paid=money_str(amount_paid),
+            complete=complete,
+            **self._common(actor, on, policy),
+        )
+
+    def apply_review(self, *, actor: Actor, policy: Policy, on: date) -> None:
+        self._require("apply_review", on)
+        assert self.agreement is not None
+        rules.require_review_applicable(self.route, self.review_applied_on, self.claims)
+        rules.require_review_in_time(on, self.agreement.review_due_on)
+        self.trigger_event(self.ReviewApplied, **self._common(actor, on, policy))
+
+    def issue_statement(self, *, actor: Actor, policy: Policy, on: date, number: str) -> None:
+        self._require("issue_statement", on)
+        rules.require_text(number, "number")
+        if self.route is Route.PRE_FILING:
+            rules.require_review_applied(self.review_applied_on)
+        self.trigger_event(
+            self.StatementIssued, number=number.strip(), **self._common(actor, on, policy)
+        )
+
+    def serve_statement(self, *, actor: Actor, policy: Policy, on: date, party: Party) -> None:
+        self._require("serve_statement", on)
+        self._require_statement_success()
+        if party in self.statement_served:
+            raise InvalidTransition(f"the statement was already served on the {party.value}")
+        self.trigger_event(
+            self.StatementServed, party=party.value, **self._common(actor, on, policy)
+        )
+
+    def retract_statement(self, *, actor: Actor, policy: Policy, on: date, party: Party) -> None:
+        self._require("retract_statement", on)
+        self._require_statement_success()
+        rules.require_statement_not_served(self.statement_served, party)
+        self.trigger_event(
+            self.StatementRetracted,
+            party=party.value,
+            acceptance_due_on=self._resumed_acceptance_due(on, policy),
+            **self._common(actor, on, policy),
+        )
+
+    def fail(self, *, actor: Actor, policy: Policy, on: date, reason: str) -> None:
+        self._require("fail", on)
+        rules.require_text(reason, "reason")
+        self.trigger_event(
+            self.MediationFailed,
+            reason=reason.strip(),
+            acceptance_due_on=self._resumed_acceptance_due(on, policy),
+            **self._common(actor, on, policy),
+        )
+
+    def decide_acceptance(
+        self, *, actor: Actor, policy: Policy, on: date, accepted: bool, reason: str = ""
+    ) -> None:
+        self._require("decide_acceptance", on)
+        if not accepted and not reason.strip():
+            raise ReasonRequired("a decision not to accept must give its reason", field="reason")
+        self.trigger_event(
+            self.AcceptanceDecided,
+            accepted=accepted,
+            reason=reason.strip(),
+            award_due_on=due_date(on, policy.award_period) if accepted else None,
+            **self._common(actor, on, policy),
+        )
+
+    def extend_award_period(
+        self, *, actor: Actor, policy: Policy, on: date, days: int, approved_by: str
+    ) -> None:
+        self._require("extend_award_period", on)
+        rules.require_text(approved_by, "approved_by")
+        rules.require_award_extension(
+            self.award_due_on, self.award_extended, days, policy.award_extension_max_days
+        )
+        assert self.award_due_on is not None
+        self.trigger_event(
+            self.AwardPeriodExtended,
+            days=days,
+            approved_by=approved_by.strip(),
+            award_due_on=due_date(self.award_due_on, _calendar_days(days)),
+            **self._common(actor, on, policy),
+        )
+
+    def close(self, *, actor: Actor, policy: Policy, on: date, disposition: Disposition) -> None:
+        self._require("close", on)
+        self.trigger_event(
+            self.Closed, disposition=disposition.value, **self._common(actor, on, policy)
+        )
+
+    # ------------------------------------------------------------------ helpers
+
+    def _require_statement_success(self) -> None:
+        if self.outcome is not SuccessBranch.STATEMENT:
+            raise InvalidTransition("the case did not succeed by an arbitration statement")
+
+    def _resumed_acceptance_due(self, on: date, policy: Policy) -> date | None:
+        """When a pre-filing mediation ends, the suspended acceptance clock resumes."""
+        if self.route is not Route.PRE_FILING or self.entrusted_on is None:
+            return None
+        used = working_days_between(self.received_on, self.entrusted_on)
+        remaining = max(policy.acceptance_decision.days - used, 0)
+        return add_working_days(on, remaining)
+
+    # ------------------------------------------------------------------ queries
+
+    @property
+    def claimed_amount(self) -> Decimal:
+        return sum((c.amount for c in self.claims), Decimal("0.00"))
+
+    @property
+    def categories(self) -> list[ClaimCategory]:
+        return sorted({c.category for c in self.claims})
+
+    def deadlines(self, today: date) -> list[Deadline]:
+        """The deadlines open in the current status; ``overdue`` is judged against ``today``."""
+        due: list[tuple[str, date]] = []
+        if self.acceptance_due_on is not None and self.status in (
+            Status.RECEIVED,
+            Status.MEDIATION_FAILED,
+        ):
+            due.append(("acceptance_decision", self.acceptance_due_on))
+        if self.status in (Status.ENTRUSTED, Status.IN_MEDIATION) and self.window_ends_on:
+            due.append(("mediation_window", self.window_ends_on))
+        if self.status is Status.AGREEMENT_SIGNED and self.agreement is not None:
+            due.append(("performance", self.agreement.performance_due_on))
+            if self.route is Route.PRE_FILING and self.review_applied_on is None:
+                due.append(("review_application", self.agreement.review_due_on))
+        if self.award_due_on is not None and self.status in (
+            Status.ACCEPTED,
+            Status.ENTRUSTED,
+            Status.IN_MEDIATION,
+            Status.AGREEMENT_SIGNED,
+            Status.MEDIATION_FAILED,
+        ):
+            due.append(("award", self.award_due_on))
+        return [Deadline(kind, d, is_overdue(d, today)) for kind, d in due]
+
+    def payment_order_eligible(self, today: date) -> bool:
+        """LDMAL art. 16: an overdue agreement over pay, injury costs or compensation."""
+        return (
+            self.status is Status.AGREEMENT_SIGNED
+            and self.agreement is not None
+            and is_overdue(self.agreement.performance_due_on, today)
+            and any(c.category is ClaimCategory.REMUNERATION for c in self.claims)
+        )
+
+    def has_confirmation_claim(self) -> bool:
+        try:
+            rules.require_entrustable(self.claims)
+        except LabourRelationshipNotEntrustable:
+            return True
+        return False
+
+
+def _add_years(d: date, years: int) -> date:
+    try:
+        return d.replace(year=d.year + years)
+    except ValueError:  # 29 February
+        return d.replace(year=d.year + years, day=28)
+
+
+def _calendar_days(days: int) -> Any:
+    from mediation.calendar import DayUnit, Period
+
+    return Period(days, DayUnit.CALENDAR)
+
+
+_ = timedelta  # kept for readers extending day arithmetic

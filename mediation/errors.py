@@ -1,0 +1,235 @@
+"""Errors raised by the domain and the application.
+
+Each has a stable machine ``code`` (the HTTP contract's), an HTTP-independent ``kind``
+and, for business rules, the legal ``source`` it enforces. The API maps ``kind`` to a
+status code; the web pages show ``title_zh`` and ``source``.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+ErrorKind = Literal["rule", "transition", "conflict", "validation", "not_found", "forbidden"]
+
+
+class DomainError(Exception):
+    code: ClassVar[str] = "domain_error"
+    kind: ClassVar[ErrorKind] = "rule"
+    source: ClassVar[str] = ""
+    title: ClassVar[str] = "Refused"
+    title_zh: ClassVar[str] = "操作被拒绝"
+
+    def __init__(self, detail: str = "", *, field: str | None = None) -> None:
+        self.detail = detail or self.title
+        self.field = field
+        super().__init__(self.detail)
+
+
+class RuleViolation(DomainError):
+    kind = "rule"
+
+
+class InvalidTransition(DomainError):
+    code = "invalid_transition"
+    kind = "transition"
+    title = "The command does not fit the case's current state"
+    title_zh = "案件当前状态不允许此操作"
+
+
+class VersionConflict(DomainError):
+    code = "version_conflict"
+    kind = "conflict"
+    title = "The case has changed since the given version"
+    title_zh = "案件已被他人修改，请刷新后重试"
+
+
+class ValidationFailed(DomainError):
+    code = "validation_error"
+    kind = "validation"
+    title = "Invalid input"
+    title_zh = "输入有误"
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    kind = "not_found"
+    title = "Not found"
+    title_zh = "未找到"
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+    kind = "forbidden"
+    title = "Not allowed for this role"
+    title_zh = "当前角色无权执行此操作"
+
+
+class NotAssignedMediator(Forbidden):
+    code = "not_assigned_mediator"
+    title = "Only the mediator assigned to the case may do this"
+    title_zh = "仅案件指派的调解员可执行此操作"
+
+
+class IdempotencyKeyReused(DomainError):
+    code = "idempotency_key_reused"
+    kind = "validation"
+    title = "This Idempotency-Key was already used with a different request"
+    title_zh = "幂等键已用于另一请求"
+
+
+# --- business rules -------------------------------------------------------------------
+
+HUBEI = "湖北省《“人社+工会”劳动争议裁调对接工作实施办法》(2023)"
+
+
+class LabourRelationshipNotEntrustable(RuleViolation):
+    code = "labour_relationship_not_entrustable"
+    source = f"{HUBEI}: 因确认劳动关系发生的争议不得委托调解"
+    title = "A dispute over confirmation of a labour relationship may not be entrusted"
+    title_zh = "因确认劳动关系发生的争议不得委托调解；可先将该项请求分案"
+
+
+class NotEligibleForEntrustment(RuleViolation):
+    code = "not_eligible_for_entrustment"
+    source = f"{HUBEI}: 属于仲裁范围、符合受理条件、适宜调解解决"
+    title = (
+        "Entrustment needs an assessment that the case is within scope, meets the "
+        "acceptance conditions and is suitable for mediation"
+    )
+    title_zh = "委托调解须经审查：属于仲裁范围、符合受理条件且适宜调解"
+
+
+class ConsentMissing(RuleViolation):
+    code = "consent_missing"
+    source = f"{HUBEI}: 双方当事人自愿; 《劳动人事争议仲裁办案规则》委托调解"
+    title = "Both parties must consent to mediation"
+    title_zh = "委托调解须双方当事人自愿同意"
+
+
+class StudioOutsideJurisdiction(RuleViolation):
+    code = "studio_outside_jurisdiction"
+    source = HUBEI
+    title = "The studio does not cover the case's region"
+    title_zh = "所选工作室的辖区不包含本案所属地区"
+
+
+class StudioInactive(RuleViolation):
+    code = "studio_inactive"
+    source = HUBEI
+    title = "The studio is not active on that date"
+    title_zh = "所选工作室在该日期未运行（未设立或已撤销）"
+
+
+class MediatorNotOnRoster(RuleViolation):
+    code = "mediator_not_on_roster"
+    source = f"{HUBEI}: 调解员选聘"
+    title = "The mediator is not an active member of the studio's roster on that date"
+    title_zh = "该调解员在该日期不是本工作室在册调解员"
+
+
+class MediatorQuotaExceeded(RuleViolation):
+    code = "mediator_quota_exceeded"
+    source = f"{HUBEI}: 调解员选聘 (quota is policy)"
+    title = "The studio's mediator quota is full"
+    title_zh = "工作室调解员名额已满"
+
+
+class DateOutOfOrder(RuleViolation):
+    code = "date_out_of_order"
+    source = "Case chronology: no fact may predate the receipt of the case or the step it follows"
+    title = "The date is earlier than a step it must follow"
+    title_zh = "日期早于本案前一环节的日期"
+
+
+class DateInFuture(RuleViolation):
+    code = "date_in_future"
+    source = "Business dates record what has happened"
+    title = "A business date may not be later than today"
+    title_zh = "业务日期不得晚于今天"
+
+
+class ReviewWindowExpired(RuleViolation):
+    code = "review_window_expired"
+    source = "《劳动人事争议仲裁办案规则》第74条: 调解协议生效之日起15日内共同申请仲裁审查"
+    title = "Arbitral review must be applied for within 15 days of the agreement taking effect"
+    title_zh = "仲裁审查须在调解协议生效之日起15日内申请"
+
+
+class ReviewNotApplicable(RuleViolation):
+    code = "review_not_applicable"
+    source = (
+        "《劳动人事争议仲裁办案规则》第74-77条 (review of an agreement reached outside arbitration)"
+    )
+    title = "Arbitral review applies to pre-filing agreements, once"
+    title_zh = "仲裁审查仅适用于立案前调解达成的协议，且只能申请一次"
+
+
+class ReviewNotApplied(RuleViolation):
+    code = "review_not_applied"
+    source = "《劳动人事争议仲裁办案规则》第74-77条"
+    title = "On the pre-filing route a statement needs an arbitral-review application first"
+    title_zh = "立案前调解的协议须先申请仲裁审查，方可出具仲裁调解书"
+
+
+class StatementAlreadyServed(RuleViolation):
+    code = "statement_already_served"
+    source = "《劳动争议调解仲裁法》第42条: 调解书经双方当事人签收后发生法律效力"
+    title = "The statement has already been served on that party (or both); it cannot be retracted"
+    title_zh = "仲裁调解书已送达签收，不能反悔"
+
+
+class PaymentExceedsAgreement(RuleViolation):
+    code = "payment_exceeds_agreement"
+    source = "《劳动争议调解仲裁法》第14-15条 (performance of the agreement)"
+    title = "Payments would exceed the agreed amount"
+    title_zh = "履行金额累计超过协议金额"
+
+
+class SeveranceInvalid(RuleViolation):
+    code = "severance_invalid"
+    source = "Product decision on 确认劳动关系 claims (分案)"
+    title = "Severance must name claim categories of the case and leave at least one claim"
+    title_zh = "分案须指定本案已有的请求类别，且原案至少保留一项请求"
+
+
+class ReasonRequired(RuleViolation):
+    code = "reason_required"
+    source = "《劳动人事争议仲裁办案规则》: 不予受理应说明理由"
+    title = "A reason is required"
+    title_zh = "须填写理由"
+
+
+class WindowExtensionNotAllowed(RuleViolation):
+    code = "window_extension_not_allowed"
+    source = "Policy: one extension of the pre-filing window, of at most 15 days, by agreement"
+    title = "The mediation window can be extended once, on the pre-filing route, within the limit"
+    title_zh = "立案前调解期限仅可经双方同意延长一次且不超过规定天数"
+
+
+class AwardExtensionNotAllowed(RuleViolation):
+    code = "award_extension_not_allowed"
+    source = "《劳动争议调解仲裁法》第43条: 经仲裁委员会主任批准可延期，延长期限不得超过15日"
+    title = "The award period can be extended once by at most 15 days with the chair's approval"
+    title_zh = "审理期限经主任批准可延长一次，且不超过15日"
+
+
+RULES: tuple[type[RuleViolation], ...] = (
+    LabourRelationshipNotEntrustable,
+    NotEligibleForEntrustment,
+    ConsentMissing,
+    StudioOutsideJurisdiction,
+    StudioInactive,
+    MediatorNotOnRoster,
+    MediatorQuotaExceeded,
+    DateOutOfOrder,
+    DateInFuture,
+    ReviewWindowExpired,
+    ReviewNotApplicable,
+    ReviewNotApplied,
+    StatementAlreadyServed,
+    PaymentExceedsAgreement,
+    SeveranceInvalid,
+    ReasonRequired,
+    WindowExtensionNotAllowed,
+    AwardExtensionNotAllowed,
+)

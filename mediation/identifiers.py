@@ -1,0 +1,126 @@
+"""Validation and masking of PRC personal and organisational identifiers.
+
+* Resident identity number (公民身份号码, GB 11643-1999): 17 digits + an ISO 7064
+  MOD 11-2 check character; digits 7-14 are the birth date YYYYMMDD.
+* Unified social credit code (统一社会信用代码, GB 32100-2015): 17 characters from a
+  31-symbol alphabet + a MOD 31 check character.
+
+The ``validate_*`` functions return the normalised value (upper-case check
+character) and raise ``ValueError`` naming the problem otherwise.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+__all__ = [
+    "credit_code_check_char",
+    "mask_name",
+    "mask_resident_id",
+    "resident_id_check_char",
+    "validate_credit_code",
+    "validate_resident_id",
+]
+
+_DIGITS = frozenset("0123456789")
+
+_RESIDENT_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_RESIDENT_ID_CHECK_CHARS = "10X98765432"
+_EARLIEST_BIRTH_DATE = date(1900, 1, 1)
+
+_CREDIT_CODE_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_CREDIT_CODE_INDEX = {ch: i for i, ch in enumerate(_CREDIT_CODE_CHARSET)}
+_CREDIT_CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def _is_ascii_digits(value: str) -> bool:
+    return all(ch in _DIGITS for ch in value)
+
+
+def _ascii_upper(value: str) -> str:
+    # str.upper() can change the length of non-ASCII text ("ß" -> "SS"); only fold a-z.
+    return "".join(chr(ord(ch) - 32) if "a" <= ch <= "z" else ch for ch in value)
+
+
+def resident_id_check_char(first17: str) -> str:
+    """ISO 7064 MOD 11-2 check character ("0"-"9" or "X") for 17 ASCII digits."""
+    if len(first17) != 17:
+        raise ValueError(f"resident ID body must be 17 digits, got {len(first17)} characters")
+    if not _is_ascii_digits(first17):
+        raise ValueError("resident ID body must contain only digits 0-9")
+    total = sum(int(ch) * w for ch, w in zip(first17, _RESIDENT_ID_WEIGHTS, strict=True))
+    return _RESIDENT_ID_CHECK_CHARS[total % 11]
+
+
+def validate_resident_id(value: str) -> str:
+    """Validate an 18-character resident identity number; return it with an upper-case X."""
+    if len(value) != 18:
+        raise ValueError(f"resident ID must be 18 characters long, got {len(value)}")
+    body, check = value[:17], _ascii_upper(value[17])
+    if not _is_ascii_digits(body):
+        raise ValueError("resident ID must start with 17 digits 0-9")
+    if check != "X" and check not in _DIGITS:
+        raise ValueError(f"resident ID check character must be a digit or X, got {value[17]!r}")
+    birth = body[6:14]
+    try:
+        birth_date = date(int(birth[:4]), int(birth[4:6]), int(birth[6:8]))
+    except ValueError:
+        raise ValueError(f"resident ID birth date {birth} is not a real date") from None
+    if birth_date < _EARLIEST_BIRTH_DATE:
+        raise ValueError(f"resident ID birth date {birth} is before 1900-01-01")
+    expected = resident_id_check_char(body)
+    if check != expected:
+        raise ValueError(
+            f"resident ID check character is wrong: expected {expected!r}, got {value[17]!r}"
+        )
+    return body + check
+
+
+def credit_code_check_char(first17: str) -> str:
+    """GB 32100-2015 MOD 31 check character for the first 17 characters (case-insensitive)."""
+    if len(first17) != 17:
+        raise ValueError(
+            f"credit code body must be exactly 17 characters, got {len(first17)} characters"
+        )
+    total = 0
+    for pos, (ch, weight) in enumerate(
+        zip(_ascii_upper(first17), _CREDIT_CODE_WEIGHTS, strict=True), start=1
+    ):
+        index = _CREDIT_CODE_INDEX.get(ch)
+        if index is None:
+            raise ValueError(
+                f"credit code character {ch!r} at position {pos} is not allowed "
+                f"(allowed: {_CREDIT_CODE_CHARSET})"
+            )
+        total += index * weight
+    return _CREDIT_CODE_CHARSET[(31 - total % 31) % 31]
+
+
+def validate_credit_code(value: str) -> str:
+    """Validate an 18-character unified social credit code; return it upper-cased."""
+    if len(value) != 18:
+        raise ValueError(f"credit code must be 18 characters long, got {len(value)}")
+    normalised = _ascii_upper(value)
+    expected = credit_code_check_char(normalised[:17])
+    check = normalised[17]
+    if check not in _CREDIT_CODE_INDEX:
+        raise ValueError(
+            f"credit code check character {value[17]!r} is not allowed "
+            f"(allowed: {_CREDIT_CODE_CHARSET})"
+        )
+    if check != expected:
+        raise ValueError(
+            f"credit code check character is wrong: expected {expected!r}, got {value[17]!r}"
+        )
+    return normalised
+
+
+def mask_resident_id(value: str) -> str:
+    """Replace all but the last 4 characters with ``*``."""
+    keep = min(4, len(value))
+    return "*" * (len(value) - keep) + value[len(value) - keep :]
+
+
+def mask_name(value: str) -> str:
+    """Keep the first character and replace each remaining one with ``*``."""
+    return value[:1] + "*" * (len(value) - 1) if value else ""

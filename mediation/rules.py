@@ -1,0 +1,234 @@
+"""Named business rules. Each raises a named error with a stable code and legal source.
+
+Small pure functions, tested on their own (``tests/unit/test_rules.py``) and used by the
+aggregates' command methods. ``docs/domain.md`` lists them with their sources.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Protocol
+from uuid import UUID
+
+from mediation import identifiers, regions
+from mediation.errors import (
+    AwardExtensionNotAllowed,
+    ConsentMissing,
+    DateOutOfOrder,
+    InvalidTransition,
+    LabourRelationshipNotEntrustable,
+    MediatorNotOnRoster,
+    MediatorQuotaExceeded,
+    NotEligibleForEntrustment,
+    PaymentExceedsAgreement,
+    ReviewNotApplicable,
+    ReviewNotApplied,
+    ReviewWindowExpired,
+    StatementAlreadyServed,
+    StudioInactive,
+    StudioOutsideJurisdiction,
+    ValidationFailed,
+    WindowExtensionNotAllowed,
+)
+from mediation.transitions import allowed
+from mediation.values import ClaimCategory, Party, Route, Status, money
+
+if TYPE_CHECKING:
+    from mediation.case import ApplicantInput, Assessment, Claim, Consent, RespondentInput
+
+
+class StudioLike(Protocol):
+    region_code: str
+
+    def active_on(self, on: date) -> bool: ...
+
+    def mediator_active_on(self, mediator_id: UUID, on: date) -> bool: ...
+
+
+# --- state ------------------------------------------------------------------------------
+
+
+def require_transition(command: str, status: Status, route: Route | None) -> None:
+    if not allowed(command, status, route):
+        where = f"{status.value}" + (f" ({route.value})" if route else "")
+        raise InvalidTransition(f"'{command}' is not possible while the case is {where}")
+
+
+def require_not_before(on: date, floor: date, what: str) -> None:
+    if on < floor:
+        raise DateOutOfOrder(f"{on.isoformat()} is before {what} ({floor.isoformat()})")
+
+
+# --- entrustment ------------------------------------------------------------------------
+
+
+def require_entrustable(claims: Iterable[Claim]) -> None:
+    if any(c.category is ClaimCategory.LABOUR_RELATIONSHIP_CONFIRMATION for c in claims):
+        raise LabourRelationshipNotEntrustable(
+            "the case contains a labour-relationship-confirmation claim; sever it first"
+        )
+
+
+def require_assessed_eligible(assessment: Assessment | None) -> None:
+    if assessment is None:
+        raise NotEligibleForEntrustment("the case has not been assessed")
+    missing = [
+        name
+        for name, ok in (
+            ("within the scope of arbitration", assessment.within_scope),
+            ("meets the acceptance conditions", assessment.meets_acceptance_conditions),
+            ("suitable for mediation", assessment.suitable_for_mediation),
+        )
+        if not ok
+    ]
+    if missing:
+        raise NotEligibleForEntrustment("the assessment found it not " + ", not ".join(missing))
+
+
+def require_both_consents(consents: Mapping[Party, Consent]) -> None:
+    missing = [p.value for p in Party if not (p in consents and consents[p].given)]
+    if missing:
+        raise ConsentMissing("no standing consent from: " + ", ".join(missing))
+
+
+def require_studio_covers(studio: StudioLike, region_code: str) -> None:
+    if not regions.covers(studio.region_code, region_code):
+        raise StudioOutsideJurisdiction(
+            f"studio region {studio.region_code} does not cover case region {region_code}"
+        )
+
+
+def require_studio_active(studio: StudioLike, on: date) -> None:
+    if not studio.active_on(on):
+        raise StudioInactive(f"the studio is not active on {on.isoformat()}")
+
+
+def require_mediator_on_roster(studio: StudioLike, mediator_id: UUID, on: date) -> None:
+    if not studio.mediator_active_on(mediator_id, on):
+        raise MediatorNotOnRoster(
+            f"mediator {mediator_id} is not active on the studio's roster on {on.isoformat()}"
+        )
+
+
+def require_quota(active_mediators: int, quota: int) -> None:
+    if active_mediators >= quota:
+        raise MediatorQuotaExceeded(f"the studio already has {active_mediators} of {quota}")
+
+
+def require_window_extension(
+    route: Route | None, already_extended: bool, days: int, max_days: int
+) -> None:
+    if route is not Route.PRE_FILING:
+        raise WindowExtensionNotAllowed("only the pre-filing window can be extended")
+    if already_extended:
+        raise WindowExtensionNotAllowed("the window has already been extended once")
+    if not 1 <= days <= max_days:
+        raise WindowExtensionNotAllowed(f"an extension is 1 to {max_days} days")
+
+
+def require_award_extension(
+    award_due_on: date | None, already_extended: bool, days: int, max_days: int
+) -> None:
+    if award_due_on is None:
+        raise AwardExtensionNotAllowed("the case has not been accepted")
+    if already_extended:
+        raise AwardExtensionNotAllowed("the award period has already been extended")
+    if not 1 <= days <= max_days:
+        raise AwardExtensionNotAllowed(f"an extension is 1 to {max_days} days")
+
+
+# --- agreement, review, statement ---------------------------------------------------------
+
+
+def require_payment_within_agreement(total_paid: Decimal, agreed: Decimal) -> None:
+    if total_paid > agreed:
+        raise PaymentExceedsAgreement(f"payments would total {total_paid}, agreed {agreed}")
+
+
+def require_review_applicable(
+    route: Route | None, review_applied_on: date | None, claims: Iterable[Claim]
+) -> None:
+    if route is not Route.PRE_FILING:
+        raise ReviewNotApplicable(
+            "on the post-filing route the tribunal issues the statement directly"
+        )
+    if review_applied_on is not None:
+        raise ReviewNotApplicable("arbitral review has already been applied for")
+    try:
+        require_entrustable(claims)
+    except LabourRelationshipNotEntrustable:
+        raise ReviewNotApplicable(
+            "review is refused for labour-relationship confirmation (Rules art. 75)"
+        ) from None
+
+
+def require_review_in_time(applied_on: date, review_due_on: date) -> None:
+    if applied_on > review_due_on:
+        raise ReviewWindowExpired(f"the review window closed on {review_due_on.isoformat()}")
+
+
+def require_review_applied(review_applied_on: date | None) -> None:
+    if review_applied_on is None:
+        raise ReviewNotApplied()
+
+
+def require_statement_not_served(served: Collection[Party], party: Party) -> None:
+    if party in served or len(served) == len(Party):
+        raise StatementAlreadyServed(f"the statement was served on the {party.value}")
+
+
+# --- input values -------------------------------------------------------------------------
+
+
+def require_text(value: str, field: str, max_length: int = 4000) -> None:
+    if not value or not value.strip():
+        raise ValidationFailed(f"{field} must not be empty", field=field)
+    if len(value) > max_length:
+        raise ValidationFailed(f"{field} is longer than {max_length} characters", field=field)
+
+
+def require_money(value: Decimal | str, field: str) -> Decimal:
+    try:
+        return money(value)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), field=field) from None
+
+
+def require_known_region(code: str) -> None:
+    region = regions.get_region(code)
+    if region is None:
+        raise ValidationFailed(
+            f"{code!r} is not a GB/T 2260 administrative-division code", field="region_code"
+        )
+    if region.level == "province":
+        raise ValidationFailed(
+            "a case belongs to a city or county, not a whole province", field="region_code"
+        )
+
+
+def validated_applicant(applicant: ApplicantInput) -> dict[str, str]:
+    require_text(applicant.name, "applicant.name", 100)
+    try:
+        id_number = identifiers.validate_resident_id(applicant.id_number)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), field="applicant.id_number") from None
+    phone = applicant.phone.strip()
+    if not (phone.isdigit() and 7 <= len(phone) <= 15):
+        raise ValidationFailed("a phone number is 7 to 15 digits", field="applicant.phone")
+    return {
+        "name": applicant.name.strip(),
+        "id_number": id_number,
+        "phone": phone,
+        "worker_category": applicant.worker_category.value,
+    }
+
+
+def validated_respondent(respondent: RespondentInput) -> dict[str, str]:
+    require_text(respondent.name, "respondent.name", 200)
+    try:
+        code = identifiers.validate_credit_code(respondent.credit_code)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), field="respondent.credit_code") from None
+    return {"name": respondent.name.strip(), "credit_code": code}

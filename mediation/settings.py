@@ -1,0 +1,72 @@
+"""Settings, read from the environment or a ``.env`` file (pydantic-settings).
+
+The ``mediation`` command and the server read the same settings. See docs/operations.md.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+from urllib.parse import unquote, urlparse
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "change-me-development-only"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="MEDIATION_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = "sqlite:///./mediation.sqlite3"
+    secret_key: str = DEFAULT_SECRET
+    encryption_key: str = Field(
+        default="", description="base64 AES key; when set, event payloads are encrypted"
+    )
+    policy_file: str = ""
+    environment: Literal["development", "production"] = "development"
+    token_minutes: int = 480
+    postgres_pool_size: int = 10
+    postgres_lock_timeout: int = 5
+    log_level: str = "INFO"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def persistence_env(database_url: str, encryption_key: str = "") -> dict[str, str]:
+    """Translate ``MEDIATION_DATABASE_URL`` into the eventsourcing library's environment."""
+    url = urlparse(database_url)
+    env: dict[str, str] = {}
+    if url.scheme == "sqlite":
+        path = database_url[len("sqlite:///") :] if database_url.startswith("sqlite:///") else ""
+        if not path:
+            raise ValueError("a SQLite URL is sqlite:///PATH (e.g. sqlite:///./mediation.sqlite3)")
+        env.update(PERSISTENCE_MODULE="eventsourcing.sqlite", SQLITE_DBNAME=path)
+        if path != ":memory:" and not path.startswith("file:"):
+            env["SQLITE_LOCK_TIMEOUT"] = "10"
+    elif url.scheme in ("postgresql", "postgres", "postgresql+psycopg"):
+        env.update(
+            PERSISTENCE_MODULE="eventsourcing.postgres",
+            POSTGRES_DBNAME=(url.path or "/").lstrip("/") or "postgres",
+            POSTGRES_HOST=url.hostname or "127.0.0.1",
+            POSTGRES_PORT=str(url.port or 5432),
+            POSTGRES_USER=unquote(url.username or "postgres"),
+            POSTGRES_PASSWORD=unquote(url.password or ""),
+            POSTGRES_ENABLE_DB_FUNCTIONS="y",
+            POSTGRES_LOCK_TIMEOUT="5",
+            POSTGRES_CONNECT_TIMEOUT="5",
+            POSTGRES_PRE_PING="y",
+        )
+        query = dict(p.split("=", 1) for p in url.query.split("&") if "=" in p)
+        if "schema" in query:
+            env["POSTGRES_SCHEMA"] = query["schema"]
+    else:
+        raise ValueError(f"unsupported database URL scheme {url.scheme!r}")
+    if encryption_key:
+        env.update(CIPHER_TOPIC="eventsourcing.cryptography:AESCipher", CIPHER_KEY=encryption_key)
+    return env

@@ -1,0 +1,113 @@
+"""Value types shared by the domain: statuses, routes, categories, money.
+
+Their *string values* are part of the stored event format and of the HTTP contract
+(``shared/api-contract.md``): never rename a value, only add.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    RECEIVED = "received"
+    ACCEPTED = "accepted"
+    NOT_ACCEPTED = "not_accepted"
+    ENTRUSTED = "entrusted"
+    IN_MEDIATION = "in_mediation"
+    AGREEMENT_SIGNED = "agreement_signed"
+    SUCCEEDED = "succeeded"
+    MEDIATION_FAILED = "mediation_failed"
+    CLOSED = "closed"
+
+
+class Route(StrEnum):
+    PRE_FILING = "pre_filing"
+    POST_FILING = "post_filing"
+
+
+class ClaimCategory(StrEnum):
+    LABOUR_RELATIONSHIP_CONFIRMATION = "labour_relationship_confirmation"
+    CONTRACT = "contract"
+    DISMISSAL = "dismissal"
+    WORKING_CONDITIONS = "working_conditions"
+    REMUNERATION = "remuneration"
+    OTHER = "other"
+
+
+class WorkerCategory(StrEnum):
+    EMPLOYEE = "employee"
+    DELIVERY_RIDER = "delivery_rider"
+    RIDE_HAILING_DRIVER = "ride_hailing_driver"
+    TRUCK_DRIVER = "truck_driver"
+    COURIER = "courier"
+    DOMESTIC_WORKER = "domestic_worker"
+    OTHER_NEW_EMPLOYMENT = "other_new_employment"
+
+
+class Party(StrEnum):
+    APPLICANT = "applicant"
+    RESPONDENT = "respondent"
+
+
+class StudioKind(StrEnum):
+    DOCKING_STUDIO = "docking_studio"
+    UNION_WORKSTATION = "union_workstation"
+    ARBITRATION_OUTPOST = "arbitration_outpost"
+
+
+class Disposition(StrEnum):
+    AWARD = "award"
+    WITHDRAWN = "withdrawn"
+    TRIBUNAL_MEDIATION = "tribunal_mediation"
+    OTHER = "other"
+
+
+class SuccessBranch(StrEnum):
+    PERFORMANCE = "performance"
+    STATEMENT = "statement"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    CLERK = "clerk"
+    MEDIATOR = "mediator"
+    COORDINATOR = "coordinator"
+    AUDITOR = "auditor"
+    SYSTEM = "system"  # imports and migrations; never a login role
+
+
+CENT = Decimal("0.01")
+
+
+def money(value: str | int | Decimal) -> Decimal:
+    """Parse a non-negative CNY amount with at most two decimal places."""
+    if isinstance(value, float):  # pragma: no cover - guarded by typing, kept for callers
+        raise ValueError("amounts must be decimal strings, not floats")
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise ValueError(f"not a decimal amount: {value!r}") from None
+    if not amount.is_finite():
+        raise ValueError(f"not a finite amount: {value!r}")
+    if amount < 0:
+        raise ValueError(f"amount must not be negative: {value!r}")
+    if amount != amount.quantize(CENT, rounding=ROUND_HALF_UP):
+        raise ValueError(f"amount has more than two decimal places: {value!r}")
+    if amount >= Decimal("1e12"):
+        raise ValueError(f"amount is implausibly large: {value!r}")
+    return amount.quantize(CENT)
+
+
+def money_str(amount: Decimal) -> str:
+    return str(amount.quantize(CENT))
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who issues a command: every event records the username and role."""
+
+    username: str
+    role: Role
