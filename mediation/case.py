@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Self
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
@@ -32,6 +32,7 @@ from mediation.errors import (
     SeveranceInvalid,
     ValidationFailed,
 )
+from mediation.integrity import GENESIS, chain_hash
 from mediation.organisation import Studio
 from mediation.policy import Policy
 from mediation.values import (
@@ -125,10 +126,17 @@ class Case(Aggregate):
         actor_role: str
         on: date
         policy_version: str
+        chain: str
 
         @staticmethod
         def create_timestamp() -> datetime:
             return recording_time()
+
+        def mutate(self, aggregate: Any) -> Any:
+            mutated = super().mutate(aggregate)
+            assert mutated is not None
+            mutated.chain_head = self.chain
+            return mutated
 
     class Created(Aggregate.Created):
         """Library base class, redefined here only to give it a stable topic (unused)."""
@@ -151,9 +159,17 @@ class Case(Aggregate):
         acceptance_due_on: date
         severed_from: UUID | None
 
+        chain: str
+
         @staticmethod
         def create_timestamp() -> datetime:
             return recording_time()
+
+        def mutate(self, aggregate: Any) -> Any:
+            created = super().mutate(aggregate)
+            assert created is not None
+            created.chain_head = self.chain
+            return created
 
         def apply(self, case: Case) -> None:
             case.region_code = self.region_code
@@ -381,6 +397,25 @@ class Case(Aggregate):
 
     # ------------------------------------------------------------------ state
 
+    # ------------------------------------------------------------------ integrity
+
+    chain_head: str = GENESIS
+
+    def trigger_event(self, event_class: type[Any], **kwargs: Any) -> None:
+        timestamp = event_class.create_timestamp()
+        kwargs["chain"] = chain_hash(
+            self.chain_head, event_class.TOPIC, self.id, self.version + 1, timestamp, kwargs
+        )
+        super().trigger_event(event_class, timestamp=timestamp, **kwargs)
+
+    @classmethod
+    def _create_chained(cls, event_class: type[Any], *, id: UUID, **kwargs: Any) -> Self:
+        timestamp = event_class.create_timestamp()
+        kwargs["chain"] = chain_hash(
+            GENESIS, event_class.TOPIC, id, cls.INITIAL_VERSION, timestamp, kwargs
+        )
+        return cls._create(event_class, id=id, timestamp=timestamp, **kwargs)
+
     def __init__(self) -> None:
         self.status: Status = Status.RECEIVED
         self.status_since: date = date.min
@@ -456,7 +491,7 @@ class Case(Aggregate):
         limitation_warning = infringement_known_on is not None and received_on > _add_years(
             infringement_known_on, 1
         )
-        case = cls._create(
+        case = cls._create_chained(
             cls.Received,
             id=case_id or uuid4(),
             actor=actor.username,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any, Self
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
@@ -16,6 +17,7 @@ from eventsourcing.domain import Aggregate
 from mediation import rules
 from mediation.clock import recording_time
 from mediation.errors import InvalidTransition, NotFound, ValidationFailed
+from mediation.integrity import GENESIS, chain_hash
 from mediation.policy import Policy
 from mediation.values import Actor, StudioKind
 
@@ -53,10 +55,17 @@ class Studio(Aggregate):
         actor_role: str
         on: date
         policy_version: str
+        chain: str
 
         @staticmethod
         def create_timestamp() -> datetime:
             return recording_time()
+
+        def mutate(self, aggregate: Any) -> Any:
+            mutated = super().mutate(aggregate)
+            assert mutated is not None
+            mutated.chain_head = self.chain
+            return mutated
 
     class Created(Aggregate.Created):
         """Library base class, redefined here only to give it a stable topic (unused)."""
@@ -75,9 +84,17 @@ class Studio(Aggregate):
         kind: str
         mediator_quota: int
 
+        chain: str
+
         @staticmethod
         def create_timestamp() -> datetime:
             return recording_time()
+
+        def mutate(self, aggregate: Any) -> Any:
+            created = super().mutate(aggregate)
+            assert created is not None
+            created.chain_head = self.chain
+            return created
 
         def apply(self, studio: Studio) -> None:
             studio.name = self.name
@@ -116,6 +133,25 @@ class Studio(Aggregate):
         def apply(self, studio: Studio) -> None:
             studio.closed_on = self.on
 
+    # ------------------------------------------------------------------ integrity
+
+    chain_head: str = GENESIS
+
+    def trigger_event(self, event_class: type[Any], **kwargs: Any) -> None:
+        timestamp = event_class.create_timestamp()
+        kwargs["chain"] = chain_hash(
+            self.chain_head, event_class.TOPIC, self.id, self.version + 1, timestamp, kwargs
+        )
+        super().trigger_event(event_class, timestamp=timestamp, **kwargs)
+
+    @classmethod
+    def _create_chained(cls, event_class: type[Any], *, id: UUID, **kwargs: Any) -> Self:
+        timestamp = event_class.create_timestamp()
+        kwargs["chain"] = chain_hash(
+            GENESIS, event_class.TOPIC, id, cls.INITIAL_VERSION, timestamp, kwargs
+        )
+        return cls._create(event_class, id=id, timestamp=timestamp, **kwargs)
+
     def __init__(self) -> None:
         self.name = ""
         self.region_code = ""
@@ -142,7 +178,7 @@ class Studio(Aggregate):
         quota = policy.default_mediator_quota if mediator_quota is None else mediator_quota
         if not 1 <= quota <= 1000:
             raise ValidationFailed("mediator_quota is 1 to 1000", field="mediator_quota")
-        return cls._create(
+        return cls._create_chained(
             cls.Registered,
             id=uuid4(),
             actor=actor.username,

@@ -1,0 +1,61 @@
+"""Tamper evidence: every case and studio event carries a hash chained to the previous one.
+
+``chain = sha256(previous chain | topic | originator id | version | recorded timestamp |
+canonical JSON of the event's fields)``; the first event of an aggregate chains to
+``GENESIS``. An edited, deleted, inserted or reordered event breaks the chain of its
+aggregate from that position on (``mediation verify`` walks it). The chain is per
+aggregate, not global, so that writers of different cases never contend for one head.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+GENESIS = "0" * 64
+EXCLUDED = frozenset(
+    {"chain", "timestamp", "originator_id", "originator_version", "originator_topic"}
+)
+
+
+def _default(value: object) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    return str(value)
+
+
+def canonical(fields: Mapping[str, Any]) -> str:
+    return json.dumps(
+        {k: v for k, v in fields.items() if k not in EXCLUDED},
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+        default=_default,
+    )
+
+
+def chain_hash(
+    previous: str,
+    topic: str,
+    originator_id: UUID,
+    version: int,
+    timestamp: datetime,
+    fields: Mapping[str, Any],
+) -> str:
+    material = "|".join(
+        (
+            previous,
+            topic,
+            str(originator_id),
+            str(version),
+            timestamp.isoformat(),
+            canonical(fields),
+        )
+    )
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
