@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -151,6 +152,7 @@ class MediationApplication(Application[UUID]):
         self.policies = policies or PolicyBook.default()
         self.clock: Clock = clock or (lambda: datetime.now(CHINA))
         self._after_save: list[Callable[[], None]] = []
+        self._local = threading.local()
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -161,6 +163,13 @@ class MediationApplication(Application[UUID]):
     def on_saved(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` after every successful save (in-process projections)."""
         self._after_save.append(callback)
+
+    def last_position(self) -> int | None:
+        """Notification position of this thread's latest save (for read-your-writes)."""
+        return cast("int | None", getattr(self._local, "position", None))
+
+    def max_position(self) -> int:
+        return self.recorder.max_notification_id() or 0
 
     def today(self) -> date:
         return self.clock().astimezone(CHINA).date()
@@ -173,7 +182,9 @@ class MediationApplication(Application[UUID]):
             raise DateInFuture(f"{field} {on.isoformat()} is later than today", field=field)
 
     def _save(self, *aggregates: Aggregate) -> None:
-        self.save(*aggregates)
+        recordings = self.save(*aggregates)
+        if recordings:
+            self._local.position = max(r.notification.id for r in recordings)
         for callback in self._after_save:
             try:
                 callback()
