@@ -1,0 +1,39 @@
+# Developer commands. `make run` and `make test` are the two a newcomer needs.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test test-sqlite test-postgres lint ci clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Install (first time), then serve the API and web pages on SQLite with a demo province.
+run: install
+	$(VENV)/bin/mediation serve --demo
+
+## The whole test suite, on SQLite and on the local PostgreSQL.
+test: install
+	$(PY) -m pytest
+
+test-sqlite: install
+	MEDIATION_TEST_BACKENDS=sqlite $(PY) -m pytest
+
+test-postgres: install
+	MEDIATION_TEST_BACKENDS=postgres $(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check mediation projections api
+	$(VENV)/bin/mypy
+
+ci:
+	bash .ci/run
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,333 @@
+"""Random command sequences against the Case aggregate (no I/O), invariants after each step."""
+
+from __future__ import annotations
+
+import copy
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import HealthCheck, event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from mediation.case import Case, Claim
+from mediation.errors import DomainError
+from mediation.organisation import Studio
+from mediation.policy import Policy
+from mediation.values import (
+    Actor,
+    ClaimCategory,
+    Disposition,
+    Party,
+    Role,
+    Route,
+    Status,
+    StudioKind,
+    SuccessBranch,
+)
+from tests.support.factories import applicant, respondent
+
+POLICY = Policy()
+CLERK = Actor("clerk", Role.CLERK)
+MEDIATOR = Actor("mediator", Role.MEDIATOR)
+START = date(2025, 1, 6)
+
+
+def _studio(region: str, closed: bool = False) -> tuple[Studio, Any]:
+    studio = Studio.register(
+        actor=Actor("admin", Role.ADMIN),
+        policy=POLICY,
+        name="工作室",
+        region_code=region,
+        kind=StudioKind.DOCKING_STUDIO,
+        established_on=date(2024, 1, 1),
+    )
+    mediator_id = studio.appoint_mediator(
+        actor=Actor("admin", Role.ADMIN),
+        policy=POLICY,
+        name="调解员",
+        qualification="lawyer",
+        appointed_on=date(2024, 1, 2),
+    )
+    if closed:
+        studio.close(actor=Actor("admin", Role.ADMIN), policy=POLICY, closed_on=date(2024, 6, 1))
+    return studio, mediator_id
+
+
+STUDIOS = [_studio("420100"), _studio("420200"), _studio("420100", closed=True)]
+money_st = st.decimals(min_value=0, max_value=50000, places=2)
+
+
+class CaseMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.case: Case | None = None
+        self.events: list[Any] = []
+        self.today = START
+
+    def _advance(self, days: int) -> date:
+        self.today += timedelta(days=days)
+        return self.today
+
+    def _try(self, command: Any) -> None:
+        assert self.case is not None
+        before = copy.deepcopy(self.case.__dict__)
+        before.pop("_pending_events", None)
+        try:
+            command()
+        except DomainError:
+            after = dict(self.case.__dict__)
+            after.pop("_pending_events", None)
+            assert after == before, "a refused command changed the case"
+            assert not self.case.pending_events
+        self.events.extend(self.case.collect_events())
+
+    @initialize(
+        categories=st.lists(
+            st.sampled_from(list(ClaimCategory)), min_size=1, max_size=3, unique=True
+        ),
+        amount=money_st,
+    )
+    def receive(self, categories: list[ClaimCategory], amount: Decimal) -> None:
+        self.case = Case.receive(
+            actor=CLERK,
+            policy=POLICY,
+            region_code="420102",
+            received_on=START,
+            applicant=applicant(7),
+            respondent=respondent(7),
+            claims=[Claim(c, amount) for c in categories],
+        )
+        self.events.extend(self.case.collect_events())
+
+    @rule(days=st.integers(0, 3), ok=st.booleans())
+    def assess(self, days: int, ok: bool) -> None:
+        assert self.case
+        on = self._advance(days)
+        self._try(
+            lambda: self.case.assess(  # type: ignore[union-attr]
+                actor=CLERK,
+                policy=POLICY,
+                on=on,
+                within_scope=True,
+                meets_acceptance_conditions=True,
+                suitable_for_mediation=ok,
+                reason="r",
+            )
+        )
+
+    @rule(days=st.integers(0, 3), party=st.sampled_from(list(Party)), given=st.booleans())
+    def consent(self, days: int, party: Party, given: bool) -> None:
+        on = self._advance(days)
+        self._try(
+            lambda: self.case.record_consent(  # type: ignore[union-attr]
+                actor=CLERK, policy=POLICY, on=on, party=party, given=given
+            )
+        )
+
+    @rule(
+        days=st.integers(0, 3),
+        studio=st.sampled_from(range(len(STUDIOS))),
+        route=st.sampled_from(list(Route)),
+    )
+    def entrust(self, days: int, studio: int, route: Route) -> None:
+        on = self._advance(days)
+        self._try(
+            lambda: self.case.entrust(  # type: ignore[union-attr]
+                actor=CLERK, policy=POLICY, on=on, studio=STUDIOS[studio][0], route=route
+            )
+        )
+
+    @rule(days=st.integers(0, 2))
+    def prepare_and_entrust(self, days: int) -> None:
+        """A macro step, so that random walks reach the later statuses often."""
+        assert self.case
+        on = self._advance(days)
+        route = Route.POST_FILING if self.case.status is Status.ACCEPTED else Route.PRE_FILING
+        self.assess(0, True)
+        self.consent(0, Party.APPLICANT, True)
+        self.consent(0, Party.RESPONDENT, True)
+        self._try(
+            lambda: self.case.entrust(  # type: ignore[union-attr]
+                actor=CLERK, policy=POLICY, on=on, studio=STUDIOS[0][0], route=route
+            )
+        )
+        self._try(
+            lambda: self.case.assign_mediator(  # type: ignore[union-attr]
+                actor=CLERK, policy=POLICY, on=on, studio=STUDIOS[0][0], mediator_id=STUDIOS[0][1]
+            )
+        )
+
+    @rule(days=st.integers(0, 3))
+    def sever_confirmation(self, days: int) -> None:
+        on = self._advance(days)
+        self._try(
+            lambda: self.case.sever(  # type: ignore[union-attr]
+                actor=CLERK,
+                policy=POLICY,
+                on=on,
+                categories=[ClaimCategory.LABOUR_RELATIONSHIP_CONFIRMATION],
+            )
+        )
+
+    @rule(days=st.integers(0, 3), which=st.sampled_from(range(len(STUDIOS))))
+    def assign(self, days: int, which: int) -> None:
+        assert self.case
+        on = self._advance(days)
+        studio = next((s for s, _ in STUDIOS if s.id == self.case.studio_id), STUDIOS[0][0])
+        self._try(
+            lambda: self.case.assign_mediator(  # type: ignore[union-attr]
+                actor=CLERK, policy=POLICY, on=on, studio=studio, mediator_id=STUDIOS[which][1]
+            )
+        )
+
+    @rule(days=st.integers(0, 5))
+    def session(self, days: int) -> None:
+        on = self._advance(days)
+        self._try(
+            lambda: self.case.record_session(  # type: ignore[union-attr]
+                actor=MEDIATOR, policy=POLICY, on=on, summary="s"
+            )
+        )
+
+    @rule(days=st.integers(0, 5), amount=money_st, due=st.integers(0, 30))
+    def agreement(self, days: int, amount: Decimal, due: int) -> None:
+        on = self._advance(days)
+        self._try(
+            lambda: self.case.sign_agreement(  # type: ignore[union-attr]
+                actor=MEDIATOR,
+                policy=POLICY,
+                on=on,
+                amount=amount,
+                performance_due_on=on + timedelta(days=due),
+                terms="t",
+            )
+        )
+
+    @rule(days=st.integers(0, 20), percent=st.integers(0, 120), complete=st.booleans())
+    def performance(self, days: int, percent: int, complete: bool) -> None:
+        assert self.case
+        on = self._advance(days)
+        agreed = self.case.agreement.amount if self.case.agreement else Decimal("100.00")
+        amount = (agreed * percent / 100).quantize(Decimal("0.01"))
+        self._try(
+            lambda: self.case.record_performance(  # type: ignore[union-attr]
+                actor=MEDIATOR, policy=POLICY, on=on, amount_paid=amount, complete=complete
+            )
+        )
+
+    @rule(days=st.integers(0, 20))
+    def review(self, days: int) -> None:
+        on = self._advance(days)
+        self._try(
+            lambda: self.case.apply_review(  # type: ignore[union-attr]
+                actor=CLERK, policy=POLICY, on=on
+            )
+        )
+
+    @rule(days=st.integers(0, 5))
+    def statement(self, days: int) -> None:
+        on = self._advance(days)
+        self._try(
+            lambda: self.case.issue_statement(  # type: ignore[union-attr]
+                actor=CLERK, policy=POLICY, on=on, number="No.1"
+            )
+        )
+
+    @rule(days=st.integers(0, 5), party=st.sampled_from(list(Party)))
+    def serve(self, days: int, party: Party) -> None:
+        on = self._advance(days)
+        self._try(
+            lambda: self.case.serve_statement(  # type: ignore[union-attr]
+                actor=CLERK, policy=POLICY, on=on, party=party
+            )
+        )
+
+    @rule(days=st.integers(0, 5), party=st.sampled_from(list(Party)))
+    def retract(self, days: int, party: Party) -> None:
+        on = self._advance(days)
+        self._try(
+            lambda: self.case.retract_statement(  # type: ignore[union-attr]
+                actor=CLERK, policy=POLICY, on=on, party=party
+            )
+        )
+
+    @rule(days=st.integers(0, 20))
+    def fail(self, days: int) -> None:
+        on = self._advance(days)
+        self._try(
+            lambda: self.case.fail(  # type: ignore[union-attr]
+                actor=MEDIATOR, policy=POLICY, on=on, reason="no agreement"
+            )
+        )
+
+    @rule(days=st.integers(0, 5), accepted=st.booleans())
+    def acceptance(self, days: int, accepted: bool) -> None:
+        on = self._advance(days)
+        self._try(
+            lambda: self.case.decide_acceptance(  # type: ignore[union-attr]
+                actor=CLERK, policy=POLICY, on=on, accepted=accepted, reason="r"
+            )
+        )
+
+    @rule(days=st.integers(0, 5), disposition=st.sampled_from(list(Disposition)))
+    def close(self, days: int, disposition: Disposition) -> None:
+        on = self._advance(days)
+        self._try(
+            lambda: self.case.close(  # type: ignore[union-attr]
+                actor=CLERK, policy=POLICY, on=on, disposition=disposition
+            )
+        )
+
+    # ------------------------------------------------------------------ invariants
+
+    @invariant()
+    def versions_contiguous(self) -> None:
+        assert [e.originator_version for e in self.events] == list(range(1, len(self.events) + 1))
+        if self.case:
+            assert self.case.version == len(self.events)
+
+    @invariant()
+    def status_is_a_contract_status(self) -> None:
+        if self.case:
+            assert isinstance(self.case.status, Status)
+            event(f"status {self.case.status.value}")
+
+    @invariant()
+    def no_success_without_agreement(self) -> None:
+        if self.case and self.case.status is Status.SUCCEEDED:
+            assert self.case.agreement is not None
+            if self.case.outcome is SuccessBranch.PERFORMANCE:
+                assert self.case.amount_paid <= self.case.agreement.amount
+            else:
+                assert self.case.outcome is SuccessBranch.STATEMENT
+                assert self.case.statement_number
+
+    @invariant()
+    def no_entrustment_of_a_confirmation_claim(self) -> None:
+        # Claims only ever leave a case (severance), so a case that still holds a
+        # confirmation claim must never have been entrusted.
+        if self.case and self.case.has_confirmation_claim():
+            assert not any(isinstance(e, Case.Entrusted) for e in self.events)
+            assert self.case.mediation_count == 0
+
+    @invariant()
+    def replay_rebuilds_the_same_state(self) -> None:
+        if not self.case:
+            return
+        rebuilt: Any = None
+        for ev in self.events:
+            rebuilt = ev.mutate(rebuilt)
+        original = {k: v for k, v in self.case.__dict__.items() if k != "_pending_events"}
+        replayed = {k: v for k, v in rebuilt.__dict__.items() if k != "_pending_events"}
+        assert replayed == original
+
+
+TestCaseMachine = CaseMachine.TestCase
+TestCaseMachine.settings = settings(
+    max_examples=300,
+    stateful_step_count=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
