@@ -67,5 +67,5 @@ def test_event_topics_are_explicit_and_stable() -> None:
         "Closed",
     ):
         cls = getattr(Case, name)
-        assert cls.TOPIC == f"mediation.case.{name}"
+        assert f"mediation.case.{name}" == cls.TOPIC
         assert cls.class_version == 1
