@@ -1,15 +1,117 @@
-"""Wiring: the event-sourced application plus its read models. (STUB — being built.)
+"""Wiring: the event-sourced application plus its read models.
 
 Public interface other layers rely on (keep these signatures):
 
     System(database_url: str | None = None, *, settings: Settings | None = None,
-           clock: Clock | None = None, in_process: bool = True)
+           clock: Clock | None = None, in_process: bool = True,
+           read_model_url: str | None = None)
         .app: MediationApplication
         .engine: sqlalchemy.Engine            # read-model database
         .catch_up() -> int                    # process new events; last tracked position
         .wait_for(position: int, timeout: float = 5.0) -> None   # read-your-writes
         .lag() -> int                         # latest position - tracked position
         .close() -> None
+        .today() -> date
+
+The read models live in the event store's database unless ``read_model_url`` names
+another. In-process mode (the default) catches the views up after every save, under a
+lock, before the command returns; a worker (``mediation project --follow``) does the same
+from another process, and readers use ``wait_for`` to read their own writes.
 """
 
 from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import date
+
+from sqlalchemy import Engine
+
+from mediation.application import MediationApplication
+from mediation.clock import Clock
+from mediation.policy import PolicyBook
+from mediation.settings import Settings, get_settings, persistence_env
+from projections.runner import Runner, TrackingConflict
+from projections.sql import make_engine
+from projections.views import all_views
+
+log = logging.getLogger("projections.system")
+
+
+class ProjectionTimeout(TimeoutError):
+    """The read models did not reach a position in time."""
+
+
+class System:
+    def __init__(
+        self,
+        database_url: str | None = None,
+        *,
+        settings: Settings | None = None,
+        clock: Clock | None = None,
+        in_process: bool = True,
+        read_model_url: str | None = None,
+    ) -> None:
+        self.settings = settings or get_settings()
+        self.database_url = database_url or self.settings.database_url
+        self.policies = (
+            PolicyBook.from_file(self.settings.policy_file)
+            if self.settings.policy_file
+            else PolicyBook.default()
+        )
+        self.app = MediationApplication(
+            persistence_env(self.database_url, self.settings.encryption_key),
+            policies=self.policies,
+            clock=clock,
+        )
+        self.read_model_url = read_model_url or self.database_url
+        self.engine: Engine = make_engine(self.read_model_url)
+        self.runner = Runner(self.app, self.engine, all_views(self.policies))
+        self.runner.ensure()
+        self.in_process = in_process
+        self._lock = threading.Lock()
+        if in_process:
+            self.app.on_saved(self._after_save)
+            self.catch_up()
+
+    def _after_save(self) -> None:
+        self.catch_up()
+
+    def catch_up(self) -> int:
+        """Process every new event in every view; returns the lowest tracked position."""
+        with self._lock:
+            for attempt in range(5):
+                try:
+                    return self.runner.catch_up()
+                except TrackingConflict:
+                    # another runner (a worker, a rebuild's swap) moved first: resume from it
+                    log.info("tracking conflict; catching up again (attempt %s)", attempt + 1)
+            return self.runner.catch_up()
+
+    def tracked(self) -> int:
+        return self.runner.min_tracked()
+
+    def wait_for(self, position: int, timeout: float = 5.0) -> None:
+        """Return once every view has tracked ``position`` (read-your-writes)."""
+        deadline = time.monotonic() + timeout
+        delay = 0.005
+        while self.runner.min_tracked() < position:
+            if self.in_process:
+                self.catch_up()
+                if self.runner.min_tracked() >= position:
+                    return
+            if time.monotonic() > deadline:
+                raise ProjectionTimeout(f"read models did not reach position {position}")
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+    def lag(self) -> int:
+        return self.runner.lag()
+
+    def today(self) -> date:
+        return self.app.today()
+
+    def close(self) -> None:
+        self.app.close()
+        self.engine.dispose()

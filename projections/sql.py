@@ -1,0 +1,262 @@
+"""Read-model tables, the tracking records, and the engine that holds them.
+
+Every read model ("view") owns a few tables. A view's tables can exist twice: the live set
+(canonical names) and a set being rebuilt side by side (names ending in ``__next``); a
+rebuild swaps the second set in. Money is stored as integer cents and timestamps as naive
+UTC so that SQLite and PostgreSQL compare and sum them identically.
+
+Tracking (exactly-once): ``rm_view_state`` holds one row per view with the last position
+it has processed; ``rm_tracking`` holds a unique record for every committed batch's last
+position. A batch updates its view, compare-and-sets the state row from the position it
+started from, and inserts its tracking record, all in one transaction: a crash anywhere
+rolls all three back, and a replayed or concurrently processed position is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from functools import cache
+from urllib.parse import parse_qsl, urlencode, urlparse, urlunparse
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+)
+
+NEXT = "__next"
+
+TRACKING = MetaData()
+
+view_state = Table(
+    "rm_view_state",
+    TRACKING,
+    Column("view", String(64), nullable=False),
+    Column("position", BigInteger, nullable=False),
+    PrimaryKeyConstraint("view", name="pk_rm_view_state"),
+)
+
+tracking = Table(
+    "rm_tracking",
+    TRACKING,
+    Column("view", String(64), nullable=False),
+    Column("position", BigInteger, nullable=False),
+    PrimaryKeyConstraint("view", "position", name="pk_rm_tracking"),
+)
+
+
+def utc_naive(moment: datetime) -> datetime:
+    """The storage form of a recorded moment: UTC without tzinfo (comparable on both backends)."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def from_utc_naive(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def _uuid() -> String:
+    return String(36)
+
+
+@cache
+def case_tables(suffix: str = "") -> dict[str, Table]:
+    """The ``cases`` view: current case state, claims (bitemporal), facts, subsidy entries."""
+    md = MetaData()
+    s = suffix
+    cases = Table(
+        f"rm_cases{s}",
+        md,
+        Column("case_id", _uuid(), nullable=False),
+        Column("region_code", String(6), nullable=False),
+        Column("received_on", Date, nullable=False),
+        Column("received_at", DateTime, nullable=False),
+        Column("worker_category", String(32), nullable=False),
+        Column("claims", Text, nullable=False),  # JSON [[category, cents], ...]
+        Column("status", String(24), nullable=False),
+        Column("status_since", Date, nullable=False),
+        Column("route", String(16)),
+        Column("studio_id", _uuid()),
+        Column("mediator_id", _uuid()),
+        Column("mediation", Integer, nullable=False),
+        Column("entrusted_on", Date),
+        Column("window_ends_on", Date),
+        Column("acceptance_due_on", Date),
+        Column("award_due_on", Date),
+        Column("performance_due_on", Date),
+        Column("review_due_on", Date),
+        Column("review_applied", Boolean, nullable=False),
+        Column("sessions", Integer, nullable=False),
+        Column("success_branch", String(16)),
+        Column("success_subsidy_cents", BigInteger, nullable=False),
+        Column("severed_from", _uuid()),
+        Column("version", Integer, nullable=False),
+        Column("sort_due", Date, nullable=False),  # earliest open deadline; 9999-12-31 if none
+        Column("updated_at", DateTime, nullable=False),
+        PrimaryKeyConstraint("case_id", name=f"pk_rm_cases{s}"),
+        Index(f"ix_rm_cases_region{s}", "region_code", "received_on"),
+        Index(f"ix_rm_cases_mediator{s}", "mediator_id", "sort_due"),
+        Index(f"ix_rm_cases_status{s}", "status", "sort_due"),
+    )
+    claims = Table(
+        f"rm_claims{s}",
+        md,
+        Column("position", BigInteger, nullable=False),
+        Column("idx", Integer, nullable=False),
+        Column("case_id", _uuid(), nullable=False),
+        Column("category", String(40), nullable=False),
+        Column("amount_cents", BigInteger, nullable=False),
+        Column("region_code", String(6), nullable=False),
+        Column("worker_category", String(32), nullable=False),
+        Column("received_on", Date, nullable=False),
+        Column("recorded_from", DateTime, nullable=False),
+        Column("recorded_to", DateTime),  # set when the claim is severed away
+        Column("policy_version", String(40), nullable=False),
+        PrimaryKeyConstraint("position", "idx", name=f"pk_rm_claims{s}"),
+        Index(f"ix_rm_claims_region{s}", "region_code", "received_on"),
+        Index(f"ix_rm_claims_case{s}", "case_id"),
+    )
+    facts = Table(
+        f"rm_facts{s}",
+        md,
+        Column("position", BigInteger, nullable=False),
+        Column("seq", Integer, nullable=False),
+        Column("case_id", _uuid(), nullable=False),
+        Column("mediation", Integer, nullable=False),
+        # entrusted | succeeded | reversed | failed | agreed | paid | window | assigned
+        Column("kind", String(16), nullable=False),
+        Column("branch", String(16)),
+        Column("on", Date, nullable=False),
+        Column("recorded_at", DateTime, nullable=False),
+        Column("region_code", String(6), nullable=False),
+        Column("studio_id", _uuid()),
+        Column("mediator_id", _uuid()),
+        Column("route", String(16)),
+        Column("worker_category", String(32), nullable=False),
+        Column("categories", String(255), nullable=False),  # comma-separated, sorted
+        Column("amount_cents", BigInteger, nullable=False),
+        Column("started_on", Date),  # the mediation's entrustment date
+        Column("window_ends_on", Date),
+        Column("policy_version", String(40), nullable=False),
+        PrimaryKeyConstraint("position", "seq", name=f"pk_rm_facts{s}"),
+        Index(f"ix_rm_facts_region{s}", "region_code", "on"),
+        Index(f"ix_rm_facts_case{s}", "case_id", "mediation"),
+    )
+    subsidies = Table(
+        f"rm_subsidies{s}",
+        md,
+        Column("position", BigInteger, nullable=False),
+        Column("seq", Integer, nullable=False),
+        Column("month", String(7), nullable=False),  # month of recording, Asia/Shanghai
+        Column("recorded_at", DateTime, nullable=False),
+        Column("on", Date, nullable=False),
+        Column("case_id", _uuid(), nullable=False),
+        Column("mediation", Integer, nullable=False),
+        Column("region_code", String(6), nullable=False),
+        Column("studio_id", _uuid()),
+        Column("mediator_id", _uuid()),
+        Column("outcome", String(16), nullable=False),  # succeeded | failed | reversal
+        Column("amount_cents", BigInteger, nullable=False),
+        Column("compensating", Boolean, nullable=False),
+        Column("policy_version", String(40), nullable=False),
+        PrimaryKeyConstraint("position", "seq", name=f"pk_rm_subsidies{s}"),
+        Index(f"ix_rm_subsidies_month{s}", "month", "region_code"),
+    )
+    return {"cases": cases, "claims": claims, "facts": facts, "subsidies": subsidies}
+
+
+@cache
+def organisation_tables(suffix: str = "") -> dict[str, Table]:
+    """The ``organisation`` view: studios and their mediators."""
+    md = MetaData()
+    s = suffix
+    studios = Table(
+        f"rm_studios{s}",
+        md,
+        Column("studio_id", _uuid(), nullable=False),
+        Column("name", String(200), nullable=False),
+        Column("region_code", String(6), nullable=False),
+        Column("kind", String(32), nullable=False),
+        Column("established_on", Date, nullable=False),
+        Column("closed_on", Date),
+        Column("mediator_quota", Integer, nullable=False),
+        Column("registered_at", DateTime, nullable=False),
+        PrimaryKeyConstraint("studio_id", name=f"pk_rm_studios{s}"),
+        Index(f"ix_rm_studios_region{s}", "region_code"),
+    )
+    mediators = Table(
+        f"rm_mediators{s}",
+        md,
+        Column("mediator_id", _uuid(), nullable=False),
+        Column("studio_id", _uuid(), nullable=False),
+        Column("name", String(100), nullable=False),
+        Column("qualification", String(32), nullable=False),
+        Column("appointed_on", Date, nullable=False),
+        Column("retired_on", Date),
+        PrimaryKeyConstraint("mediator_id", name=f"pk_rm_mediators{s}"),
+        Index(f"ix_rm_mediators_studio{s}", "studio_id"),
+    )
+    return {"studios": studios, "mediators": mediators}
+
+
+def metadata_of(tables: Iterable[Table]) -> MetaData:
+    first = next(iter(tables))
+    return first.metadata
+
+
+# ---------------------------------------------------------------------- engines
+
+
+def engine_url(database_url: str) -> tuple[str, str | None]:
+    """SQLAlchemy URL for a ``MEDIATION_DATABASE_URL``, and the PostgreSQL schema if any."""
+    url = urlparse(database_url)
+    if url.scheme == "sqlite":
+        return database_url, None
+    if url.scheme in ("postgresql", "postgres", "postgresql+psycopg"):
+        query = dict(parse_qsl(url.query))
+        schema = query.pop("schema", None)
+        rebuilt = url._replace(scheme="postgresql+psycopg", query=urlencode(query))
+        return urlunparse(rebuilt), schema
+    raise ValueError(f"unsupported database URL scheme {url.scheme!r}")
+
+
+def make_engine(database_url: str) -> Engine:
+    """An engine for the read models; a ``?schema=X`` PostgreSQL URL uses that schema only."""
+    sa_url, schema = engine_url(database_url)
+    if sa_url.startswith("sqlite"):
+        engine = create_engine(sa_url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
+            cursor = dbapi_conn.cursor()  # type: ignore[attr-defined]
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    connect_args: dict[str, object] = {"connect_timeout": 5}
+    if schema:
+        connect_args["options"] = f"-csearch_path={schema}"
+    return create_engine(sa_url, connect_args=connect_args, pool_pre_ping=True, pool_size=5)
+
+
+def create_all(engine: Engine, tables: Iterable[Table]) -> None:
+    tables = list(tables)
+    with engine.begin() as conn:
+        TRACKING.create_all(conn, checkfirst=True)
+        for table in tables:
+            table.create(conn, checkfirst=True)
