@@ -483,6 +483,10 @@ class Case(Aggregate):
         respondent_data = rules.validated_respondent(respondent)
         if not claims:
             raise ValidationFailed("a case needs at least one claim", field="claims")
+        claims = [
+            Claim(c.category, rules.require_money(c.amount, f"claims[{i}].amount"))
+            for i, c in enumerate(claims)
+        ]
         if infringement_known_on is not None and infringement_known_on > received_on:
             raise ValidationFailed(
                 "the infringement cannot become known after the application was received",

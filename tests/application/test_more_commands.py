@@ -137,3 +137,17 @@ def test_pre_filing_failure_then_acceptance_then_post_filing_again(
         CLERK, case.id, party=Party.APPLICANT, given=False, on=D(2026, 3, 13)
     )
     assert withdrawn.status is Status.MEDIATION_FAILED
+
+
+def test_negative_or_fractional_claim_amounts_refused(app: MediationApplication) -> None:
+    for amount in ("-1.00", "0.001"):
+        with pytest.raises(ValidationFailed) as refused:
+            app.receive_case(
+                CLERK,
+                region_code="420102",
+                received_on=D(2026, 3, 2),
+                applicant=applicant(),
+                respondent=respondent(),
+                claims=claims(amount=amount),
+            )
+        assert refused.value.field == "claims[0].amount"
