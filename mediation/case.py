@@ -15,16 +15,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, Self
+from typing import Any
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
 
 from mediation import rules
 from mediation.calendar import add_working_days, due_date, is_overdue, working_days_between
-from mediation.clock import recording_time
+from mediation.envelope import ChainedAggregate, Envelope
 from mediation.errors import (
     InvalidTransition,
     LabourRelationshipNotEntrustable,
@@ -32,7 +32,6 @@ from mediation.errors import (
     SeveranceInvalid,
     ValidationFailed,
 )
-from mediation.integrity import GENESIS, chain_hash
 from mediation.organisation import Studio
 from mediation.policy import Policy
 from mediation.values import (
@@ -115,41 +114,22 @@ class RespondentInput:
 _T = "mediation.case."
 
 
-class Case(Aggregate):
+class Case(ChainedAggregate):
     TOPIC = "mediation.case.Case"
 
     # ------------------------------------------------------------------ events
 
-    class Event(Aggregate.Event):
+    class Event(Envelope, Aggregate.Event):
         TOPIC = _T + "Event"
-        actor: str
-        actor_role: str
-        on: date
-        policy_version: str
-        chain: str
-
-        @staticmethod
-        def create_timestamp() -> datetime:
-            return recording_time()
-
-        def mutate(self, aggregate: Any) -> Any:
-            mutated = super().mutate(aggregate)
-            assert mutated is not None
-            mutated.chain_head = self.chain
-            return mutated
 
     class Created(Aggregate.Created):
         """Library base class, redefined here only to give it a stable topic (unused)."""
 
         TOPIC = _T + "Created"
 
-    class Received(Aggregate.Created):
+    class Received(Envelope, Aggregate.Created):
         TOPIC = _T + "Received"
         class_version = 1
-        actor: str
-        actor_role: str
-        on: date
-        policy_version: str
         region_code: str
         applicant: dict[str, str]
         respondent: dict[str, str]
@@ -158,18 +138,6 @@ class Case(Aggregate):
         limitation_warning: bool
         acceptance_due_on: date
         severed_from: UUID | None
-
-        chain: str
-
-        @staticmethod
-        def create_timestamp() -> datetime:
-            return recording_time()
-
-        def mutate(self, aggregate: Any) -> Any:
-            created = super().mutate(aggregate)
-            assert created is not None
-            created.chain_head = self.chain
-            return created
 
         def apply(self, case: Case) -> None:
             case.region_code = self.region_code
@@ -397,25 +365,6 @@ class Case(Aggregate):
 
     # ------------------------------------------------------------------ state
 
-    # ------------------------------------------------------------------ integrity
-
-    chain_head: str = GENESIS
-
-    def trigger_event(self, event_class: type[Any], **kwargs: Any) -> None:
-        timestamp = event_class.create_timestamp()
-        kwargs["chain"] = chain_hash(
-            self.chain_head, event_class.TOPIC, self.id, self.version + 1, timestamp, kwargs
-        )
-        super().trigger_event(event_class, timestamp=timestamp, **kwargs)
-
-    @classmethod
-    def _create_chained(cls, event_class: type[Any], *, id: UUID, **kwargs: Any) -> Self:
-        timestamp = event_class.create_timestamp()
-        kwargs["chain"] = chain_hash(
-            GENESIS, event_class.TOPIC, id, cls.INITIAL_VERSION, timestamp, kwargs
-        )
-        return cls._create(event_class, id=id, timestamp=timestamp, **kwargs)
-
     def __init__(self) -> None:
         self.status: Status = Status.RECEIVED
         self.status_since: date = date.min
@@ -520,14 +469,6 @@ class Case(Aggregate):
         rules.require_not_before(on, self.status_since, "the case's current step")
         rules.require_not_before(on, self.received_on, "the receipt of the case")
 
-    def _common(self, actor: Actor, on: date, policy: Policy) -> dict[str, Any]:
-        return {
-            "actor": actor.username,
-            "actor_role": actor.role.value,
-            "on": on,
-            "policy_version": policy.version,
-        }
-
     def assess(
         self,
         *,
@@ -547,7 +488,7 @@ class Case(Aggregate):
             meets_acceptance_conditions=meets_acceptance_conditions,
             suitable_for_mediation=suitable_for_mediation,
             reason=reason.strip(),
-            **self._common(actor, on, policy),
+            **self.envelope(actor, on, policy),
         )
 
     def record_consent(
@@ -565,7 +506,7 @@ class Case(Aggregate):
             given=given,
             ends_mediation=ends_mediation,
             acceptance_due_on=self._resumed_acceptance_due(on, policy) if ends_mediation else None,
-            **self._common(actor, on, policy),
+            **self.envelope(actor, on, policy),
         )
 
     def entrust(
@@ -593,7 +534,7 @@ class Case(Aggregate):
             studio_id=studio.id,
             route=route.value,
             window_ends_on=window_ends_on,
-            **self._common(actor, on, policy),
+            **self.envelope(actor, on, policy),
         )
 
     def sever(
@@ -637,7 +578,7 @@ class Case(Aggregate):
             self.ClaimsSevered,
             categories=sorted(c.value for c in wanted),
             new_case_id=new_case.id,
-            **self._common(actor, on, policy),
+            **self.envelope(actor, on, policy),
         )
         return new_case
 
@@ -649,14 +590,14 @@ class Case(Aggregate):
             raise ValidationFailed("the studio given is not the case's studio", field="studio")
         rules.require_mediator_on_roster(studio, mediator_id, on)
         self.trigger_event(
-            self.MediatorAssigned, mediator_id=mediator_id, **self._common(actor, on, policy)
+            self.MediatorAssigned, mediator_id=mediator_id, **self.envelope(actor, on, policy)
         )
 
     def record_session(self, *, actor: Actor, policy: Policy, on: date, summary: str) -> None:
         self._require("record_session", on)
         rules.require_text(summary, "summary")
         self.trigger_event(
-            self.SessionRecorded, summary=summary.strip(), **self._common(actor, on, policy)
+            self.SessionRecorded, summary=summary.strip(), **self.envelope(actor, on, policy)
         )
 
     def extend_window(self, *, actor: Actor, policy: Policy, on: date, days: int) -> None:
@@ -670,7 +611,7 @@ class Case(Aggregate):
             self.WindowExtended,
             days=days,
             window_ends_on=new_end,
-            **self._common(actor, on, policy),
+            **self.envelope(actor, on, policy),
         )
 
     def sign_agreement(
@@ -697,7 +638,7 @@ class Case(Aggregate):
             performance_due_on=performance_due_on,
             terms=terms.strip(),
             review_due_on=due_date(on, policy.review_window),
-            **self._common(actor, on, policy),
+            **self.envelope(actor, on, policy),
         )
 
     def record_performance(
@@ -713,7 +654,7 @@ class Case(Aggregate):
             self.PerformanceRecorded,
             amount_paid=money_str(amount_paid),
             complete=complete,
-            **self._common(actor, on, policy),
+            **self.envelope(actor, on, policy),
         )
 
     def apply_review(self, *, actor: Actor, policy: Policy, on: date) -> None:
@@ -721,7 +662,7 @@ class Case(Aggregate):
         assert self.agreement is not None
         rules.require_review_applicable(self.route, self.review_applied_on, self.claims)
         rules.require_review_in_time(on, self.agreement.review_due_on)
-        self.trigger_event(self.ReviewApplied, **self._common(actor, on, policy))
+        self.trigger_event(self.ReviewApplied, **self.envelope(actor, on, policy))
 
     def issue_statement(self, *, actor: Actor, policy: Policy, on: date, number: str) -> None:
         self._require("issue_statement", on)
@@ -729,7 +670,7 @@ class Case(Aggregate):
         if self.route is Route.PRE_FILING:
             rules.require_review_applied(self.review_applied_on)
         self.trigger_event(
-            self.StatementIssued, number=number.strip(), **self._common(actor, on, policy)
+            self.StatementIssued, number=number.strip(), **self.envelope(actor, on, policy)
         )
 
     def serve_statement(self, *, actor: Actor, policy: Policy, on: date, party: Party) -> None:
@@ -738,7 +679,7 @@ class Case(Aggregate):
         if party in self.statement_served:
             raise InvalidTransition(f"the statement was already served on the {party.value}")
         self.trigger_event(
-            self.StatementServed, party=party.value, **self._common(actor, on, policy)
+            self.StatementServed, party=party.value, **self.envelope(actor, on, policy)
         )
 
     def retract_statement(self, *, actor: Actor, policy: Policy, on: date, party: Party) -> None:
@@ -749,7 +690,7 @@ class Case(Aggregate):
             self.StatementRetracted,
             party=party.value,
             acceptance_due_on=self._resumed_acceptance_due(on, policy),
-            **self._common(actor, on, policy),
+            **self.envelope(actor, on, policy),
         )
 
     def fail(self, *, actor: Actor, policy: Policy, on: date, reason: str) -> None:
@@ -759,7 +700,7 @@ class Case(Aggregate):
             self.MediationFailed,
             reason=reason.strip(),
             acceptance_due_on=self._resumed_acceptance_due(on, policy),
-            **self._common(actor, on, policy),
+            **self.envelope(actor, on, policy),
         )
 
     def decide_acceptance(
@@ -773,7 +714,7 @@ class Case(Aggregate):
             accepted=accepted,
             reason=reason.strip(),
             award_due_on=due_date(on, policy.award_period) if accepted else None,
-            **self._common(actor, on, policy),
+            **self.envelope(actor, on, policy),
         )
 
     def extend_award_period(
@@ -790,13 +731,13 @@ class Case(Aggregate):
             days=days,
             approved_by=approved_by.strip(),
             award_due_on=due_date(self.award_due_on, _calendar_days(days)),
-            **self._common(actor, on, policy),
+            **self.envelope(actor, on, policy),
         )
 
     def close(self, *, actor: Actor, policy: Policy, on: date, disposition: Disposition) -> None:
         self._require("close", on)
         self.trigger_event(
-            self.Closed, disposition=disposition.value, **self._common(actor, on, policy)
+            self.Closed, disposition=disposition.value, **self.envelope(actor, on, policy)
         )
 
     # ------------------------------------------------------------------ helpers

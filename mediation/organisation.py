@@ -8,16 +8,14 @@ consistency boundary. Event classes are stored format: see ``mediation.case``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any, Self
+from datetime import date
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
 
 from mediation import rules
-from mediation.clock import recording_time
+from mediation.envelope import ChainedAggregate, Envelope
 from mediation.errors import InvalidTransition, NotFound, ValidationFailed
-from mediation.integrity import GENESIS, chain_hash
 from mediation.policy import Policy
 from mediation.values import Actor, StudioKind
 
@@ -46,55 +44,24 @@ class Mediator:
         return self.appointed_on <= on and (self.retired_on is None or on < self.retired_on)
 
 
-class Studio(Aggregate):
+class Studio(ChainedAggregate):
     TOPIC = "mediation.organisation.Studio"
 
-    class Event(Aggregate.Event):
+    class Event(Envelope, Aggregate.Event):
         TOPIC = _T + "Event"
-        actor: str
-        actor_role: str
-        on: date
-        policy_version: str
-        chain: str
-
-        @staticmethod
-        def create_timestamp() -> datetime:
-            return recording_time()
-
-        def mutate(self, aggregate: Any) -> Any:
-            mutated = super().mutate(aggregate)
-            assert mutated is not None
-            mutated.chain_head = self.chain
-            return mutated
 
     class Created(Aggregate.Created):
         """Library base class, redefined here only to give it a stable topic (unused)."""
 
         TOPIC = _T + "Created"
 
-    class Registered(Aggregate.Created):
+    class Registered(Envelope, Aggregate.Created):
         TOPIC = _T + "Registered"
         class_version = 1
-        actor: str
-        actor_role: str
-        on: date
-        policy_version: str
         name: str
         region_code: str
         kind: str
         mediator_quota: int
-
-        chain: str
-
-        @staticmethod
-        def create_timestamp() -> datetime:
-            return recording_time()
-
-        def mutate(self, aggregate: Any) -> Any:
-            created = super().mutate(aggregate)
-            assert created is not None
-            created.chain_head = self.chain
-            return created
 
         def apply(self, studio: Studio) -> None:
             studio.name = self.name
@@ -132,25 +99,6 @@ class Studio(Aggregate):
 
         def apply(self, studio: Studio) -> None:
             studio.closed_on = self.on
-
-    # ------------------------------------------------------------------ integrity
-
-    chain_head: str = GENESIS
-
-    def trigger_event(self, event_class: type[Any], **kwargs: Any) -> None:
-        timestamp = event_class.create_timestamp()
-        kwargs["chain"] = chain_hash(
-            self.chain_head, event_class.TOPIC, self.id, self.version + 1, timestamp, kwargs
-        )
-        super().trigger_event(event_class, timestamp=timestamp, **kwargs)
-
-    @classmethod
-    def _create_chained(cls, event_class: type[Any], *, id: UUID, **kwargs: Any) -> Self:
-        timestamp = event_class.create_timestamp()
-        kwargs["chain"] = chain_hash(
-            GENESIS, event_class.TOPIC, id, cls.INITIAL_VERSION, timestamp, kwargs
-        )
-        return cls._create(event_class, id=id, timestamp=timestamp, **kwargs)
 
     def __init__(self) -> None:
         self.name = ""
@@ -191,14 +139,6 @@ class Studio(Aggregate):
             mediator_quota=quota,
         )
 
-    def _common(self, actor: Actor, on: date, policy: Policy) -> dict[str, object]:
-        return {
-            "actor": actor.username,
-            "actor_role": actor.role.value,
-            "on": on,
-            "policy_version": policy.version,
-        }
-
     def active_on(self, on: date) -> bool:
         return self.established_on <= on and (self.closed_on is None or on < self.closed_on)
 
@@ -238,7 +178,7 @@ class Studio(Aggregate):
             mediator_id=new_id,
             name=name.strip(),
             qualification=qualification,
-            **self._common(actor, appointed_on, policy),
+            **self.envelope(actor, appointed_on, policy),
         )
         return new_id
 
@@ -254,14 +194,14 @@ class Studio(Aggregate):
         self.trigger_event(
             self.MediatorRetired,
             mediator_id=mediator_id,
-            **self._common(actor, retired_on, policy),
+            **self.envelope(actor, retired_on, policy),
         )
 
     def close(self, *, actor: Actor, policy: Policy, closed_on: date) -> None:
         if self.closed_on is not None:
             raise InvalidTransition("the studio is already closed")
         rules.require_not_before(closed_on, self.established_on, "the studio's establishment")
-        self.trigger_event(self.Closed, **self._common(actor, closed_on, policy))
+        self.trigger_event(self.Closed, **self.envelope(actor, closed_on, policy))
 
 
 def _require_region(code: str) -> None:
