@@ -1,0 +1,152 @@
+"""The FastAPI application factory.
+
+``create_app(system, settings)`` wires the routers onto a ``projections.system.System``
+(the event-sourced application plus its read models). Path operations are plain ``def``
+functions: the event store library is synchronous, so Starlette runs them in its thread
+pool (see docs/performance.md for what that costs).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.openapi.utils import get_openapi
+
+from api import errors
+from api.deps import Runtime, SystemLike, precheck, runtime_of
+from api.logs import RequestContext
+from api.routes import auth, cases, stats, studios
+from api.routes.common import json_response
+from api.schemas import Health, ProblemOut, Ready
+from api.security import LoginLimiter, check_production_secret
+from api.users import UserStore
+from mediation.settings import Settings, get_settings
+
+log = logging.getLogger("api")
+
+DESCRIPTION = """
+Labour-dispute arbitration–mediation docking (人社+工会 裁调对接): cases, studios and
+statistics. Every error is `application/problem+json` with a stable `code`. Checks run in
+this order: credentials (401), jurisdiction (404), role (403), body validation (422),
+idempotency replay, `If-Match` (409 `version_conflict`), state (409 `invalid_transition`),
+business rules (422). The role × command matrix is each operation's `x-roles`.
+"""
+
+
+def make_system(settings: Settings) -> SystemLike:
+    module = importlib.import_module("projections.system")
+    system: SystemLike = module.System(settings.database_url, settings=settings)
+    return system
+
+
+def create_app(system: SystemLike | None = None, settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    check_production_secret(settings)
+    owns_system = system is None
+    if system is None:
+        system = make_system(settings)
+    database_url = str(getattr(system, "database_url", None) or settings.database_url)
+    users = UserStore(database_url)
+    try:
+        users.ensure_table()
+    except errors.OUTAGE:  # answered per request with 503 until the database is back
+        log.warning("users table not reachable at startup")
+    runtime = Runtime(system=system, settings=settings, users=users, limiter=LoginLimiter())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        users.close()
+        if owns_system:
+            runtime.system.close()
+
+    app = FastAPI(
+        title="Mediation API (裁调对接)",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    errors.install(app, precheck)
+    app.add_middleware(RequestContext)
+
+    for router in (auth.router, cases.router, studios.router, stats.router):
+        app.include_router(router)
+
+    @app.get("/healthz", response_model=Health, tags=["operations"], summary="Process is up")
+    def healthz() -> Response:
+        return json_response(Health(status="ok"))
+
+    @app.get(
+        "/readyz",
+        response_model=Ready,
+        tags=["operations"],
+        summary="Database reachable; projection lag in events",
+    )
+    def readyz(request: Request) -> Response:
+        rt = runtime_of(request)
+        rt.users.ping()
+        position = rt.app.max_position()
+        lag = rt.system.lag()
+        return json_response(
+            Ready(status="ready", database="ok", projection_lag=lag, position=position)
+        )
+
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+PROBLEM_TEXT = {
+    401: "no or bad credentials (`unauthorized`)",
+    403: "outside the user's role (`forbidden`, `not_assigned_mediator`)",
+    404: "no such resource, or outside the user's jurisdiction (`not_found`)",
+    409: "stale If-Match (`version_conflict`) or wrong state (`invalid_transition`)",
+    422: "invalid input (`validation_error`, with `field`) or a business rule (with `source`)",
+    429: "too many failed logins (`too_many_attempts`), see Retry-After",
+    503: "the database is unavailable (`service_unavailable`), see Retry-After",
+}
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["Problem"] = ProblemOut.model_json_schema(
+        ref_template="#/components/schemas/{model}"
+    )
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+    for path, item in schema.get("paths", {}).items():
+        for method, op in item.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            responses: dict[str, Any] = op.setdefault("responses", {})
+            guarded = "x-action" in op
+            statuses = {422, 503}
+            if guarded:
+                statuses |= {401, 403, 404}
+            if method == "post" and guarded:
+                statuses.add(409)
+            if path == "/api/v1/auth/token":
+                statuses |= {401, 429}
+            if path in ("/healthz",):
+                statuses = set()
+            for status in sorted(statuses):
+                entry = responses.setdefault(str(status), {})
+                entry["description"] = entry.get("description") or PROBLEM_TEXT[status]
+                if entry["description"] == "Validation Error":
+                    entry["description"] = PROBLEM_TEXT[status]
+                entry["content"] = {"application/problem+json": {"schema": PROBLEM_REF}}
+                if status in (429, 503):
+                    entry["headers"] = {"Retry-After": {"schema": {"type": "string"}}}
+    app.openapi_schema = schema
+    return schema

@@ -1,0 +1,142 @@
+"""The ``mediation`` command: ``serve``, ``users add`` (and the read-model commands)."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from typing import Annotated, Any
+from uuid import UUID
+
+import typer
+
+from api.logs import configure
+from api.security import InsecureSettings, check_production_secret
+from api.users import UserError, UserStore
+from mediation.settings import get_settings
+
+cli = typer.Typer(help="Labour-dispute mediation case system (裁调对接).", no_args_is_help=True)
+users_cli = typer.Typer(help="Manage users.", no_args_is_help=True)
+cli.add_typer(users_cli, name="users")
+
+log = logging.getLogger("api.cli")
+
+DEMO_PASSWORD = "demo-password-2026"
+DEMO_ROLES = ("admin", "clerk", "mediator", "coordinator", "auditor")
+
+
+@users_cli.command("add")
+def users_add(
+    username: str,
+    role: Annotated[str, typer.Option(help="admin, clerk, mediator, coordinator or auditor")],
+    region: Annotated[str, typer.Option(help="6-digit region code of the jurisdiction")],
+    studio: Annotated[str | None, typer.Option(help="studio id (coordinators, mediators)")] = None,
+    mediator: Annotated[str | None, typer.Option(help="mediator id (mediators)")] = None,
+    replace: Annotated[bool, typer.Option(help="overwrite an existing user")] = False,
+) -> None:
+    """Create a user; the password is read from standard input."""
+    settings = get_settings()
+    if sys.stdin.isatty():
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        studio_id = UUID(studio) if studio else None
+        mediator_id = UUID(mediator) if mediator else None
+    except ValueError:
+        typer.echo("error: --studio and --mediator take UUIDs", err=True)
+        raise typer.Exit(2) from None
+    store = UserStore(settings.database_url)
+    try:
+        user = store.add(
+            username,
+            password,
+            role=role,
+            region_code=region,
+            studio_id=studio_id,
+            mediator_id=mediator_id,
+            replace=replace,
+        )
+    except UserError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        store.close()
+    typer.echo(f"user {user.username} ({user.role.value}, {user.region_code}) saved")
+
+
+def load_demo(system: Any, store: UserStore, cases: int = 300, seed: int = 7) -> None:
+    """Load the demo province and create one demo user per role, printing them."""
+    demo = importlib.import_module("projections.demo")
+    summary = demo.generate(system, cases=cases, seed=seed, progress=True)
+    region = str(summary.first_studio_region)
+    studio_id = summary.studio_ids[0] if summary.studio_ids else None
+    mediator_id = summary.mediator_ids[0] if summary.mediator_ids else None
+    typer.echo(f"\nDemo users (password for all: {DEMO_PASSWORD}):")
+    for role in DEMO_ROLES:
+        name = f"demo-{role}"
+        store.add(
+            name,
+            DEMO_PASSWORD,
+            role=role,
+            region_code=region,
+            studio_id=studio_id if role in ("coordinator", "mediator") else None,
+            mediator_id=mediator_id if role == "mediator" else None,
+            replace=True,
+        )
+        typer.echo(f"  {name:<18} role={role:<12} region={region}")
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    demo: Annotated[bool, typer.Option(help="on an empty store, load the demo data")] = False,
+    demo_cases: Annotated[int, typer.Option(help="number of demo cases")] = 300,
+) -> None:
+    """Serve the HTTP API with uvicorn."""
+    import uvicorn
+
+    from api.app import create_app, make_system
+
+    settings = get_settings()
+    configure(settings.log_level)
+    try:
+        check_production_secret(settings)
+    except InsecureSettings as exc:
+        typer.echo(f"refusing to start: {exc}", err=True)
+        raise typer.Exit(1) from None
+    system = make_system(settings)
+    if demo:
+        if system.app.max_position() == 0:
+            store = UserStore(settings.database_url)
+            try:
+                load_demo(system, store, cases=demo_cases)
+            finally:
+                store.close()
+        else:
+            typer.echo("the store is not empty: demo data not loaded (demo users unchanged)")
+    app = create_app(system, settings)
+    typer.echo(f"serving on http://{host}:{port}  (OpenAPI: /docs, /openapi.json)")
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+
+
+def _register_read_model_commands() -> None:
+    try:
+        module = importlib.import_module("projections.cli")
+    except ImportError:
+        return
+    register = getattr(module, "register", None)
+    if register is not None:
+        register(cli)
+
+
+_register_read_model_commands()
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

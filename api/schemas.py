@@ -1,0 +1,478 @@
+"""Request and response bodies of the HTTP contract, separate from the domain objects.
+
+Request models forbid unknown fields and validate what can be validated without the case
+(formats, checksums, ranges), so that malformed input is a 422 ``validation_error``
+before any command runs.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from mediation.identifiers import validate_credit_code, validate_resident_id
+from mediation.organisation import QUALIFICATIONS
+from mediation.regions import is_valid_region_code
+from mediation.values import (
+    ClaimCategory,
+    Disposition,
+    Party,
+    Route,
+    Status,
+    StudioKind,
+    WorkerCategory,
+)
+
+EARLIEST = date(1990, 1, 1)
+LATEST = date(2099, 12, 31)
+
+
+def _date_range(value: date) -> date:
+    if not (EARLIEST <= value <= LATEST):
+        raise ValueError(f"dates must lie between {EARLIEST} and {LATEST}")
+    return value
+
+
+def _region(value: str) -> str:
+    if not is_valid_region_code(value):
+        raise ValueError("not a known GB/T 2260 region code")
+    return value
+
+
+def _resident_id(value: str) -> str:
+    return validate_resident_id(value)
+
+
+def _credit_code(value: str) -> str:
+    return validate_credit_code(value)
+
+
+Day = Annotated[date, AfterValidator(_date_range)]
+RegionCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$"), AfterValidator(_region)]
+Money = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9]{1,12}(\.[0-9]{1,2})?$"),
+    Field(description='CNY as a decimal string, e.g. "12800.00"', examples=["12800.00"]),
+]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Qualification = Literal[
+    "union_cadre",
+    "lawyer",
+    "retired_judge",
+    "retired_arbitrator",
+    "legal_worker",
+    "hr_professional",
+    "other",
+]
+assert set(QUALIFICATIONS) == set(Qualification.__args__)  # type: ignore[attr-defined]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---------------------------------------------------------------------- auth
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
+class Me(BaseModel):
+    username: str
+    role: str
+    region_code: str
+    studio_id: UUID | None
+    mediator_id: UUID | None
+
+
+# ---------------------------------------------------------------------- cases: requests
+
+
+class ApplicantIn(Request):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    id_number: Annotated[
+        str, StringConstraints(min_length=18, max_length=18), AfterValidator(_resident_id)
+    ] = Field(description="18-character resident identity number (checksum verified)")
+    phone: Annotated[str, StringConstraints(pattern=r"^[0-9]{7,15}$")]
+    worker_category: WorkerCategory
+
+
+class RespondentIn(Request):
+    name: ShortText
+    credit_code: Annotated[
+        str, StringConstraints(min_length=18, max_length=18), AfterValidator(_credit_code)
+    ] = Field(description="18-character unified social credit code (checksum verified)")
+
+
+class ClaimIn(Request):
+    category: ClaimCategory
+    amount: Money
+
+
+class CaseCreate(Request):
+    region_code: RegionCode
+    received_on: Day
+    applicant: ApplicantIn
+    respondent: RespondentIn
+    claims: Annotated[list[ClaimIn], Field(min_length=1, max_length=20)]
+    infringement_known_on: Day | None = None
+
+
+class AssessmentIn(Request):
+    within_scope: bool
+    meets_acceptance_conditions: bool
+    suitable_for_mediation: bool
+    reason: Text
+    on: Day | None = Field(default=None, description="date of the assessment; default today")
+
+
+class ConsentIn(Request):
+    party: Party
+    given: bool
+    on: Day
+
+
+class EntrustmentIn(Request):
+    studio_id: UUID
+    route: Route
+    on: Day
+
+
+class SeveranceIn(Request):
+    claim_categories: Annotated[list[ClaimCategory], Field(min_length=1, max_length=6)]
+    on: Day
+
+
+class MediatorAssignmentIn(Request):
+    mediator_id: UUID
+    on: Day
+
+
+class SessionIn(Request):
+    held_on: Day
+    summary: Text
+
+
+class AgreementIn(Request):
+    signed_on: Day
+    amount: Money
+    performance_due_on: Day
+    terms: Text
+
+
+class PerformanceIn(Request):
+    on: Day
+    amount_paid: Money
+    complete: bool
+
+
+class ReviewIn(Request):
+    applied_on: Day
+
+
+class StatementIn(Request):
+    issued_on: Day
+    number: ShortText
+
+
+class StatementServiceIn(Request):
+    party: Party
+    on: Day
+
+
+class StatementRetractionIn(Request):
+    on: Day
+    party: Party
+
+
+class FailureIn(Request):
+    on: Day
+    reason: Text
+
+
+class AcceptanceIn(Request):
+    accepted: bool
+    on: Day
+    reason: Annotated[str, StringConstraints(max_length=2000)] = ""
+
+
+class ClosureIn(Request):
+    on: Day
+    disposition: Disposition
+
+
+class WindowExtensionIn(Request):
+    days: Annotated[int, Field(ge=1, le=365)]
+    on: Day
+
+
+class AwardExtensionIn(Request):
+    days: Annotated[int, Field(ge=1, le=365)]
+    approved_by: ShortText
+    on: Day
+
+
+# ---------------------------------------------------------------------- cases: views
+
+
+class ApplicantOut(BaseModel):
+    name: str
+    id_number: str
+    phone: str
+    worker_category: str
+
+
+class RespondentOut(BaseModel):
+    name: str
+    credit_code: str
+
+
+class ClaimOut(BaseModel):
+    category: ClaimCategory
+    amount: str
+
+
+class DeadlineOut(BaseModel):
+    kind: Literal[
+        "acceptance_decision", "mediation_window", "performance", "review_application", "award"
+    ]
+    due_on: date
+    overdue: bool
+
+
+class AssessmentOut(BaseModel):
+    within_scope: bool
+    meets_acceptance_conditions: bool
+    suitable_for_mediation: bool
+    eligible: bool
+    reason: str
+    on: date
+
+
+class ConsentOut(BaseModel):
+    given: bool
+    on: date
+
+
+class AgreementOut(BaseModel):
+    signed_on: date
+    amount: str
+    performance_due_on: date
+    review_due_on: date
+    terms: str
+
+
+class CaseView(BaseModel):
+    case_id: UUID
+    version: int
+    status: Status
+    status_since: date
+    route: Route | None
+    region_code: str
+    received_on: date
+    applicant: ApplicantOut
+    respondent: RespondentOut
+    claims: list[ClaimOut]
+    amount_claimed: str
+    studio_id: UUID | None
+    mediator_id: UUID | None
+    deadlines: list[DeadlineOut]
+    outcome: Literal["performance", "statement"] | None
+    success_reversed: bool
+    severed_from: UUID | None
+    severed_into: list[UUID]
+    assessment: AssessmentOut | None
+    consents: dict[str, ConsentOut]
+    entrusted_on: date | None
+    mediation_count: int
+    sessions: int
+    agreement: AgreementOut | None
+    amount_paid: str
+    review_applied_on: date | None
+    statement_number: str | None
+    statement_served: list[Party]
+    failure_reason: str | None
+    accepted_on: date | None
+    disposition: Disposition | None
+    infringement_known_on: date | None
+    limitation_warning: bool
+    payment_order_eligible: bool
+    policy_version: str
+
+
+class CaseList(BaseModel):
+    items: list[CaseView]
+    next_cursor: str | None
+
+
+class HistoryEvent(BaseModel):
+    position: int = Field(description="the event's version within the case, from 1")
+    type: str
+    recorded_at: datetime
+    actor: str
+    actor_role: str
+    on: date | None
+    data: dict[str, Any]
+
+
+class History(BaseModel):
+    case_id: UUID
+    events: list[HistoryEvent]
+
+
+# ---------------------------------------------------------------------- studios
+
+
+class StudioCreate(Request):
+    name: ShortText
+    region_code: RegionCode
+    kind: StudioKind
+    established_on: Day
+    mediator_quota: Annotated[int, Field(ge=1, le=1000)] | None = None
+
+
+class MediatorAppointIn(Request):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    qualification: Qualification
+    appointed_on: Day
+
+
+class RetirementIn(Request):
+    retired_on: Day
+
+
+class StudioClosureIn(Request):
+    closed_on: Day
+
+
+class MediatorOut(BaseModel):
+    mediator_id: UUID
+    name: str
+    qualification: str
+    appointed_on: date
+    retired_on: date | None
+    active: bool
+
+
+class StudioView(BaseModel):
+    studio_id: UUID
+    version: int
+    name: str
+    region_code: str
+    kind: StudioKind
+    established_on: date
+    closed_on: date | None
+    active: bool
+    mediator_quota: int
+    mediators: list[MediatorOut]
+
+
+class AppointedMediator(MediatorOut):
+    studio_id: UUID
+    studio: StudioView
+
+
+class StudioList(BaseModel):
+    items: list[StudioView]
+
+
+# ---------------------------------------------------------------------- statistics
+
+GroupBy = Literal[
+    "city", "county", "studio", "mediator", "month", "claim_category", "route", "worker_category"
+]
+Measure = Literal[
+    "received",
+    "entrusted",
+    "concluded",
+    "succeeded",
+    "succeeded_by_performance",
+    "succeeded_by_statement",
+    "failed",
+    "pending",
+    "overdue",
+]
+
+
+class CaseloadRowOut(BaseModel):
+    key: str
+    label: str
+    received: int
+    entrusted: int
+    concluded: int
+    succeeded: int
+    succeeded_by_performance: int
+    succeeded_by_statement: int
+    failed: int
+    pending: int
+    overdue: int
+    success_rate: str | None = Field(description="4 decimal places, or null")
+    mediation_share: str | None = Field(description="4 decimal places, or null")
+    amount_claimed: str
+    amount_agreed: str
+    amount_paid: str
+    median_days_to_conclusion: float | None
+
+
+class CaseloadOut(BaseModel):
+    region: str
+    from_: date = Field(alias="from")
+    to: date
+    group_by: GroupBy
+    rows: list[CaseloadRowOut]
+    totals: CaseloadRowOut
+    as_of: datetime
+    policy_version: str
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+class DrillDownOut(BaseModel):
+    measure: Measure
+    key: str
+    count: int
+    case_ids: list[UUID]
+
+
+class SubsidyRowOut(BaseModel):
+    kind: str
+    id: str
+    name: str
+    cases: int
+    amount: str
+    compensating_entries: int
+
+
+class SubsidiesOut(BaseModel):
+    region: str
+    month: str
+    rows: list[SubsidyRowOut]
+    totals: dict[str, Any]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Ready(BaseModel):
+    status: Literal["ready"]
+    database: Literal["ok"]
+    projection_lag: int
+    position: int
+
+
+class ProblemOut(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    field: str | None = None
+    source: str | None = None
