@@ -450,11 +450,26 @@ class SubsidyRowOut(BaseModel):
     compensating_entries: int
 
 
+class SubsidyTotalsOut(BaseModel):
+    cases: int
+    amount: str
+    compensating_entries: int
+
+
 class SubsidiesOut(BaseModel):
     region: str
     month: str
     rows: list[SubsidyRowOut]
-    totals: dict[str, Any]
+    totals: SubsidyTotalsOut
+
+
+class CoverageOut(BaseModel):
+    region: str
+    on: date
+    counties_total: int
+    counties_covered: int
+    covered: list[str]
+    uncovered: list[str]
 
 
 class Health(BaseModel):

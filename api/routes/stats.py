@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 import importlib
 import io
 from datetime import date
@@ -21,11 +20,14 @@ from api.routes.common import json_response
 from api.schemas import (
     CaseloadOut,
     CaseloadRowOut,
+    CoverageOut,
+    Day,
     DrillDownOut,
     GroupBy,
     Measure,
     SubsidiesOut,
     SubsidyRowOut,
+    SubsidyTotalsOut,
 )
 from mediation.regions import is_valid_region_code
 from mediation.values import money_str
@@ -293,20 +295,6 @@ def caseload_cases(
     return json_response(DrillDownOut(measure=measure, key=key, count=len(ids), case_ids=ids))
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return money_str(value)
-    if isinstance(value, UUID | date):
-        return str(value) if isinstance(value, UUID) else value.isoformat()
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
 @router.get(
     "/subsidies",
     response_model=SubsidiesOut,
@@ -336,7 +324,38 @@ def subsidies(
         )
         for r in statement.rows
     ]
-    totals = _plain(statement.totals)
-    if not isinstance(totals, dict):
-        totals = {"value": totals}
+    t = statement.totals
+    totals = SubsidyTotalsOut(
+        cases=int(t.cases),
+        amount=money_str(Decimal(t.amount)),
+        compensating_entries=int(t.compensating_entries),
+    )
     return json_response(SubsidiesOut(region=code, month=month, rows=rows, totals=totals))
+
+
+@router.get(
+    "/coverage",
+    response_model=CoverageOut,
+    summary="Pilot coverage: counties of a region with an active studio on a date",
+    openapi_extra=action("stats.caseload"),
+)
+def coverage(
+    access: AccessDep,
+    runtime: RuntimeDep,
+    on: Annotated[Day | None, Query(description="default: today")] = None,
+    region: Region = None,
+) -> Response:
+    code = region or access.user.region_code
+    if not is_valid_region_code(code) or not authz.in_jurisdiction(access.user, code):
+        raise not_found("no such region in your jurisdiction")
+    c = _queries().pilot_coverage(runtime.system.engine, region=code, on=on or runtime.today())
+    return json_response(
+        CoverageOut(
+            region=code,
+            on=c.on,
+            counties_total=c.counties_total,
+            counties_covered=c.counties_covered,
+            covered=list(c.covered),
+            uncovered=list(c.uncovered),
+        )
+    )
