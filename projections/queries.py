@@ -33,7 +33,6 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, Engine, Select, and_, exists, or_, select
-from sqlalchemy.orm import aliased
 
 from mediation import regions
 from mediation.errors import ValidationFailed
@@ -453,12 +452,12 @@ def _pending(
     if not entrusted:
         return []
     # the mediator assigned and the window as they stood at `to`, as known at as_of
-    f = aliased(t["facts"])
+    f = t["facts"].c
     case_ids = sorted({case_id for case_id, _ in entrusted})
     updates: dict[Mediation, list[Any]] = defaultdict(list)
     for i in range(0, len(case_ids), 500):
         chunk = case_ids[i : i + 500]
-        q = select(f).where(
+        q = select(t["facts"]).where(
             and_(
                 f.case_id.in_(chunk),
                 f.kind.in_(("assigned", "window")),
