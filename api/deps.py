@@ -168,6 +168,15 @@ def gate(request: Request) -> Access | None:
             raise not_found("no such studio") from None
         authz.authorize_studio(user, action, studio_id=studio.id, region_code=studio.region_code)
         return Access(user, action, studio=studio)
+    region = request.query_params.get("region")
+    if region is not None and region.isascii() and region.isdigit() and len(region) == 6:
+        visible = (
+            authz.studio_visible(user, region)
+            if action.startswith("studio.")
+            else authz.in_jurisdiction(user, region)
+        )
+        if not visible:
+            raise not_found("no such region in your jurisdiction")
     authz.require_role(user, action)
     return Access(user, action)
 

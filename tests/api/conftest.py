@@ -105,7 +105,9 @@ def system(database_url: str, settings: Settings, clock: SteppingClock) -> Itera
 def world(system: System, settings: Settings) -> Iterator[World]:
     app = system.app
     studio = app.register_studio(
-        ADMIN, name="武汉市裁调对接工作室", region_code=WUHAN,
+        ADMIN,
+        name="武汉市裁调对接工作室",
+        region_code=WUHAN,
         kind=StudioKind.DOCKING_STUDIO,
         established_on=date(2025, 1, 1),
     )

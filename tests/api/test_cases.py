@@ -15,8 +15,15 @@ def create(world: World, seed: int = 1, **over: Any) -> dict[str, Any]:
     return dict(r.json())
 
 
-def cmd(world: World, case_id: str, path: str, body: Any, who: str = "clerk",
-        status: int = 200, **kw: Any) -> dict[str, Any]:
+def cmd(
+    world: World,
+    case_id: str,
+    path: str,
+    body: Any,
+    who: str = "clerk",
+    status: int = 200,
+    **kw: Any,
+) -> dict[str, Any]:
     r = world.post(f"{CASES}/{case_id}/{path}", body, who=who, **kw)
     assert r.status_code == status, r.text
     if status < 300:
@@ -25,10 +32,18 @@ def cmd(world: World, case_id: str, path: str, body: Any, who: str = "clerk",
 
 
 def ready(world: World, case_id: str, on: str = "2026-03-03") -> None:
-    cmd(world, case_id, "assessment", {
-        "within_scope": True, "meets_acceptance_conditions": True,
-        "suitable_for_mediation": True, "reason": "工资争议，事实清楚", "on": on,
-    })
+    cmd(
+        world,
+        case_id,
+        "assessment",
+        {
+            "within_scope": True,
+            "meets_acceptance_conditions": True,
+            "suitable_for_mediation": True,
+            "reason": "工资争议，事实清楚",
+            "on": on,
+        },
+    )
     cmd(world, case_id, "consents", {"party": "applicant", "given": True, "on": on})
     cmd(world, case_id, "consents", {"party": "respondent", "given": True, "on": on})
 
@@ -38,23 +53,35 @@ def mediating(world: World, seed: int = 1, route: str = "pre_filing") -> str:
     if route == "post_filing":
         cmd(world, case_id, "acceptance", {"accepted": True, "on": "2026-03-03"})
     ready(world, case_id)
-    c = cmd(world, case_id, "entrustment",
-            {"studio_id": str(world.studio_id), "route": route, "on": "2026-03-04"})
+    c = cmd(
+        world,
+        case_id,
+        "entrustment",
+        {"studio_id": str(world.studio_id), "route": route, "on": "2026-03-04"},
+    )
     assert c["status"] == "entrusted" and c["route"] == route
-    c = cmd(world, case_id, "mediator",
-            {"mediator_id": str(world.mediator_id), "on": "2026-03-05"})
+    c = cmd(world, case_id, "mediator", {"mediator_id": str(world.mediator_id), "on": "2026-03-05"})
     assert c["status"] == "in_mediation" and c["mediator_id"] == str(world.mediator_id)
     return case_id
 
 
 def agreed(world: World, seed: int = 1, route: str = "pre_filing") -> str:
     case_id = mediating(world, seed, route)
-    cmd(world, case_id, "sessions", {"held_on": "2026-03-06", "summary": "首次调解"},
-        who="mediator")
-    c = cmd(world, case_id, "agreement", {
-        "signed_on": "2026-03-10", "amount": "10000.00",
-        "performance_due_on": "2026-03-31", "terms": "分两期支付",
-    }, who="mediator")
+    cmd(
+        world, case_id, "sessions", {"held_on": "2026-03-06", "summary": "首次调解"}, who="mediator"
+    )
+    c = cmd(
+        world,
+        case_id,
+        "agreement",
+        {
+            "signed_on": "2026-03-10",
+            "amount": "10000.00",
+            "performance_due_on": "2026-03-31",
+            "terms": "分两期支付",
+        },
+        who="mediator",
+    )
     assert c["status"] == "agreement_signed"
     assert c["agreement"]["amount"] == "10000.00"
     return case_id
@@ -77,11 +104,21 @@ def test_create_returns_the_case_view(world: World) -> None:
 
 def test_success_by_performance(world: World) -> None:
     case_id = agreed(world)
-    c = cmd(world, case_id, "performance",
-            {"on": "2026-03-20", "amount_paid": "4000.00", "complete": False}, who="mediator")
+    c = cmd(
+        world,
+        case_id,
+        "performance",
+        {"on": "2026-03-20", "amount_paid": "4000.00", "complete": False},
+        who="mediator",
+    )
     assert c["status"] == "agreement_signed" and c["amount_paid"] == "4000.00"
-    c = cmd(world, case_id, "performance",
-            {"on": "2026-03-30", "amount_paid": "6000.00", "complete": True}, who="clerk")
+    c = cmd(
+        world,
+        case_id,
+        "performance",
+        {"on": "2026-03-30", "amount_paid": "6000.00", "complete": True},
+        who="clerk",
+    )
     assert c["status"] == "succeeded" and c["outcome"] == "performance"
     assert c["deadlines"] == []
     h = world.get(f"{CASES}/{case_id}/history").json()["events"]
@@ -93,7 +130,9 @@ def test_success_by_performance(world: World) -> None:
 
 def test_success_by_statement_post_filing_then_service(world: World) -> None:
     case_id = agreed(world, route="post_filing")
-    c = cmd(world, case_id, "statement", {"issued_on": "2026-03-12", "number": "鄂劳人仲调〔2026〕1号"})
+    c = cmd(
+        world, case_id, "statement", {"issued_on": "2026-03-12", "number": "鄂劳人仲调〔2026〕1号"}
+    )
     assert c["status"] == "succeeded" and c["outcome"] == "statement"
     c = cmd(world, case_id, "statement/service", {"party": "applicant", "on": "2026-03-13"})
     assert c["statement_served"] == ["applicant"]
@@ -113,13 +152,18 @@ def test_pre_filing_statement_needs_review_then_retraction_reverses(world: World
 
 def test_failure_then_acceptance_and_closure(world: World) -> None:
     case_id = mediating(world)
-    c = cmd(world, case_id, "failure", {"on": "2026-03-08", "reason": "双方差距过大"},
-            who="mediator")
+    c = cmd(
+        world, case_id, "failure", {"on": "2026-03-08", "reason": "双方差距过大"}, who="mediator"
+    )
     assert c["status"] == "mediation_failed"
     c = cmd(world, case_id, "acceptance", {"accepted": True, "on": "2026-03-09"})
     assert c["status"] == "accepted"
-    c = cmd(world, case_id, "award-extension",
-            {"days": 15, "approved_by": "仲裁委主任", "on": "2026-03-10"})
+    c = cmd(
+        world,
+        case_id,
+        "award-extension",
+        {"days": 15, "approved_by": "仲裁委主任", "on": "2026-03-10"},
+    )
     assert any(d["kind"] == "award" for d in c["deadlines"])
     c = cmd(world, case_id, "closure", {"on": "2026-04-01", "disposition": "award"})
     assert c["status"] == "closed" and c["disposition"] == "award"
@@ -129,8 +173,12 @@ def test_not_accepted_needs_reason(world: World) -> None:
     case_id = create(world)["case_id"]
     r = world.post(f"{CASES}/{case_id}/acceptance", {"accepted": False, "on": "2026-03-03"})
     assert r.status_code == 422 and r.json()["code"] == "reason_required"
-    c = cmd(world, case_id, "acceptance",
-            {"accepted": False, "on": "2026-03-03", "reason": "不属于受案范围"})
+    c = cmd(
+        world,
+        case_id,
+        "acceptance",
+        {"accepted": False, "on": "2026-03-03", "reason": "不属于受案范围"},
+    )
     assert c["status"] == "not_accepted"
 
 
@@ -146,25 +194,37 @@ def test_consent_withdrawn_ends_mediation_and_window_extension(world: World) -> 
 
 
 def test_severance_moves_claims_into_a_linked_new_case(world: World) -> None:
-    body = case_body(claims=[
-        {"category": "labour_relationship_confirmation", "amount": "0.00"},
-        {"category": "remuneration", "amount": "5000.00"},
-    ])
+    body = case_body(
+        claims=[
+            {"category": "labour_relationship_confirmation", "amount": "0.00"},
+            {"category": "remuneration", "amount": "5000.00"},
+        ]
+    )
     case = world.post(CASES, body).json()
     case_id = case["case_id"]
     ready(world, case_id)
-    r = world.post(f"{CASES}/{case_id}/entrustment",
-                   {"studio_id": str(world.studio_id), "route": "pre_filing", "on": "2026-03-04"})
+    r = world.post(
+        f"{CASES}/{case_id}/entrustment",
+        {"studio_id": str(world.studio_id), "route": "pre_filing", "on": "2026-03-04"},
+    )
     assert r.status_code == 422 and r.json()["code"] == "labour_relationship_not_entrustable"
-    new = cmd(world, case_id, "severance",
-              {"claim_categories": ["labour_relationship_confirmation"], "on": "2026-03-04"},
-              status=201)
+    new = cmd(
+        world,
+        case_id,
+        "severance",
+        {"claim_categories": ["labour_relationship_confirmation"], "on": "2026-03-04"},
+        status=201,
+    )
     assert new["severed_from"] == case_id and new["received_on"] == "2026-03-02"
     old = world.get(f"{CASES}/{case_id}").json()
     assert old["severed_into"] == [new["case_id"]]
     assert old["claims"] == [{"category": "remuneration", "amount": "5000.00"}]
-    cmd(world, case_id, "entrustment",
-        {"studio_id": str(world.studio_id), "route": "pre_filing", "on": "2026-03-05"})
+    cmd(
+        world,
+        case_id,
+        "entrustment",
+        {"studio_id": str(world.studio_id), "route": "pre_filing", "on": "2026-03-05"},
+    )
 
 
 # ---------------------------------------------------------------------- refusals
@@ -175,52 +235,94 @@ def test_entrustment_refusals(world: World) -> None:
     entrust = {"studio_id": str(world.studio_id), "route": "pre_filing", "on": "2026-03-04"}
     r = world.post(f"{CASES}/{case_id}/entrustment", entrust)
     assert r.status_code == 422 and r.json()["code"] == "not_eligible_for_entrustment"
-    cmd(world, case_id, "assessment", {
-        "within_scope": True, "meets_acceptance_conditions": True,
-        "suitable_for_mediation": True, "reason": "ok", "on": "2026-03-03",
-    })
+    cmd(
+        world,
+        case_id,
+        "assessment",
+        {
+            "within_scope": True,
+            "meets_acceptance_conditions": True,
+            "suitable_for_mediation": True,
+            "reason": "ok",
+            "on": "2026-03-03",
+        },
+    )
     r = world.post(f"{CASES}/{case_id}/entrustment", entrust)
     assert r.status_code == 422 and r.json()["code"] == "consent_missing"
     assert r.json()["type"].endswith("consent_missing")
     assert r.headers["content-type"] == "application/problem+json"
     r = world.post(f"{CASES}/{case_id}/entrustment", {**entrust, "route": "post_filing"})
     assert r.status_code == 409 and r.json()["code"] == "invalid_transition"
-    r = world.post(f"{CASES}/{case_id}/entrustment",
-                   {**entrust, "studio_id": "00000000-0000-0000-0000-000000000001"})
+    r = world.post(
+        f"{CASES}/{case_id}/entrustment",
+        {**entrust, "studio_id": "00000000-0000-0000-0000-000000000001"},
+    )
     assert r.status_code == 422 and r.json()["code"] == "validation_error"
     assert r.json()["field"] == "studio_id"
 
 
 def test_studio_outside_jurisdiction_and_inactive(world: World) -> None:
     admin = "admin"
-    yichang = world.post("/api/v1/studios", {
-        "name": "宜昌工作室", "region_code": "420500", "kind": "docking_studio",
-        "established_on": "2025-01-01"}, who=admin).json()["studio_id"]
-    wuhan_late = world.post("/api/v1/studios", {
-        "name": "江岸新工作室", "region_code": "420102", "kind": "union_workstation",
-        "established_on": "2026-05-01"}, who=admin).json()["studio_id"]
+    yichang = world.post(
+        "/api/v1/studios",
+        {
+            "name": "宜昌工作室",
+            "region_code": "420500",
+            "kind": "docking_studio",
+            "established_on": "2025-01-01",
+        },
+        who=admin,
+    ).json()["studio_id"]
+    wuhan_late = world.post(
+        "/api/v1/studios",
+        {
+            "name": "江岸新工作室",
+            "region_code": "420102",
+            "kind": "union_workstation",
+            "established_on": "2026-05-01",
+        },
+        who=admin,
+    ).json()["studio_id"]
     case_id = create(world)["case_id"]
     ready(world, case_id)
-    r = world.post(f"{CASES}/{case_id}/entrustment",
-                   {"studio_id": yichang, "route": "pre_filing", "on": "2026-03-04"})
+    r = world.post(
+        f"{CASES}/{case_id}/entrustment",
+        {"studio_id": yichang, "route": "pre_filing", "on": "2026-03-04"},
+    )
     assert r.status_code == 422 and r.json()["code"] == "studio_outside_jurisdiction"
-    r = world.post(f"{CASES}/{case_id}/entrustment",
-                   {"studio_id": wuhan_late, "route": "pre_filing", "on": "2026-03-04"})
+    r = world.post(
+        f"{CASES}/{case_id}/entrustment",
+        {"studio_id": wuhan_late, "route": "pre_filing", "on": "2026-03-04"},
+    )
     assert r.status_code == 422 and r.json()["code"] == "studio_inactive"
 
 
 def test_mediator_refusals(world: World) -> None:
     case_id = create(world)["case_id"]
     ready(world, case_id)
-    cmd(world, case_id, "entrustment",
-        {"studio_id": str(world.studio_id), "route": "pre_filing", "on": "2026-03-04"})
-    r = world.post(f"{CASES}/{case_id}/mediator",
-                   {"mediator_id": "00000000-0000-0000-0000-000000000009", "on": "2026-03-05"})
+    cmd(
+        world,
+        case_id,
+        "entrustment",
+        {"studio_id": str(world.studio_id), "route": "pre_filing", "on": "2026-03-04"},
+    )
+    r = world.post(
+        f"{CASES}/{case_id}/mediator",
+        {"mediator_id": "00000000-0000-0000-0000-000000000009", "on": "2026-03-05"},
+    )
     assert r.status_code == 422 and r.json()["code"] == "mediator_not_on_roster"
-    cmd(world, case_id, "mediator", {"mediator_id": str(world.mediator_id), "on": "2026-03-05"},
-        who="coordinator")
-    r = world.post(f"{CASES}/{case_id}/sessions", {"held_on": "2026-03-06", "summary": "x"},
-                   who="other_mediator")
+    cmd(
+        world,
+        case_id,
+        "mediator",
+        {"mediator_id": str(world.mediator_id), "on": "2026-03-05"},
+        who="coordinator",
+    )
+    r = world.post(
+        f"{CASES}/{case_id}/sessions",
+        {"held_on": "2026-03-06", "summary": "x"},
+        who="other_mediator",
+    )
     assert r.status_code == 403 and r.json()["code"] == "not_assigned_mediator"
     r = world.post(f"{CASES}/{case_id}/sessions", {"held_on": "2026-03-06", "summary": "x"})
     assert r.status_code == 403 and r.json()["code"] == "forbidden"
@@ -255,8 +357,9 @@ def test_if_match(world: World) -> None:
     assert r.status_code == 422 and r.json()["field"] == "If-Match"
     c = cmd(world, case_id, "consents", body, headers={"If-Match": '"1"'})
     assert c["version"] == 2
-    c = cmd(world, case_id, "consents", {**body, "party": "respondent"},
-            headers={"If-Match": 'W/"2"'})
+    c = cmd(
+        world, case_id, "consents", {**body, "party": "respondent"}, headers={"If-Match": 'W/"2"'}
+    )
     assert c["version"] == 3
 
 
@@ -298,9 +401,16 @@ def test_history_and_auditor_masking(world: World) -> None:
     assert received["actor"] == "clerk" and received["actor_role"] == "clerk"
     assert received["data"]["applicant"]["name"] == "张*"
     assert "recorded_at" in received
-    r = world.post(f"{CASES}/{case_id}/assessment", {
-        "within_scope": True, "meets_acceptance_conditions": True,
-        "suitable_for_mediation": True, "reason": "x"}, who="auditor")
+    r = world.post(
+        f"{CASES}/{case_id}/assessment",
+        {
+            "within_scope": True,
+            "meets_acceptance_conditions": True,
+            "suitable_for_mediation": True,
+            "reason": "x",
+        },
+        who="auditor",
+    )
     assert r.status_code == 403
 
 
@@ -316,17 +426,29 @@ def test_unknown_and_foreign_cases_are_not_found(world: World) -> None:
     # outside the jurisdiction, even an invalid body answers 404 first
     r = world.post(f"{CASES}/{case_id}/assessment", {"nonsense": True}, who="out_clerk")
     assert r.status_code == 404
-    r = world.client.post(f"{CASES}/{case_id}/assessment", content=b"{not json",
-                          headers={**world.h("out_clerk"), "Content-Type": "application/json"})
+    r = world.client.post(
+        f"{CASES}/{case_id}/assessment",
+        content=b"{not json",
+        headers={**world.h("out_clerk"), "Content-Type": "application/json"},
+    )
     assert r.status_code == 404
-    r = world.client.post(f"{CASES}/{case_id}/assessment", content=b"{not json",
-                          headers={**world.h("auditor"), "Content-Type": "application/json"})
+    r = world.client.post(
+        f"{CASES}/{case_id}/assessment",
+        content=b"{not json",
+        headers={**world.h("auditor"), "Content-Type": "application/json"},
+    )
     assert r.status_code == 403
-    r = world.client.post(f"{CASES}/{case_id}/assessment", content=b"{not json",
-                          headers={"Content-Type": "application/json"})
+    r = world.client.post(
+        f"{CASES}/{case_id}/assessment",
+        content=b"{not json",
+        headers={"Content-Type": "application/json"},
+    )
     assert r.status_code == 401
-    r = world.client.post(f"{CASES}/{case_id}/assessment", content=b"{not json",
-                          headers={**world.h("clerk"), "Content-Type": "application/json"})
+    r = world.client.post(
+        f"{CASES}/{case_id}/assessment",
+        content=b"{not json",
+        headers={**world.h("clerk"), "Content-Type": "application/json"},
+    )
     assert r.status_code == 422 and r.json()["code"] == "validation_error"
 
 
