@@ -303,9 +303,7 @@ class _Labels:
 
 def _validate(region: str, from_: date, to: date, group_by: str) -> str:
     if group_by not in GROUP_BYS:
-        raise ValidationFailed(
-            f"group_by must be one of {', '.join(GROUP_BYS)}", field="group_by"
-        )
+        raise ValidationFailed(f"group_by must be one of {', '.join(GROUP_BYS)}", field="group_by")
     if from_ > to:
         raise ValidationFailed("the period starts after it ends", field="from")
     return _prefix(region)
@@ -555,7 +553,9 @@ def subsidies(engine: Engine, *, region: str, month: str) -> SubsidyStatement:
             amount=_money(sum(e.amount_cents for e in items)),
             compensating_entries=sum(1 for e in items if e.compensating),
         )
-        for (kind, ident), items in sorted(per.items(), key=lambda kv: (kv[0][0] != "studio", kv[0]))
+        for (kind, ident), items in sorted(
+            per.items(), key=lambda kv: (kv[0][0] != "studio", kv[0])
+        )
     ]
     totals = SubsidyTotals(
         cases=len({e.case_id for e in entries if not e.compensating}),
@@ -590,26 +590,36 @@ def _org_names(engine: Engine, ids: Sequence[str]) -> dict[str, str]:
 
 
 def pilot_coverage(engine: Engine, *, region: str, on: date) -> Coverage:
-    """Counties of ``region`` covered by at least one studio active on ``on``."""
+    """Counties of ``region`` with at least one studio located in them and active on ``on``.
+
+    A studio is located in a county when its region code is the county's (or falls
+    within it); city-level workstations and outposts serve the whole city but do not make
+    each of its counties a pilot county.
+    """
     prefix = _prefix(region)
     code = (prefix + "0000")[:6]
-    counties = [r.code for r in regions.counties_under(code)]
     own = regions.get_region(code)
     if own is not None and own.level == "county":
         counties = [code]
+    else:
+        counties = [r.code for r in regions.counties_under(code)]
     studios = organisation_tables()["studios"]
     c = studios.c
     with engine.connect() as conn:
-        active = [
-            regions.region_prefix(row.region_code)
+        located = {
+            row.region_code
             for row in conn.execute(
                 select(c.region_code).where(
-                    and_(c.established_on <= on, or_(c.closed_on.is_(None), c.closed_on > on))
+                    and_(
+                        _like(c.region_code, prefix),
+                        c.established_on <= on,
+                        or_(c.closed_on.is_(None), c.closed_on > on),
+                    )
                 )
             )
-        ]
-    covered = [county for county in counties if any(county.startswith(p) for p in active)]
-    uncovered = [county for county in counties if county not in set(covered)]
+        }
+    covered = [county for county in counties if county in located]
+    uncovered = [county for county in counties if county not in located]
     return Coverage(
         region=region,
         on=on,

@@ -34,7 +34,7 @@ class TrackingConflict(Exception):
     """Another runner moved the view's tracked position first: this batch was rolled back."""
 
 
-Progress = Callable[[int], None]
+Progress = Callable[[int], object]
 
 
 class Runner:
@@ -197,9 +197,7 @@ class Runner:
                 .values(position=view_state.c.position)
             )
             tracked = int(
-                conn.execute(
-                    select(view_state.c.position).where(view_state.c.view == nxt)
-                ).scalar()
+                conn.execute(select(view_state.c.position).where(view_state.c.view == nxt)).scalar()
                 or 0
             )
             head = self.head()
@@ -221,7 +219,7 @@ class Runner:
 
 
 def _rename_indexes(conn: Connection, live: Table, nxt: Table, postgres: bool) -> None:
-    live_indexes = {i.name: i for i in live.indexes}
+    live_indexes = {str(i.name): i for i in live.indexes}
     if postgres:
         pk_next, pk_live = nxt.primary_key.name, live.primary_key.name
         conn.execute(

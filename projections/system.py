@@ -24,6 +24,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 
 from sqlalchemy import Engine
@@ -71,12 +73,25 @@ class System:
         self.runner.ensure()
         self.in_process = in_process
         self._lock = threading.Lock()
+        self._deferred = False
         if in_process:
             self.app.on_saved(self._after_save)
             self.catch_up()
 
     def _after_save(self) -> None:
-        self.catch_up()
+        if not self._deferred:
+            self.catch_up()
+
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Bulk loading: skip the in-process catch-up after each save, catch up once at the end."""
+        self._deferred = True
+        try:
+            yield
+        finally:
+            self._deferred = False
+            if self.in_process:
+                self.catch_up()
 
     def catch_up(self) -> int:
         """Process every new event in every view; returns the lowest tracked position."""

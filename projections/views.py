@@ -188,12 +188,12 @@ class CasesView:
         for i in range(0, len(dirty), CHUNK):
             chunk = dirty[i : i + CHUNK]
             conn.execute(delete(t["cases"]).where(t["cases"].c.case_id.in_(chunk)))
-            rows = []
+            changed: list[dict[str, Any]] = []
             for case_id in chunk:
-                row = states[case_id]
-                row["sort_due"] = sort_due(row)
-                rows.append(row)
-            conn.execute(insert(t["cases"]), rows)
+                state = states[case_id]
+                state["sort_due"] = sort_due(state)
+                changed.append(state)
+            conn.execute(insert(t["cases"]), changed)
 
     # ------------------------------------------------------------------ events
 
@@ -274,7 +274,9 @@ class CasesView:
     ) -> None:
         self._fact(batch, row, position, ev, "failed")
         table = self._policy(ev.policy_version, ev.on).subsidy
-        amount = table.failure_after_session if row["sessions"] > 0 else table.failure_without_session
+        amount = (
+            table.failure_after_session if row["sessions"] > 0 else table.failure_without_session
+        )
         self._subsidy(batch, row, position, ev, "failed", cents(amount))
         row["status"] = Status.MEDIATION_FAILED.value
         row["status_since"] = ev.on

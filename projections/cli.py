@@ -1,0 +1,104 @@
+"""``mediation project`` and ``mediation demo``: commands added to the main Typer app.
+
+mediation project [--once]          catch every read model up to the log head, then exit
+mediation project --follow          keep following the log (production worker)
+mediation project --rebuild NAME    rebuild a view (cases | organisation | all) side by
+                                    side from position zero and swap it in
+mediation demo --cases N --seed S   fill the store with demo data, then project it
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Annotated
+
+import typer
+from tqdm import tqdm
+
+from projections.system import System
+
+VIEW_NAMES = ("cases", "organisation")
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", help="event store URL (default: MEDIATION_DATABASE_URL)"),
+]
+
+
+def _catch_up_with_progress(system: System, label: str) -> int:
+    runner = system.runner
+    position = 0
+    for view in runner.views.values():
+        behind = runner.head() - runner.tracked(view.name)
+        with tqdm(total=max(behind, 0), desc=f"{label} {view.name}", unit="ev") as bar:
+            position = runner.catch_up_view(view, progress=bar.update)
+    return position
+
+
+def register(cli: typer.Typer) -> None:
+    @cli.command("project")
+    def project(
+        follow: Annotated[bool, typer.Option("--follow", help="keep following the log")] = False,
+        rebuild: Annotated[
+            str | None,
+            typer.Option("--rebuild", metavar="NAME", help="cases, organisation or all"),
+        ] = None,
+        once: Annotated[bool, typer.Option("--once", help="catch up once and exit")] = False,
+        database_url: DatabaseUrl = None,
+        read_model_url: Annotated[str | None, typer.Option("--read-model-url")] = None,
+        batch: Annotated[int | None, typer.Option("--batch", help="events per commit")] = None,
+        poll: Annotated[float, typer.Option("--poll", help="seconds between polls")] = 0.2,
+    ) -> None:
+        """Project the event log into the read models."""
+        if sum([follow, rebuild is not None, once]) > 1:
+            raise typer.BadParameter("choose one of --follow, --rebuild, --once")
+        if follow:
+            from projections.worker import follow as follow_log
+
+            def make() -> System:
+                return System(database_url, in_process=False, read_model_url=read_model_url)
+
+            with contextlib.suppress(KeyboardInterrupt):
+                follow_log(make, poll=poll, batch_size=batch, report=typer.echo)
+            return
+        system = System(database_url, in_process=False, read_model_url=read_model_url)
+        try:
+            if batch:
+                system.runner.batch_size = batch
+            if rebuild is not None:
+                names = VIEW_NAMES if rebuild == "all" else (rebuild,)
+                for name in names:
+                    if name not in VIEW_NAMES:
+                        raise typer.BadParameter(
+                            f"unknown view {name!r}; choose {', '.join(VIEW_NAMES)} or all"
+                        )
+                for name in names:
+                    with tqdm(total=system.runner.head(), desc=f"rebuild {name}", unit="ev") as bar:
+                        position = system.runner.rebuild(name, progress=bar.update)
+                    typer.echo(f"rebuilt {name} to position {position} and swapped it in")
+                return
+            position = _catch_up_with_progress(system, "project")
+            typer.echo(f"tracked position {position}, lag {system.lag()}")
+        finally:
+            system.close()
+
+    @cli.command("demo")
+    def demo(
+        cases: Annotated[int, typer.Option("--cases", min=1, help="number of cases")] = 200,
+        seed: Annotated[int, typer.Option("--seed", help="same seed, same data")] = 1,
+        database_url: DatabaseUrl = None,
+    ) -> None:
+        """Fill the store with a realistic Hubei (studios, mediators, cases)."""
+        from projections.demo import generate
+
+        system = System(database_url, in_process=False)
+        try:
+            summary = generate(system, cases=cases, seed=seed, progress=True)
+            _catch_up_with_progress(system, "project")
+            typer.echo(
+                f"{summary.cases} cases, {len(summary.studio_ids)} studios, "
+                f"{len(summary.mediator_ids)} mediators; first studio in "
+                f"{summary.first_studio_region}"
+            )
+        finally:
+            system.close()

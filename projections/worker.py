@@ -1,0 +1,121 @@
+"""The projection worker: follows the event log and keeps the read models current.
+
+    python -m projections.worker --url postgresql://... [--follow | --once] [--batch N]
+
+In follow mode it polls the log (the SQLite recorder cannot subscribe; polling a
+PostgreSQL log every ``poll`` seconds costs one indexed ``max(id)`` query), reports its lag
+(latest position minus tracked position) every ``report_every`` seconds, and when the
+database goes away it drops its connections, waits with a growing back-off and reconnects
+by itself. Every batch is exactly-once, so it can be killed at any moment (even
+``kill -9``) and restarted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import threading
+import time
+from collections.abc import Callable
+
+import sqlalchemy.exc
+from eventsourcing.persistence import PersistenceError
+
+from projections.system import System
+
+log = logging.getLogger("projections.worker")
+
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    PersistenceError,
+    sqlalchemy.exc.DBAPIError,
+    OSError,
+)
+
+Report = Callable[[str], None]
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def follow(
+    make_system: Callable[[], System],
+    *,
+    poll: float = 0.2,
+    report_every: float = 10.0,
+    stop: threading.Event | None = None,
+    report: Report = _say,
+    batch_size: int | None = None,
+) -> None:
+    """Catch up forever (until ``stop`` is set), reconnecting after database failures."""
+    stop = stop or threading.Event()
+    system: System | None = None
+    backoff = 0.5
+    last_report = 0.0
+    while not stop.is_set():
+        try:
+            if system is None:
+                system = make_system()
+                if batch_size:
+                    system.runner.batch_size = batch_size
+                report(f"connected; tracked position {system.tracked()}")
+            before = system.tracked()
+            after = system.catch_up()
+            backoff = 0.5
+            now = time.monotonic()
+            if now - last_report >= report_every:
+                report(f"tracked position {after}, lag {system.lag()}")
+                last_report = now
+            if after == before:
+                stop.wait(poll)
+        except CONNECTION_ERRORS as error:
+            report(f"database unavailable ({type(error).__name__}); retrying in {backoff:.1f}s")
+            log.warning("projection worker lost the database", exc_info=True)
+            if system is not None:
+                try:
+                    system.close()
+                except Exception:  # the connection is already broken
+                    log.debug("close after failure", exc_info=True)
+                system = None
+            stop.wait(backoff)
+            backoff = min(backoff * 2, 10.0)
+    if system is not None:
+        system.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="projections.worker")
+    parser.add_argument("--url", default=None, help="event store URL (default: settings)")
+    parser.add_argument("--read-model-url", default=None)
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--follow", action="store_true")
+    mode.add_argument("--once", action="store_true")
+    parser.add_argument("--batch", type=int, default=None)
+    parser.add_argument("--poll", type=float, default=0.2)
+    parser.add_argument("--report-every", type=float, default=10.0)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO)
+
+    def make() -> System:
+        return System(args.url, in_process=False, read_model_url=args.read_model_url)
+
+    if args.follow:
+        try:
+            follow(make, poll=args.poll, report_every=args.report_every, batch_size=args.batch)
+        except KeyboardInterrupt:
+            return 0
+        return 0
+    system = make()
+    try:
+        if args.batch:
+            system.runner.batch_size = args.batch
+        position = system.catch_up()
+        _say(f"tracked position {position}, lag {system.lag()}")
+    finally:
+        system.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
