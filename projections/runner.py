@@ -139,6 +139,8 @@ class Runner:
             raise TrackingConflict(f"view {state} moved on from position {current}")
         conn.execute(insert(tracking).values(view=state, position=last))
         view.process(conn, suffix, events, self.fault)
+        if self.fault is not None:
+            self.fault(0)  # after every write of the batch, before its commit
 
     def apply(self, view: View, events: Sequence[Positioned], last: int, suffix: str = "") -> None:
         """One exactly-once batch in its own transaction."""

@@ -129,9 +129,7 @@ def step(
             )
     if s is Status.RECEIVED:
         options += [
-            lambda: app.entrust(
-                CLERK, case_id, studio_id=studio_id, route=Route.PRE_FILING, on=on
-            ),
+            lambda: app.entrust(CLERK, case_id, studio_id=studio_id, route=Route.PRE_FILING, on=on),
         ] * 3
         if rng.random() < 0.2:
             options.append(
@@ -145,9 +143,7 @@ def step(
                 CLERK, case_id, studio_id=studio_id, route=Route.POST_FILING, on=on
             ),
         ] * 3
-        options.append(
-            lambda: app.close_case(CLERK, case_id, on=on, disposition=Disposition.AWARD)
-        )
+        options.append(lambda: app.close_case(CLERK, case_id, on=on, disposition=Disposition.AWARD))
     if s in (Status.RECEIVED, Status.ACCEPTED, Status.MEDIATION_FAILED) and (
         case.has_confirmation_claim() and len(case.claims) > 1
     ):
@@ -166,9 +162,7 @@ def step(
         ]
     if s in (Status.ENTRUSTED, Status.IN_MEDIATION):
         options += [
-            lambda: app.assign_mediator(
-                CLERK, case_id, mediator_id=rng.choice(mediators), on=on
-            ),
+            lambda: app.assign_mediator(CLERK, case_id, mediator_id=rng.choice(mediators), on=on),
         ] * (4 if s is Status.ENTRUSTED else 1)
         options.append(lambda: app.extend_window(CLERK, case_id, days=rng.randint(1, 15), on=on))
     if s is Status.IN_MEDIATION:

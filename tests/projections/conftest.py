@@ -1,0 +1,19 @@
+"""Fixtures for the read-model tests: a System on each backend, with a stepping clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from projections.system import System
+from tests.support.factories import SteppingClock
+
+
+@pytest.fixture
+def system(database_url: str, clock: SteppingClock) -> Iterator[System]:
+    instance = System(database_url, clock=clock)
+    try:
+        yield instance
+    finally:
+        instance.close()

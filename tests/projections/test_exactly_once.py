@@ -1,0 +1,170 @@
+"""Acceptance 2 and 3: exactly-once processing.
+
+* faults raised inside the view update at random points, then a restart, give tables
+  identical to a clean rebuild;
+* a real ``kill -9`` of a following worker process, then a restart, does too;
+* replaying an already tracked position is refused and changes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+
+import pytest
+
+from projections.runner import PositionAlreadyTracked, table_rows
+from projections.sql import NEXT, case_tables, organisation_tables
+from projections.system import System
+from tests.projections.history import drive
+from tests.support.factories import CLERK, SteppingClock, new_case
+
+
+class InjectedFault(Exception):
+    pass
+
+
+def _all_rows(system: System, suffix: str = "") -> dict[str, object]:
+    return {
+        **table_rows(system.engine, case_tables(suffix)),
+        **table_rows(system.engine, organisation_tables(suffix)),
+    }
+
+
+def _rebuilt_rows(system: System) -> dict[str, object]:
+    """A clean rebuild of every view beside the live tables (not swapped in)."""
+    for name in system.runner.views:
+        system.runner.rebuild(name, swap=False)
+    return _all_rows(system, NEXT)
+
+
+def test_replaying_a_tracked_position_is_refused_and_changes_nothing(
+    database_url: str, clock: SteppingClock
+) -> None:
+    system = System(database_url, clock=clock, in_process=False)
+    try:
+        drive(system.app, clock, random.Random(7), cases=5, days=25)
+        system.catch_up()
+        before = _all_rows(system)
+        view = system.runner.view("cases")
+        tracked = system.runner.tracked("cases")
+        # the whole log again, and a single event again
+        events, _ = system.runner.read(view, 0, tracked)
+        with pytest.raises(PositionAlreadyTracked):
+            system.runner.apply(view, events, tracked)
+        with pytest.raises(PositionAlreadyTracked):
+            system.runner.apply(view, events[-1:], events[-1][0])
+        assert _all_rows(system) == before
+        assert system.runner.tracked("cases") == tracked
+    finally:
+        system.close()
+
+
+def test_two_runners_reading_the_same_batch_count_it_once(
+    database_url: str, clock: SteppingClock
+) -> None:
+    system = System(database_url, clock=clock, in_process=False)
+    other = System(database_url, clock=clock, in_process=False)
+    try:
+        drive(system.app, clock, random.Random(8), cases=4, days=20)
+        view_a, view_b = system.runner.view("cases"), other.runner.view("cases")
+        head = system.runner.head()
+        batch_a = system.runner.read(view_a, 0, head)
+        batch_b = other.runner.read(view_b, 0, head)
+        system.runner.apply(view_a, *batch_a)
+        with pytest.raises(PositionAlreadyTracked):
+            other.runner.apply(view_b, *batch_b)
+        system.catch_up()
+        assert _all_rows(system) == _rebuilt_rows(system)
+    finally:
+        other.close()
+        system.close()
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_faults_inside_the_view_update_then_restart_equal_a_clean_rebuild(
+    database_url: str, clock: SteppingClock, seed: int
+) -> None:
+    writer = System(database_url, clock=clock, in_process=False)
+    try:
+        drive(writer.app, clock, random.Random(seed), cases=8, days=40)
+    finally:
+        writer.close()
+    rng = random.Random(seed)
+    faults = 0
+    for _attempt in range(200):
+        # every attempt is a restart: a fresh System resuming from its tracking records
+        restarted = System(database_url, clock=clock, in_process=False)
+        try:
+            restarted.runner.batch_size = rng.choice([1, 3, 10, 50])
+
+            def fault(position: int) -> None:
+                if rng.random() < 0.04:
+                    raise InjectedFault(position)
+
+            restarted.runner.fault = fault
+            try:
+                restarted.catch_up()
+            except InjectedFault:
+                faults += 1
+                continue
+            restarted.runner.fault = None
+            assert restarted.lag() == 0
+            assert _all_rows(restarted) == _rebuilt_rows(restarted)
+            break
+        finally:
+            restarted.close()
+    else:  # pragma: no cover
+        pytest.fail("never caught up")
+    assert faults > 0
+
+
+def _worker(url: str, *args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "projections.worker", "--url", url, *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def test_kill_9_of_a_following_worker_then_restart_equals_a_clean_rebuild(
+    database_url: str, clock: SteppingClock
+) -> None:
+    system = System(database_url, clock=clock, in_process=False)
+    worker: subprocess.Popen[bytes] | None = None
+    try:
+        drive(system.app, clock, random.Random(11), cases=30, days=60)
+        head = system.runner.head()
+        worker = _worker(database_url, "--follow", "--batch", "1", "--poll", "0.02")
+        deadline = time.monotonic() + 60
+        while system.runner.tracked("cases") == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(random.uniform(0.02, 0.1))
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait()
+        killed_at = system.runner.min_tracked()
+        assert killed_at < head, "the worker finished before it was killed"
+        assert 0 < system.runner.tracked("cases")
+        # the store moves on while no worker runs
+        for i in range(3):
+            new_case(system.app, received_on=date(2026, 2, 10 + i), ctx=CLERK)
+        assert system.runner.head() > head
+        worker = _worker(database_url, "--follow", "--batch", "50", "--poll", "0.02")
+        deadline = time.monotonic() + 60
+        while system.lag() > 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert system.lag() == 0, f"worker did not catch up (killed at {killed_at})"
+        worker.terminate()
+        worker.wait()
+        worker = None
+        assert _all_rows(system) == _rebuilt_rows(system)
+    finally:
+        if worker is not None:
+            worker.kill()
+            worker.wait()
+        system.close()
