@@ -1,0 +1,107 @@
+"""Subsidy statements (compensating entries) and pilot coverage."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from mediation.errors import ValidationFailed
+from mediation.values import Party, Route, StudioKind
+from projections import queries
+from projections.system import System
+from tests.support.factories import (
+    ADMIN,
+    CLERK,
+    MEDIATOR,
+    SteppingClock,
+    in_mediation,
+    studio_with_mediator,
+)
+
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def at(y: int, m: int, d: int) -> datetime:
+    return datetime(y, m, d, 9, tzinfo=CHINA)
+
+
+def test_a_reversed_success_adds_a_compensating_entry_in_the_month_it_is_recorded(
+    system: System, clock: SteppingClock
+) -> None:
+    app = system.app
+    clock.set(at(2026, 3, 2))
+    studio_id, mediator_id = studio_with_mediator(app)
+    clock.set(at(2026, 3, 6))
+    by_statement = in_mediation(app, studio_id, mediator_id, received_on=date(2026, 3, 2))
+    failed = in_mediation(app, studio_id, mediator_id, received_on=date(2026, 3, 2))
+    clock.set(at(2026, 3, 10))
+    app.record_session(MEDIATOR, by_statement.id, held_on=date(2026, 3, 10), summary="调解")
+    app.sign_agreement(
+        MEDIATOR,
+        by_statement.id,
+        signed_on=date(2026, 3, 10),
+        amount=Decimal("5000.00"),
+        performance_due_on=date(2026, 4, 10),
+        terms="分期",
+    )
+    app.apply_review(CLERK, by_statement.id, applied_on=date(2026, 3, 10))
+    app.issue_statement(CLERK, by_statement.id, issued_on=date(2026, 3, 10), number="鄂调1号")
+    app.fail(MEDIATOR, failed.id, on=date(2026, 3, 10), reason="分歧较大")  # no session held
+
+    march = queries.subsidies(system.engine, region="420000", month="2026-03")
+    assert march.totals.amount == Decimal("300.00")
+    assert march.totals.cases == 2 and march.totals.compensating_entries == 0
+    kinds = {(r.kind, r.id): r for r in march.rows}
+    assert kinds[("studio", studio_id)].amount == Decimal("300.00")
+    assert kinds[("mediator", mediator_id)].name == "王调解"
+    assert kinds[("studio", studio_id)].name == "江岸区裁调对接工作室"
+
+    # May: a party retracts the statement before service; March is never edited.
+    clock.set(at(2026, 5, 6))
+    app.retract_statement(CLERK, by_statement.id, party=Party.RESPONDENT, on=date(2026, 3, 12))
+    assert queries.subsidies(system.engine, region="420000", month="2026-03") == march
+    may = queries.subsidies(system.engine, region="420000", month="2026-05")
+    # -300 compensating the success, +100 for the failure after a session
+    assert may.totals.amount == Decimal("-200.00")
+    assert may.totals.compensating_entries == 1
+    mediator_row = next(r for r in may.rows if r.kind == "mediator")
+    assert (mediator_row.amount, mediator_row.compensating_entries) == (Decimal("-200.00"), 1)
+    assert queries.subsidies(system.engine, region="420500", month="2026-05").rows == []
+    with pytest.raises(ValidationFailed):
+        queries.subsidies(system.engine, region="420000", month="2026-13")
+
+
+def test_pilot_coverage_counts_counties_with_an_active_studio(
+    system: System, clock: SteppingClock
+) -> None:
+    app = system.app
+    clock.set(at(2026, 6, 1))
+
+    def studio(code: str, established: date, kind: StudioKind = StudioKind.DOCKING_STUDIO) -> str:
+        return str(
+            app.register_studio(
+                ADMIN, name=f"{code}工作室", region_code=code, kind=kind, established_on=established
+            ).id
+        )
+
+    studio("420102", date(2025, 1, 1))
+    studio("420106", date(2026, 5, 1))
+    closing = studio("420111", date(2025, 1, 1))
+    studio("420100", date(2025, 1, 1), StudioKind.UNION_WORKSTATION)  # city level
+    from uuid import UUID
+
+    app.close_studio(ADMIN, UUID(closing), closed_on=date(2026, 3, 1))
+    wuhan = queries.pilot_coverage(system.engine, region="420100", on=date(2026, 2, 1))
+    assert wuhan.counties_total == 13
+    assert wuhan.covered == ["420102", "420111"]
+    later = queries.pilot_coverage(system.engine, region="420100", on=date(2026, 5, 15))
+    assert later.covered == ["420102", "420106"] and later.counties_covered == 2
+    assert "420111" in later.uncovered and len(later.uncovered) == 11
+    hubei = queries.pilot_coverage(system.engine, region="420000", on=date(2026, 5, 15))
+    assert hubei.counties_covered == 2 and hubei.counties_total > 100
+    county = queries.pilot_coverage(system.engine, region="420102", on=date(2026, 5, 15))
+    assert (county.counties_total, county.covered) == (1, ["420102"])
+    _ = Route
