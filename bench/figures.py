@@ -1,0 +1,593 @@
+"""The figures of ``python -m bench``, each measured beside its baseline in the same run."""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import multiprocessing
+import resource
+import statistics
+import time
+import zlib
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from bench import naive
+from bench.harness import Store, alternate, fresh_store, rate, seconds
+from mediation.application import CommandContext, MediationApplication
+from mediation.importer import COLUMNS, import_file
+from mediation.settings import persistence_env
+from mediation.values import Actor, Role
+from tests.fixtures.make_historic_cases import generate, write_csv
+
+IMPORTER = Actor("bench-import", Role.SYSTEM)
+MEDIATOR = CommandContext(Actor("mediator", Role.MEDIATOR))
+STATS_PERIOD = (date(2025, 1, 1), date(2025, 6, 30))
+CHUNK_ROWS = 20_000
+
+
+@dataclass(frozen=True)
+class Sizes:
+    rounds: int
+    commands: int  # per round
+    command_cases: int
+    import_rows: int
+    history_rows: int  # rows imported for rebuild and stats
+    growth_events: tuple[int, ...]
+    stats_runs: int
+    api_requests: int
+
+
+QUICK = Sizes(
+    rounds=5,
+    commands=150,
+    command_cases=20,
+    import_rows=600,
+    history_rows=1500,
+    growth_events=(10_000, 30_000),
+    stats_runs=3,
+    api_requests=300,
+)
+FULL = Sizes(
+    rounds=7,
+    commands=1000,
+    command_cases=100,
+    import_rows=5000,
+    history_rows=20_000,
+    growth_events=(100_000, 1_000_000, 10_000_000),
+    stats_runs=5,
+    api_requests=2000,
+)
+
+
+def _projections() -> tuple[Any, str | None]:
+    try:
+        return importlib.import_module("projections.system"), None
+    except Exception as exc:
+        return None, f"projections.system not importable: {exc!r}"
+
+
+# ---------------------------------------------------------------------- command_vs_raw
+
+
+def command_vs_raw(store: Store, sizes: Sizes) -> dict[str, Any]:
+    from tests.support.factories import in_mediation, studio_with_mediator
+
+    system_mod, why = _projections()
+    system = system_mod.System(store.url) if system_mod else None
+    app: MediationApplication = (
+        system.app if system else MediationApplication(persistence_env(store.url))
+    )
+    raw = store.raw()
+    p = store.param
+    try:
+        studio_id, mediator_id = studio_with_mediator(app)
+        case_ids = [
+            in_mediation(app, studio_id, mediator_id).id for _ in range(sizes.command_cases)
+        ]
+        # the raw loop's table: a copy of the same rows, and it grows the same way
+        raw.execute(
+            "CREATE TABLE bench_raw (originator_id TEXT, originator_version INTEGER, "
+            "topic TEXT, state "
+            + ("BLOB" if store.backend == "sqlite" else "BYTEA")
+            + ", PRIMARY KEY (originator_id, originator_version))"
+        )
+        store.begin(raw)
+        for case_id in case_ids:
+            for e in app.recorder.select_events(case_id):
+                raw.execute(
+                    f"INSERT INTO bench_raw VALUES ({p}, {p}, {p}, {p})",
+                    (str(case_id), e.originator_version, e.topic, e.state),
+                )
+        store.commit(raw)
+        summary = "调解会议：双方陈述意见，调解员释法析理" * 3
+        app.record_session(MEDIATOR, case_ids[0], held_on=date(2026, 3, 20), summary=summary)
+        template = app.recorder.select_events(case_ids[0], desc=True, limit=1)[0]
+        counter = iter(range(10**9))
+
+        def through_app() -> float:
+            def work() -> None:
+                for _ in range(sizes.commands):
+                    case_id = case_ids[next(counter) % len(case_ids)]
+                    app.record_session(
+                        MEDIATOR, case_id, held_on=date(2026, 3, 20), summary=summary
+                    )
+
+            return rate(sizes.commands, work)
+
+        raw_counter = iter(range(10**9))
+
+        def raw_loop() -> float:
+            def work() -> None:
+                for _ in range(sizes.commands):
+                    case_id = str(case_ids[next(raw_counter) % len(case_ids)])
+                    store.begin(raw)
+                    rows = raw.execute(
+                        "SELECT originator_version, topic, state FROM bench_raw "
+                        f"WHERE originator_id = {p} ORDER BY originator_version",
+                        (case_id,),
+                    ).fetchall()
+                    raw.execute(
+                        f"INSERT INTO bench_raw VALUES ({p}, {p}, {p}, {p})",
+                        (case_id, rows[-1][0] + 1, template.topic, template.state),
+                    )
+                    store.commit(raw)
+
+            return rate(sizes.commands, work)
+
+        ours, theirs = alternate(sizes.rounds, through_app, raw_loop)
+        bare_rate = None
+        if system is not None:
+            # the same command without the in-process read models, to show their share
+            bare = MediationApplication(persistence_env(store.url))
+            try:
+
+                def without_views() -> float:
+                    def work() -> None:
+                        for _ in range(sizes.commands):
+                            case_id = case_ids[next(counter) % len(case_ids)]
+                            bare.record_session(
+                                MEDIATOR, case_id, held_on=date(2026, 3, 20), summary=summary
+                            )
+
+                    return rate(sizes.commands, work)
+
+                bare_rate, _ = alternate(sizes.rounds, without_views, raw_loop)
+            finally:
+                bare.close()
+        return {
+            "ratio": ours / theirs,
+            "app_commands_per_s": ours,
+            "raw_tx_per_s": theirs,
+            "app_without_views_per_s": bare_rate,
+            "ratio_without_views": bare_rate / theirs if bare_rate else None,
+            "projections_in_process": system is not None,
+            "note": why or "record_session: load, decide, save, in-process read models",
+        }
+    finally:
+        raw.close()
+        if system is not None:
+            system.close()
+        else:
+            app.close()
+
+
+# ---------------------------------------------------------------------- import_vs_copy
+
+
+def _historic_csv(path: Path, rows: int, seed: int = 7, prefix: str = "B") -> Path:
+    write_csv(generate(rows, seed, prefix=prefix), path)
+    return path
+
+
+def _copy_rows(store: Store, csv_path: Path) -> None:
+    raw = store.raw()
+    try:
+        columns = ", ".join(f"{c} TEXT" for c in COLUMNS)
+        raw.execute("DROP TABLE IF EXISTS bench_copy")
+        raw.execute(f"CREATE TABLE bench_copy ({columns})")
+        if store.backend == "postgres":
+            with (
+                raw.cursor() as cur,
+                cur.copy("COPY bench_copy FROM STDIN WITH (FORMAT csv, HEADER true)") as copy,
+                csv_path.open("rb") as f,
+            ):
+                while chunk := f.read(1 << 16):
+                    copy.write(chunk)
+        else:
+            with csv_path.open(encoding="utf-8", newline="") as f:
+                reader = csv.reader(f)
+                next(reader)
+                marks = ", ".join("?" for _ in COLUMNS)
+                store.begin(raw)
+                raw.executemany(f"INSERT INTO bench_copy VALUES ({marks})", reader)
+                store.commit(raw)
+    finally:
+        raw.close()
+
+
+def _copy_events(store: Store, rows: list[tuple[Any, ...]]) -> None:
+    raw = store.raw()
+    try:
+        raw.execute("DROP TABLE IF EXISTS bench_copy_events")
+        if store.backend == "postgres":
+            raw.execute(
+                "CREATE TABLE bench_copy_events (originator_id UUID, originator_version INT, "
+                "topic TEXT, state BYTEA)"
+            )
+            with raw.cursor() as cur, cur.copy("COPY bench_copy_events FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            raw.execute(
+                "CREATE TABLE bench_copy_events (originator_id TEXT, originator_version INT, "
+                "topic TEXT, state BLOB)"
+            )
+            store.begin(raw)
+            raw.executemany("INSERT INTO bench_copy_events VALUES (?, ?, ?, ?)", rows)
+            store.commit(raw)
+    finally:
+        raw.close()
+
+
+def import_vs_copy(backend: str, workdir: Path, sizes: Sizes) -> dict[str, Any]:
+    csv_path = _historic_csv(workdir / "import_bench.csv", sizes.import_rows)
+    events_per_round: list[int] = []
+    event_rows: list[tuple[Any, ...]] = []
+
+    def through_importer() -> float:
+        with fresh_store(backend, workdir) as store:
+            app = MediationApplication(persistence_env(store.url))
+            try:
+                started = time.perf_counter()
+                summary = import_file(app, csv_path, actor=IMPORTER, progress=False)
+                elapsed = time.perf_counter() - started
+                assert summary.imported == sizes.import_rows, summary.lines()
+                events_per_round.append(summary.events)
+                if not event_rows:
+                    raw = store.raw()
+                    event_rows.extend(
+                        tuple(r)
+                        for r in raw.execute(
+                            "SELECT originator_id, originator_version, topic, state "
+                            f"FROM {store.events_table}"
+                        )
+                    )
+                    raw.close()
+            finally:
+                app.close()
+        return sizes.import_rows / elapsed
+
+    def raw_copy() -> float:
+        with fresh_store(backend, workdir) as store:
+            return rate(sizes.import_rows, lambda: _copy_rows(store, csv_path))
+
+    ours, theirs = alternate(sizes.rounds, through_importer, raw_copy)
+    events = statistics.median(events_per_round)
+
+    def copy_events_rate() -> float:
+        with fresh_store(backend, workdir) as store:
+            return rate(len(event_rows), lambda: _copy_events(store, event_rows))
+
+    copy_events = statistics.median(copy_events_rate() for _ in range(3))
+    import_events = ours * events / sizes.import_rows
+    return {
+        "ratio": ours / theirs,
+        "import_rows_per_s": ours,
+        "copy_rows_per_s": theirs,
+        "import_events_per_s": import_events,
+        "copy_event_rows_per_s": copy_events,
+        "import_events_vs_copy_events": import_events / copy_events,
+        "events_per_row": events / sizes.import_rows,
+        "rows": sizes.import_rows,
+    }
+
+
+# ---------------------------------------------------------------------- history, rebuild, stats
+
+
+def populate(store: Store, workdir: Path, rows: int, *, tag: str = "H") -> int:
+    """Import ``rows`` generated historic cases (in chunks); returns the events written.
+
+    ``tag`` prefixes the old case numbers: give each call on one store its own.
+    """
+    app = MediationApplication(persistence_env(store.url))
+    events = 0
+    try:
+        chunk = 0
+        left = rows
+        while left > 0:
+            n = min(left, CHUNK_ROWS)
+            path = _historic_csv(
+                workdir / f"chunk{chunk}.csv",
+                n,
+                seed=zlib.crc32(f"{tag}{chunk}".encode()),
+                prefix=f"{tag}{chunk}-",
+            )
+            summary = import_file(app, path, actor=IMPORTER, progress=False, batch_size=500)
+            path.unlink()
+            events += summary.events
+            left -= n
+            chunk += 1
+    finally:
+        app.close()
+    return events
+
+
+def _event_count(store: Store) -> int:
+    raw = store.raw()
+    try:
+        return int(raw.execute(f"SELECT count(*) FROM {store.events_table}").fetchone()[0])
+    finally:
+        raw.close()
+
+
+def _scan(store: Store) -> int:
+    """A plain sequential read of the events table, in log order, every column."""
+    raw = store.raw()
+    n = 0
+    try:
+        order = "rowid" if store.backend == "sqlite" else "notification_id"
+        if store.backend == "postgres":
+            with raw.cursor(name="scan") as cur:
+                raw.autocommit = False
+                cur.itersize = 5000
+                cur.execute(f"SELECT * FROM {store.events_table} ORDER BY {order}")
+                for _ in cur:
+                    n += 1
+                raw.rollback()
+        else:
+            cur = raw.execute(f"SELECT * FROM {store.events_table} ORDER BY {order}")
+            while rows := cur.fetchmany(5000):
+                n += len(rows)
+    finally:
+        raw.close()
+    return n
+
+
+def _rebuild_all(system: Any) -> None:
+    for name in list(system.runner.views):
+        system.runner.rebuild(name)
+
+
+def rebuild_vs_scan(store: Store, sizes: Sizes, events: int) -> dict[str, Any]:
+    system_mod, why = _projections()
+    if system_mod is None:
+        return {"ratio": None, "reason": why}
+    system = system_mod.System(store.url, in_process=False)
+    try:
+
+        def rebuild() -> float:
+            return rate(events, lambda: _rebuild_all(system))
+
+        def scan() -> float:
+            return rate(events, lambda: _scan(store))
+
+        ours, theirs = alternate(max(3, sizes.rounds - 2), rebuild, scan)
+        return {
+            "ratio": ours / theirs,
+            "rebuild_events_per_s": ours,
+            "scan_events_per_s": theirs,
+            "events": events,
+            "views": sorted(system.runner.views),
+        }
+    finally:
+        system.close()
+
+
+def _naive_rows(store: Store) -> tuple[Any, Any]:
+    raw = store.raw()
+    try:
+        order = "rowid" if store.backend == "sqlite" else "notification_id"
+        rows = raw.execute(
+            f"SELECT originator_id, topic, state FROM {store.events_table} "
+            f"WHERE topic LIKE 'mediation.case.%' ORDER BY {order}"
+        )
+        return naive.caseload_by_city(rows, prefix="42", from_=STATS_PERIOD[0], to=STATS_PERIOD[1])
+    finally:
+        raw.close()
+
+
+def stats_vs_naive(store: Store, sizes: Sizes) -> dict[str, Any]:
+    system_mod, why = _projections()
+    if system_mod is None:
+        return {"ratio": None, "reason": why}
+    try:
+        queries = importlib.import_module("projections.queries")
+    except Exception as exc:
+        return {"ratio": None, "reason": f"projections.queries not importable: {exc!r}"}
+    system = system_mod.System(store.url, in_process=False)
+    try:
+        system.catch_up()
+
+        def query() -> Any:
+            return queries.caseload(
+                system.engine,
+                region="420000",
+                from_=STATS_PERIOD[0],
+                to=STATS_PERIOD[1],
+                group_by="city",
+            )
+
+        ours = naive.project(query())
+        theirs = _naive_rows(store)
+        if ours != theirs:
+            diff = {
+                k: (ours[0].get(k), theirs[0].get(k))
+                for k in set(ours[0]) | set(theirs[0])
+                if ours[0].get(k) != theirs[0].get(k)
+            }
+            raise AssertionError(
+                f"read model and naive fold disagree: {diff} {ours[1]} {theirs[1]}"
+            )
+        query_s: list[float] = []
+        naive_s: list[float] = []
+        for _ in range(sizes.stats_runs):
+            query_s.append(seconds(query))
+            naive_s.append(seconds(lambda: _naive_rows(store)))
+        q, n = statistics.median(query_s), statistics.median(naive_s)
+        return {
+            "ratio": n / q,
+            "query_ms": q * 1000,
+            "naive_ms": n * 1000,
+            "identical": True,
+            "query": "caseload region=420000 group_by=city 2025-01-01..2025-06-30",
+            "totals": {k: str(v) for k, v in ours[1].items()},
+        }
+    finally:
+        system.close()
+
+
+# ---------------------------------------------------------------------- API (bench.api_bench)
+
+
+def api_figures(backend: str, store_url: str, sizes: Sizes) -> dict[str, Any]:
+    """HTTP read and command vs a bare FastAPI hello, via ``bench.api_bench``'s servers.
+
+    Uses its ``seed``/``start``/``measure`` (one uvicorn worker each, same settings),
+    alternating hello, read and command every round; medians.
+    """
+    try:
+        api_bench = importlib.import_module("bench.api_bench")
+        seed, start, measure = api_bench.seed, api_bench.start, api_bench.measure
+    except Exception as exc:
+        reason = f"bench.api_bench not usable: {exc!r}"
+        return {
+            "api_read_vs_hello": {"ratio": None, "reason": reason},
+            "api_command_vs_hello": {"ratio": None, "reason": reason},
+        }
+    case_id, clerk, mediator = seed(store_url)
+    procs = []
+    try:
+        hello_proc, hello = start("hello", store_url)
+        procs.append(hello_proc)
+        api_proc, api = start("api", store_url)
+        procs.append(api_proc)
+        read_headers = {"Authorization": f"Bearer {clerk}"}
+        cmd_headers = {"Authorization": f"Bearer {mediator}"}
+        n = sizes.api_requests
+
+        def get_hello(c: Any, i: int) -> Any:
+            return c.get("/hello")
+
+        def read(c: Any, i: int) -> Any:
+            return c.get(f"/api/v1/cases/{case_id}", headers=read_headers)
+
+        def command(c: Any, i: int) -> Any:
+            return c.post(
+                f"/api/v1/cases/{case_id}/sessions",
+                headers=cmd_headers,
+                json={"held_on": "2025-03-04", "summary": f"session {i}"},
+            )
+
+        hellos, reads, commands = [], [], []
+        for _ in range(sizes.rounds):
+            hellos.append(measure(hello, get_hello, n, 1))
+            reads.append(measure(api, read, n, 1))
+            commands.append(measure(api, command, max(n // 2, 1), 1))
+        h, r, c = (statistics.median(x) for x in (hellos, reads, commands))
+        return {
+            "api_read_vs_hello": {"ratio": r / h, "read_req_per_s": r, "hello_req_per_s": h},
+            "api_command_vs_hello": {
+                "ratio": c / h,
+                "command_req_per_s": c,
+                "hello_req_per_s": h,
+            },
+        }
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+# ---------------------------------------------------------------------- growth
+
+
+def _growth_child(
+    url: str, backend: str, schema: str | None, path: str | None, runs: int
+) -> dict[str, Any]:
+    """Runs in a fresh process: its peak RSS is the rebuild's and the query's own."""
+    from projections.queries import caseload
+    from projections.system import System
+
+    system = System(url, in_process=False)
+    try:
+        rebuild_s = seconds(lambda: _rebuild_all(system))
+        times = []
+        for _ in range(runs):
+            times.append(
+                seconds(
+                    lambda: caseload(
+                        system.engine,
+                        region="420000",
+                        from_=STATS_PERIOD[0],
+                        to=STATS_PERIOD[1],
+                        group_by="city",
+                    )
+                )
+            )
+    finally:
+        system.close()
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {
+        "rebuild_s": rebuild_s,
+        "stats_ms": statistics.median(times) * 1000,
+        "peak_rss_mib": peak_kib / 1024,
+    }
+
+
+def growth(backend: str, workdir: Path, sizes: Sizes) -> dict[str, Any]:
+    if _projections()[0] is None:
+        return {"points": [], "reason": _projections()[1]}
+    points = []
+    spawn = multiprocessing.get_context("spawn")
+    with fresh_store(backend, workdir) as store:
+        MediationApplication(persistence_env(store.url)).close()  # creates the tables
+        calls = 0
+        for target in sizes.growth_events:
+            # about 8.8 events per generated row; import until the target is reached
+            while (have := _event_count(store)) < target:
+                need = max(int((target - have) / 8.5) + 1, 100)
+                populate(store, workdir, need, tag=f"G{calls}-")
+                calls += 1
+            events = _event_count(store)
+            with spawn.Pool(1) as pool:
+                child = pool.apply(
+                    _growth_child,
+                    (store.url, backend, store.schema, str(store.path), sizes.stats_runs),
+                )
+            points.append(
+                {
+                    "events": events,
+                    "rebuild_s": child["rebuild_s"],
+                    "rebuild_events_per_s": events / child["rebuild_s"],
+                    "stats_ms": child["stats_ms"],
+                    "peak_rss_mib": child["peak_rss_mib"],
+                }
+            )
+    return {"points": points}
+
+
+def fmt(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, float):
+        return f"{value:,.3f}" if value < 10 else f"{value:,.0f}"
+    return str(value)
+
+
+__all__ = [
+    "FULL",
+    "QUICK",
+    "Sizes",
+    "api_figures",
+    "command_vs_raw",
+    "fmt",
+    "growth",
+    "import_vs_copy",
+    "populate",
+    "rebuild_vs_scan",
+    "stats_vs_naive",
+]
