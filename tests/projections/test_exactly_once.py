@@ -149,7 +149,7 @@ def test_kill_9_of_a_following_worker_then_restart_equals_a_clean_rebuild(
         worker.wait()
         killed_at = system.runner.min_tracked()
         assert killed_at < head, "the worker finished before it was killed"
-        assert 0 < system.runner.tracked("cases")
+        assert system.runner.tracked("cases") > 0
         # the store moves on while no worker runs
         for i in range(3):
             new_case(system.app, received_on=date(2026, 2, 10 + i), ctx=CLERK)

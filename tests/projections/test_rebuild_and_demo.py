@@ -142,9 +142,7 @@ def _studio_kinds(path: Path) -> set[str]:
     system = System(f"sqlite:///{path}", clock=SteppingClock())
     try:
         with system.engine.connect() as conn:
-            kinds = {
-                row.kind for row in conn.execute(organisation_tables()["studios"].select())
-            }
+            kinds = {row.kind for row in conn.execute(organisation_tables()["studios"].select())}
     finally:
         system.close()
     return kinds
@@ -152,6 +150,8 @@ def _studio_kinds(path: Path) -> set[str]:
 
 def test_demo_command(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
-    result = CliRunner().invoke(_cli(), ["demo", "--cases", "12", "--seed", "2", "--database-url", url])
+    result = CliRunner().invoke(
+        _cli(), ["demo", "--cases", "12", "--seed", "2", "--database-url", url]
+    )
     assert result.exit_code == 0, result.output
     assert "12 cases" in result.output

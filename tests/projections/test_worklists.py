@@ -65,9 +65,7 @@ def test_queues_put_overdue_first_and_paginate_stably(system: System, clock: Ste
     today = date(2026, 3, 31)
 
     clerk = _pages(
-        lambda **kw: queries.clerk_queue(
-            system.engine, region_prefix="420100", today=today, **kw
-        ),
+        lambda **kw: queries.clerk_queue(system.engine, region_prefix="420100", today=today, **kw),
         limit=3,
     )
     assert sorted(clerk) == sorted(received)
