@@ -1,0 +1,55 @@
+"""The web workspace: server-rendered pages in Chinese for clerks, mediators, coordinators
+and auditors, served by the same application as the API.
+
+``mount(app)`` adds the pages and ``/static`` to an application made by
+``api.app.create_app``. Pages read and write through the same application services and
+read models as the API, and ask ``api.authz`` every authorisation question.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.staticfiles import StaticFiles
+from starlette.responses import Response
+
+from api.pages import cases, stats, work
+from api.pages.common import (
+    STATIC_DIR,
+    LoginRequired,
+    PageError,
+    current_user,
+    login_redirect,
+    render,
+)
+
+router = APIRouter(include_in_schema=False)
+router.include_router(work.router)
+router.include_router(cases.intake_router)
+router.include_router(cases.router)
+router.include_router(stats.router)
+
+__all__ = ["mount", "router"]
+
+
+async def _login_required(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LoginRequired)
+    return login_redirect(exc.next_url)
+
+
+async def _page_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, PageError)
+    return render(
+        request,
+        "error.html",
+        {"error": exc},
+        status=exc.status,
+        user=current_user(request),
+    )
+
+
+def mount(app: FastAPI) -> None:
+    """Serve the pages and their static files from ``app``."""
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    app.add_exception_handler(LoginRequired, _login_required)
+    app.add_exception_handler(PageError, _page_error)

@@ -1,0 +1,493 @@
+"""Case pages: intake, the case page with its timeline, and one form per command."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from uuid import UUID, uuid4
+
+from fastapi import APIRouter, Request
+from starlette.datastructures import FormData
+from starlette.responses import RedirectResponse, Response
+
+from api import authz
+from api.pages import forms as F
+from api.pages.common import (
+    PageError,
+    actor,
+    authorize_case,
+    check_origin,
+    deadline_class,
+    local_time,
+    may,
+    page_user,
+    refusal,
+    render,
+    require,
+    runtime,
+)
+from api.pages.labels import QUALIFICATION, STUDIO_KIND, label
+from api.pages.reads import eligible_studios, studio_names
+from api.users import User
+from api.views import case_view, history_event
+from mediation import transitions
+from mediation.application import CommandContext, MediationApplication
+from mediation.case import ApplicantInput, Case, Claim, RespondentInput
+from mediation.errors import DomainError, NotFound, ValidationFailed
+from mediation.regions import children, get_region, is_valid_region_code, region_prefix
+from mediation.values import (
+    ClaimCategory,
+    Disposition,
+    Party,
+    Route,
+    Status,
+    WorkerCategory,
+)
+
+router = APIRouter()
+intake_router = APIRouter()  # included first: /cases/new before /cases/{case_id}
+MAX_CLAIMS = 4
+
+Run = Callable[[MediationApplication, CommandContext, UUID, FormData], Case]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    action: str  # row of api.authz.MATRIX
+    transitions: tuple[str, ...]  # commands of mediation.transitions
+    title: str
+    run: Run
+
+
+def _entrust(app: MediationApplication, ctx: CommandContext, cid: UUID, f: FormData) -> Case:
+    return app.entrust(
+        ctx, cid, studio_id=F.uuid(f, "studio_id"), route=F.choice(f, "route", Route),
+        on=F.day(f, "on"),
+    )
+
+
+def _sever(app: MediationApplication, ctx: CommandContext, cid: UUID, f: FormData) -> Case:
+    raw = [str(v) for v in f.getlist("claim_categories")]
+    if not raw:
+        raise ValidationFailed("请至少选择一项要分出的请求类别", field="claim_categories")
+    try:
+        categories = [ClaimCategory(v) for v in raw]
+    except ValueError:
+        raise ValidationFailed("请求类别无效", field="claim_categories") from None
+    return app.sever(ctx, cid, categories=categories, on=F.day(f, "on"))
+
+
+COMMANDS: dict[str, Command] = {
+    c.name: c
+    for c in (
+        Command("assess", "case.assess", ("assess",), "委托调解审查",
+                lambda app, ctx, cid, f: app.assess(
+                    ctx, cid, on=F.day(f, "on"),
+                    within_scope=F.yes_no(f, "within_scope"),
+                    meets_acceptance_conditions=F.yes_no(f, "meets_acceptance_conditions"),
+                    suitable_for_mediation=F.yes_no(f, "suitable_for_mediation"),
+                    reason=F.text(f, "reason"))),
+        Command("consent", "case.consent", ("record_consent",), "当事人调解意愿",
+                lambda app, ctx, cid, f: app.record_consent(
+                    ctx, cid, party=F.choice(f, "party", Party),
+                    given=F.yes_no(f, "given"), on=F.day(f, "on"))),
+        Command("entrust", "case.entrust", ("entrust_pre_filing", "entrust_post_filing"),
+                "委托调解", _entrust),
+        Command("sever", "case.sever", ("sever",), "分案", _sever),
+        Command("assign", "case.assign_mediator", ("assign_mediator",), "指派调解员",
+                lambda app, ctx, cid, f: app.assign_mediator(
+                    ctx, cid, mediator_id=F.uuid(f, "mediator_id"), on=F.day(f, "on"))),
+        Command("session", "case.session", ("record_session",), "记录调解会谈",
+                lambda app, ctx, cid, f: app.record_session(
+                    ctx, cid, held_on=F.day(f, "held_on"), summary=F.text(f, "summary"))),
+        Command("window_extension", "case.window_extension", ("extend_window",),
+                "延长调解期限",
+                lambda app, ctx, cid, f: app.extend_window(
+                    ctx, cid, days=F.integer(f, "days"), on=F.day(f, "on"))),
+        Command("agreement", "case.agreement", ("sign_agreement",), "签订调解协议书",
+                lambda app, ctx, cid, f: app.sign_agreement(
+                    ctx, cid, signed_on=F.day(f, "signed_on"), amount=F.amount(f, "amount"),
+                    performance_due_on=F.day(f, "performance_due_on"),
+                    terms=F.text(f, "terms"))),
+        Command("performance", "case.performance", ("record_performance",), "记录协议履行",
+                lambda app, ctx, cid, f: app.record_performance(
+                    ctx, cid, on=F.day(f, "on"), amount_paid=F.amount(f, "amount_paid"),
+                    complete=F.yes_no(f, "complete"))),
+        Command("review", "case.review", ("apply_review",), "申请仲裁审查",
+                lambda app, ctx, cid, f: app.apply_review(
+                    ctx, cid, applied_on=F.day(f, "applied_on"))),
+        Command("statement", "case.statement", ("issue_statement",), "出具仲裁调解书",
+                lambda app, ctx, cid, f: app.issue_statement(
+                    ctx, cid, issued_on=F.day(f, "issued_on"), number=F.text(f, "number"))),
+        Command("service", "case.statement_service", ("serve_statement",), "调解书送达签收",
+                lambda app, ctx, cid, f: app.serve_statement(
+                    ctx, cid, party=F.choice(f, "party", Party), on=F.day(f, "on"))),
+        Command("retraction", "case.statement_retraction", ("retract_statement",),
+                "送达前反悔",
+                lambda app, ctx, cid, f: app.retract_statement(
+                    ctx, cid, party=F.choice(f, "party", Party), on=F.day(f, "on"))),
+        Command("failure", "case.failure", ("fail",), "调解不成",
+                lambda app, ctx, cid, f: app.fail(
+                    ctx, cid, on=F.day(f, "on"), reason=F.text(f, "reason"))),
+        Command("acceptance", "case.acceptance", ("decide_acceptance",), "受理决定",
+                lambda app, ctx, cid, f: app.decide_acceptance(
+                    ctx, cid, accepted=F.yes_no(f, "accepted"), on=F.day(f, "on"),
+                    reason=F.text(f, "reason", required=False))),
+        Command("award_extension", "case.award_extension", ("extend_award_period",),
+                "延长审理期限",
+                lambda app, ctx, cid, f: app.extend_award_period(
+                    ctx, cid, days=F.integer(f, "days"),
+                    approved_by=F.text(f, "approved_by"), on=F.day(f, "on"))),
+        Command("closure", "case.closure", ("close",), "结案",
+                lambda app, ctx, cid, f: app.close_case(
+                    ctx, cid, on=F.day(f, "on"),
+                    disposition=F.choice(f, "disposition", Disposition))),
+    )
+}
+
+
+def _case_id(raw: str) -> UUID:
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise PageError(404, "未找到，或不在您的管辖范围内") from None
+
+
+def load_case(request: Request, user: User, raw_id: str, action: str) -> Case:
+    """The case, if the user may ``action`` on it (jurisdiction 404, role 403 as in the API)."""
+    try:
+        case = runtime(request).app.get_case(_case_id(raw_id))
+    except NotFound:
+        raise PageError(404, "未找到，或不在您的管辖范围内") from None
+    if not isinstance(case, Case):
+        raise PageError(404, "未找到，或不在您的管辖范围内")
+    authorize_case(user, action, region_code=case.region_code, mediator_id=case.mediator_id)
+    return case
+
+
+def available(user: User, case: Case) -> list[str]:
+    """The forms this user may use on this case now: the API's matrix and the state table."""
+    out = []
+    for c in COMMANDS.values():
+        if not may(user, c.action, mediator_id=case.mediator_id):
+            continue
+        if any(transitions.allowed(t, case.status, case.route) for t in c.transitions):
+            out.append(c.name)
+    return out
+
+
+def _region_name(code: str) -> str:
+    r = get_region(code)
+    return f"{r.name}（{code}）" if r else code
+
+
+def _event_rows(request: Request, case: Case, mask: bool) -> list[dict[str, Any]]:
+    app = runtime(request).app
+    rows = []
+    for entry in app.history(case.id):
+        ev = history_event(entry, mask=mask)
+        rows.append(
+            {
+                "position": ev.position,
+                "type": ev.type,
+                "recorded_at": local_time(ev.recorded_at),
+                "actor": ev.actor,
+                "actor_role": ev.actor_role,
+                "on": ev.on.isoformat() if ev.on else "",
+                "data": {k: v for k, v in ev.data.items() if v not in (None, "", [], {})},
+            }
+        )
+    return rows
+
+
+def case_page(
+    request: Request,
+    user: User,
+    case: Case,
+    *,
+    status: int = 200,
+    error: dict[str, Any] | None = None,
+    open_form: str | None = None,
+    values: dict[str, str] | None = None,
+    done: str | None = None,
+) -> Response:
+    rt = runtime(request)
+    today = rt.today()
+    mask = authz.masked(user)
+    view = case_view(case, today, mask=mask)
+    forms = available(user, case)
+    studios = eligible_studios(rt, case.region_code, today) if "entrust" in forms else []
+    mediators: list[Any] = []
+    studio_name = None
+    if case.studio_id is not None:
+        try:
+            studio = rt.app.get_studio(case.studio_id)
+            studio_name = studio.name
+            mediators = studio.active_mediators(today)
+            mediator_name = {m.mediator_id: m.name for m in studio.roster.values()}
+        except DomainError:
+            mediator_name = {}
+    else:
+        mediator_name = {}
+    names = studio_names(rt)
+    deadlines = [
+        {
+            "kind": d.kind,
+            "due_on": d.due_on.isoformat(),
+            "overdue": d.overdue,
+            "css": deadline_class(d.due_on, d.overdue, today),
+            "days": (d.due_on - today).days,
+        }
+        for d in view.deadlines
+    ]
+    return render(
+        request,
+        "case.html",
+        {
+            "case": view,
+            "region_name": _region_name(case.region_code),
+            "deadlines": deadlines,
+            "events": _event_rows(request, case, mask),
+            "forms": forms,
+            "commands": COMMANDS,
+            "studios": studios,
+            "mediators": mediators,
+            "studio_name": studio_name,
+            "mediator_name": mediator_name.get(case.mediator_id) if case.mediator_id else None,
+            "mediator_names": {str(k): v for k, v in mediator_name.items()},
+            "studio_names": {str(k): v for k, v in names.items()},
+            "studio_options": [
+                (str(s.studio_id), f"{s.name}（{s.region_name}，{label(STUDIO_KIND, s.kind)}）")
+                for s in studios
+            ],
+            "mediator_options": [
+                (str(m.mediator_id), f"{m.name}（{label(QUALIFICATION, m.qualification)}）")
+                for m in mediators
+            ],
+            "error": error,
+            "open_form": open_form,
+            "values": values or {},
+            "done": COMMANDS[done].title if done in COMMANDS else None,
+            "today": today.isoformat(),
+            "form_key": uuid4().hex,
+            "categories": [c.category.value for c in case.claims],
+        },
+        status=status,
+        user=user,
+    )
+
+
+@router.get("/cases/{case_id}", include_in_schema=False)
+def show_case(request: Request, case_id: str, done: str | None = None) -> Response:
+    user = page_user(request)
+    case = load_case(request, user, case_id, "case.read")
+    return case_page(request, user, case, done=done)
+
+
+def _status_for(exc: DomainError) -> int:
+    return {"transition": 409, "conflict": 409, "not_found": 404, "forbidden": 403}.get(
+        exc.kind, 422
+    )
+
+
+@router.post("/cases/{case_id}/do/{name}", include_in_schema=False)
+async def run_command(request: Request, case_id: str, name: str) -> Response:
+    user = page_user(request)
+    check_origin(request)
+    command = COMMANDS.get(name)
+    if command is None:
+        raise PageError(404, "没有这项操作")
+    form = await request.form()
+    return await _run(request, user, case_id, command, form)
+
+
+async def _run(
+    request: Request, user: User, case_id: str, command: Command, form: FormData
+) -> Response:
+    from starlette.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(_run_sync, request, user, case_id, command, form)
+
+
+def _run_sync(
+    request: Request, user: User, case_id: str, command: Command, form: FormData
+) -> Response:
+    rt = runtime(request)
+    case = load_case(request, user, case_id, command.action)
+    key = F.text(form, "form_key", required=False)
+    ctx = CommandContext(
+        actor(user),
+        expected_version=F.version(form),
+        idempotency_key=f"web-{key}" if re.fullmatch(r"[0-9a-f]{32}", key) else None,
+    )
+    try:
+        result = command.run(rt.app, ctx, case.id, form)
+    except DomainError as exc:
+        current = rt.app.get_case(case.id)
+        return case_page(
+            request, user, current, status=_status_for(exc), error=refusal(exc),
+            open_form=command.name, values=F.values_of(form),
+        )
+    rt.after_write()
+    back = F.text(form, "back", required=False)
+    if back.startswith("/") and not back.startswith("//"):
+        return RedirectResponse(back, status_code=303)
+    target = result.id if command.name == "sever" else case.id
+    return RedirectResponse(f"/cases/{target}?done={command.name}", status_code=303)
+
+
+# ---------------------------------------------------------------------- intake
+
+
+def _intake_regions(user: User) -> list[tuple[str, str]]:
+    own = get_region(user.region_code)
+    out = [(user.region_code, own.name if own else user.region_code)]
+    out += [(r.code, r.name) for r in children(user.region_code, "county")]
+    return out
+
+
+def intake_page(
+    request: Request,
+    user: User,
+    *,
+    status: int = 200,
+    error: dict[str, Any] | None = None,
+    values: dict[str, str] | None = None,
+) -> Response:
+    return render(
+        request,
+        "intake.html",
+        {
+            "regions": _intake_regions(user),
+            "error": error,
+            "values": values or {},
+            "today": runtime(request).today().isoformat(),
+            "claim_rows": range(MAX_CLAIMS),
+            "form_key": uuid4().hex,
+        },
+        status=status,
+        user=user,
+    )
+
+
+@intake_router.get("/cases/new", include_in_schema=False)
+def new_case(request: Request) -> Response:
+    user = page_user(request)
+    require(user, "case.create")
+    return intake_page(request, user)
+
+
+def _claims(form: FormData) -> list[Claim]:
+    claims = []
+    for i in range(MAX_CLAIMS):
+        category = F.text(form, f"claims.{i}.category", required=False)
+        raw_amount = F.text(form, f"claims.{i}.amount", required=False)
+        if not category and not raw_amount:
+            continue
+        claims.append(
+            Claim(F.choice(form, f"claims.{i}.category", ClaimCategory),
+                  F.amount(form, f"claims.{i}.amount"))
+        )
+    if not claims:
+        raise ValidationFailed("请至少填写一项仲裁请求（类别与金额）", field="claims.0.category")
+    return claims
+
+
+_FIELD_FIX = re.compile(r"claims\[(\d+)\]")
+
+
+@intake_router.post("/cases/new", include_in_schema=False)
+async def create_case(request: Request) -> Response:
+    from starlette.concurrency import run_in_threadpool
+
+    user = page_user(request)
+    check_origin(request)
+    require(user, "case.create")
+    form = await request.form()
+    return await run_in_threadpool(_create_sync, request, user, form)
+
+
+def _create_sync(request: Request, user: User, form: FormData) -> Response:
+    rt = runtime(request)
+    try:
+        region = F.text(form, "region_code")
+        if not is_valid_region_code(region):
+            raise ValidationFailed("地区代码无效", field="region_code")
+        if not authz.in_jurisdiction(user, region):
+            raise ValidationFailed("该地区不在您的管辖范围内", field="region_code")
+        key = F.text(form, "form_key", required=False)
+        ctx = CommandContext(
+            actor(user),
+            idempotency_key=f"web-{key}" if re.fullmatch(r"[0-9a-f]{32}", key) else None,
+        )
+        case = rt.app.receive_case(
+            ctx,
+            region_code=region,
+            received_on=F.day(form, "received_on"),
+            applicant=ApplicantInput(
+                F.text(form, "applicant.name"),
+                F.text(form, "applicant.id_number"),
+                F.text(form, "applicant.phone"),
+                F.choice(form, "applicant.worker_category", WorkerCategory),
+            ),
+            respondent=RespondentInput(
+                F.text(form, "respondent.name"), F.text(form, "respondent.credit_code")
+            ),
+            claims=_claims(form),
+            infringement_known_on=F.optional_day(form, "infringement_known_on"),
+        )
+    except DomainError as exc:
+        err = refusal(exc)
+        if err["field"]:
+            err["field"] = _FIELD_FIX.sub(r"claims.\1", str(err["field"]))
+        return intake_page(
+            request, user, status=_status_for(exc), error=err, values=F.values_of(form)
+        )
+    rt.after_write()
+    return RedirectResponse(f"/cases/{case.id}?done=intake", status_code=303)
+
+
+# ---------------------------------------------------------------------- case search
+
+
+@router.get("/cases", include_in_schema=False)
+def case_list(
+    request: Request, status: str = "", q: str = "", cursor: str = ""
+) -> Response:
+    from api.pages.reads import case_rows, list_case_ids
+
+    user = page_user(request)
+    grant = require(user, "case.list")
+    rt = runtime(request)
+    if q.strip():
+        try:
+            return RedirectResponse(f"/cases/{UUID(q.strip())}", status_code=303)
+        except ValueError:
+            pass
+    st = status if status in {s.value for s in Status} else None
+    ids, next_cursor = list_case_ids(
+        rt,
+        region_prefix=region_prefix(user.region_code),
+        status=st,
+        mediator_id=user.mediator_id if grant is authz.Grant.ASSIGNED else None,
+        cursor=cursor or None,
+    )
+    return render(
+        request,
+        "cases.html",
+        {
+            "rows": case_rows(rt, ids, mask=authz.masked(user)),
+            "status": st or "",
+            "next_cursor": next_cursor,
+            "statuses": [s.value for s in Status],
+        },
+        user=user,
+    )
+
+
+def today_iso(today: date) -> str:
+    return today.isoformat()

@@ -1,0 +1,219 @@
+"""What every page shares: templates, the session cookie, the current user, errors.
+
+The session is the API's own bearer token (``api.security.issue_token``) kept in an
+``HttpOnly`` cookie with ``SameSite=Strict``; every form POST is also refused when its
+``Origin`` names another site. Authorisation is always asked of ``api.authz``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import RedirectResponse, Response
+
+from api import authz
+from api.deps import Runtime, runtime_of
+from api.errors import ApiError
+from api.pages import labels
+from api.security import read_token
+from api.users import User
+from mediation.errors import DomainError
+from mediation.values import Actor, Role
+
+CHINA = ZoneInfo("Asia/Shanghai")
+COOKIE = "mediation_session"
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES = Jinja2Templates(directory=str(ROOT / "templates"))
+STATIC_DIR = ROOT / "static"
+NEAR_DAYS = 3  # a deadline this many days away or fewer is "near"
+
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+class LoginRequired(Exception):
+    def __init__(self, next_url: str) -> None:
+        self.next_url = next_url
+        super().__init__(next_url)
+
+
+class PageError(Exception):
+    """A refusal shown as a page (not found, not allowed, bad request)."""
+
+    def __init__(self, status: int, title: str, detail: str = "", source: str = "") -> None:
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.source = source
+        super().__init__(title)
+
+
+def from_api_error(exc: ApiError) -> PageError:
+    titles = {
+        404: "未找到，或不在您的管辖范围内",
+        403: "当前角色无权执行此操作",
+        401: "请先登录",
+        422: "输入有误",
+    }
+    if exc.code == "not_assigned_mediator":
+        return PageError(403, "仅案件指派的调解员可执行此操作", exc.detail)
+    return PageError(exc.status, titles.get(exc.status, "请求被拒绝"), exc.detail, exc.source or "")
+
+
+def runtime(request: Request) -> Runtime:
+    return runtime_of(request)
+
+
+def current_user(request: Request) -> User | None:
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None
+    return read_token(token, runtime(request).settings)
+
+
+def page_user(request: Request) -> User:
+    user = current_user(request)
+    if user is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise LoginRequired(target)
+    return user
+
+
+def require(user: User, action: str) -> authz.Grant:
+    """The role check of the API's matrix, answered as a page."""
+    try:
+        return authz.require_role(user, action)
+    except ApiError as exc:
+        raise from_api_error(exc) from None
+
+
+def authorize_case(user: User, action: str, *, region_code: str, mediator_id: UUID | None) -> None:
+    try:
+        authz.authorize_case(user, action, region_code=region_code, mediator_id=mediator_id)
+    except ApiError as exc:
+        raise from_api_error(exc) from None
+
+
+def may(user: User, action: str, *, mediator_id: UUID | None = None) -> bool:
+    """Would the matrix let this user do ``action`` (on a case with this mediator)?"""
+    g = authz.grant(user, action)
+    if g is authz.Grant.NO:
+        return False
+    if g is authz.Grant.ASSIGNED:
+        return user.mediator_id is not None and user.mediator_id == mediator_id
+    return True
+
+
+def check_origin(request: Request) -> None:
+    """Refuse a form POST sent from another site (the cookie is also SameSite=Strict)."""
+    origin = request.headers.get("origin")
+    if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host", ""):
+        raise PageError(403, "请求来源不被接受", "表单只能从本系统的页面提交。")
+
+
+def actor(user: User) -> Actor:
+    return Actor(user.username, user.role)
+
+
+def safe_next(value: str | None) -> str:
+    if value and value.startswith("/") and not value.startswith("//"):
+        return value
+    return "/"
+
+
+def login_redirect(next_url: str) -> RedirectResponse:
+    return RedirectResponse("/login?next=" + quote(next_url, safe=""), status_code=303)
+
+
+def deadline_class(due_on: date, overdue: bool, today: date) -> str:
+    if overdue:
+        return "overdue"
+    if due_on - today <= timedelta(days=NEAR_DAYS):
+        return "near"
+    return "ok"
+
+
+def local_time(moment: datetime) -> str:
+    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def money_zh(value: Any) -> str:
+    try:
+        return f"{float(value):,.2f}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def percent(value: Any) -> str:
+    if value is None:
+        return "—"
+    return f"{float(value) * 100:.1f}%"
+
+
+NAV: dict[Role, list[tuple[str, str]]] = {
+    Role.CLERK: [("/clerk", "我的待办"), ("/cases/new", "收案登记"), ("/cases", "案件查询")],
+    Role.MEDIATOR: [("/queue", "我的调解案件")],
+    Role.COORDINATOR: [("/roster", "调解员名册"), ("/cases", "案件查询")],
+    Role.AUDITOR: [("/dashboard", "统计分析"), ("/subsidies", "办案补贴"), ("/cases", "案件查询")],
+    Role.ADMIN: [("/admin", "工作室"), ("/cases", "案件查询")],
+}
+
+HOME: dict[Role, str] = {
+    Role.CLERK: "/clerk",
+    Role.MEDIATOR: "/queue",
+    Role.COORDINATOR: "/roster",
+    Role.AUDITOR: "/dashboard",
+    Role.ADMIN: "/admin",
+}
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status: int = 200,
+    user: User | None = None,
+) -> Response:
+    ctx: dict[str, Any] = {
+        "request": request,
+        "user": user,
+        "nav": NAV.get(user.role, []) if user else [],
+        "role_label": labels.label(labels.ROLE, user.role) if user else "",
+        "L": labels,
+        "label": labels.label,
+        "money": money_zh,
+        "percent": percent,
+        "path": request.url.path,
+    }
+    ctx.update(context)
+    response = TEMPLATES.TemplateResponse(request, template, ctx, status_code=status)
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def refusal(exc: DomainError) -> dict[str, Any]:
+    """A refused command, for the page: the rule in Chinese, the detail and its legal source."""
+    return {
+        "code": exc.code,
+        "title": exc.title_zh,
+        "detail": exc.detail if exc.detail != exc.title else "",
+        "source": exc.source if exc.kind == "rule" else "",
+        "field": exc.field,
+    }
+
+
+def today(request: Request) -> date:
+    return runtime(request).today()

@@ -1,0 +1,93 @@
+"""Reading typed values out of a submitted form; a bad value is a ``ValidationFailed``."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import TypeVar
+from uuid import UUID
+
+from starlette.datastructures import FormData
+
+from mediation.errors import ValidationFailed
+from mediation.values import money
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def values_of(form: FormData) -> dict[str, str]:
+    """What was typed, to put back into the form after a refusal (passwords never)."""
+    return {k: str(v) for k, v in form.multi_items() if isinstance(v, str) and k != "password"}
+
+
+def text(form: FormData, name: str, *, required: bool = True) -> str:
+    value = form.get(name)
+    value = value.strip() if isinstance(value, str) else ""
+    if required and not value:
+        raise ValidationFailed(f"请填写此项（{name}）", field=name)
+    return value
+
+
+def day(form: FormData, name: str) -> date:
+    raw = text(form, name)
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValidationFailed(
+            f"日期格式应为 年-月-日，如 2026-03-02（{name}）", field=name
+        ) from None
+
+
+def optional_day(form: FormData, name: str) -> date | None:
+    return day(form, name) if text(form, name, required=False) else None
+
+
+def amount(form: FormData, name: str) -> Decimal:
+    raw = text(form, name)
+    try:
+        return money(raw)
+    except ValueError:
+        raise ValidationFailed(
+            f"金额应为非负数，最多两位小数，如 12800.00（{name}）", field=name
+        ) from None
+
+
+def flag(form: FormData, name: str) -> bool:
+    return text(form, name, required=False) in ("on", "true", "1", "yes")
+
+
+def yes_no(form: FormData, name: str) -> bool:
+    raw = text(form, name)
+    if raw not in ("true", "false"):
+        raise ValidationFailed(f"请选择“是”或“否”（{name}）", field=name)
+    return raw == "true"
+
+
+def choice(form: FormData, name: str, enum: type[E]) -> E:
+    raw = text(form, name)
+    try:
+        return enum(raw)
+    except ValueError:
+        raise ValidationFailed(f"请选择一项（{name}）", field=name) from None
+
+
+def uuid(form: FormData, name: str) -> UUID:
+    raw = text(form, name)
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise ValidationFailed(f"请选择一项（{name}）", field=name) from None
+
+
+def integer(form: FormData, name: str) -> int:
+    raw = text(form, name)
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValidationFailed(f"请填写整数（{name}）", field=name) from None
+
+
+def version(form: FormData) -> int | None:
+    raw = text(form, "version", required=False)
+    return int(raw) if raw.isdigit() else None

@@ -1,0 +1,156 @@
+"""Chinese labels for the codes the domain and the API use (glossary of the domain brief)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+STATUS: Final[dict[str, str]] = {
+    "received": "已收案",
+    "accepted": "已受理",
+    "not_accepted": "不予受理",
+    "entrusted": "已委托调解",
+    "in_mediation": "调解中",
+    "agreement_signed": "已签调解协议",
+    "succeeded": "调解成功",
+    "mediation_failed": "调解不成",
+    "closed": "已结案",
+}
+
+ROUTE: Final[dict[str, str]] = {"pre_filing": "立案前", "post_filing": "立案后"}
+
+CLAIM: Final[dict[str, str]] = {
+    "labour_relationship_confirmation": "确认劳动关系",
+    "contract": "劳动合同（订立、履行、变更、解除、终止）",
+    "dismissal": "除名、辞退、辞职、离职",
+    "working_conditions": "工作时间、休息休假、社会保险、福利、培训、劳动保护",
+    "remuneration": "劳动报酬、工伤医疗费、经济补偿或赔偿金",
+    "other": "其他",
+}
+
+WORKER: Final[dict[str, str]] = {
+    "employee": "职工",
+    "delivery_rider": "外卖骑手",
+    "ride_hailing_driver": "网约车司机",
+    "truck_driver": "货车司机",
+    "courier": "快递员",
+    "domestic_worker": "家政服务员",
+    "other_new_employment": "其他新就业形态劳动者",
+}
+
+DEADLINE: Final[dict[str, str]] = {
+    "acceptance_decision": "受理审查期限",
+    "mediation_window": "调解期限",
+    "performance": "协议履行期限",
+    "review_application": "仲裁审查申请期限",
+    "award": "仲裁审理期限",
+}
+
+DISPOSITION: Final[dict[str, str]] = {
+    "award": "仲裁裁决",
+    "withdrawn": "申请人撤回",
+    "tribunal_mediation": "仲裁庭调解",
+    "other": "其他",
+}
+
+PARTY: Final[dict[str, str]] = {
+    "applicant": "申请人（劳动者）",
+    "respondent": "被申请人（用人单位）",
+}
+
+STUDIO_KIND: Final[dict[str, str]] = {
+    "docking_studio": "裁调对接工作室",
+    "union_workstation": "工会法律服务工作站",
+    "arbitration_outpost": "劳动争议仲裁驻庭",
+}
+
+QUALIFICATION: Final[dict[str, str]] = {
+    "union_cadre": "工会干部",
+    "lawyer": "律师",
+    "retired_judge": "退休法官",
+    "retired_arbitrator": "退休仲裁员",
+    "legal_worker": "法律工作者",
+    "hr_professional": "人力资源从业人员",
+    "other": "其他",
+}
+
+ROLE: Final[dict[str, str]] = {
+    "admin": "系统管理员",
+    "clerk": "立案庭书记员",
+    "mediator": "调解员",
+    "coordinator": "工作室协调员",
+    "auditor": "统计审计员",
+    "system": "系统",
+}
+
+OUTCOME: Final[dict[str, str]] = {"performance": "协议履行完毕", "statement": "出具仲裁调解书"}
+
+EVENT: Final[dict[str, str]] = {
+    "Received": "收案登记",
+    "Assessed": "委托调解审查",
+    "ConsentRecorded": "当事人调解意愿",
+    "Entrusted": "委托调解",
+    "ClaimsSevered": "分案",
+    "MediatorAssigned": "指派调解员",
+    "SessionRecorded": "调解会谈",
+    "WindowExtended": "延长调解期限",
+    "AgreementSigned": "签订调解协议书",
+    "PerformanceRecorded": "协议履行",
+    "ReviewApplied": "申请仲裁审查",
+    "StatementIssued": "出具仲裁调解书",
+    "StatementServed": "调解书送达签收",
+    "StatementRetracted": "送达前反悔",
+    "MediationFailed": "调解不成",
+    "AcceptanceDecided": "受理决定",
+    "AwardPeriodExtended": "延长审理期限",
+    "Closed": "结案",
+}
+
+GROUP_BY: Final[dict[str, str]] = {
+    "city": "市（州）",
+    "county": "县（市、区）",
+    "studio": "工作室",
+    "mediator": "调解员",
+    "month": "月份",
+    "claim_category": "请求类别",
+    "route": "调解途径",
+    "worker_category": "劳动者类别",
+}
+
+# data keys of history events, shown in the timeline
+FIELD: Final[dict[str, str]] = {
+    "region_code": "地区",
+    "applicant": "申请人",
+    "respondent": "被申请人",
+    "claims": "仲裁请求",
+    "within_scope": "属于仲裁范围",
+    "meets_acceptance_conditions": "符合受理条件",
+    "suitable_for_mediation": "适宜调解",
+    "reason": "理由",
+    "party": "当事人",
+    "given": "同意调解",
+    "studio_id": "工作室",
+    "route": "途径",
+    "window_ends_on": "调解期限届满",
+    "mediator_id": "调解员",
+    "summary": "会谈摘要",
+    "amount": "金额（元）",
+    "performance_due_on": "履行期限",
+    "terms": "协议内容",
+    "amount_paid": "本次履行金额（元）",
+    "complete": "履行完毕",
+    "number": "调解书编号",
+    "accepted": "受理",
+    "disposition": "结案方式",
+    "days": "天数",
+    "approved_by": "批准人",
+    "categories": "请求类别",
+    "new_case_id": "新案件",
+}
+
+
+def label(table: dict[str, str], code: object) -> str:
+    """The Chinese label of a code, or the code itself when unknown."""
+    if code is None:
+        return "—"
+    key = str(getattr(code, "value", code))
+    return table.get(key, key)

@@ -1,0 +1,143 @@
+"""Reads for the pages: the read models' queries (``projections.queries``) and the studios.
+
+Nothing here decides who may see what: callers have asked ``api.authz`` first, and every
+list is scoped to the user's jurisdiction prefix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select
+
+from api.deps import Runtime
+from api.pages import labels
+from api.views import case_view
+from mediation.errors import DomainError
+from mediation.regions import covers, get_region
+from projections import queries
+from projections.sql import organisation_tables
+
+
+@dataclass(frozen=True)
+class StudioRow:
+    studio_id: UUID
+    name: str
+    region_code: str
+    kind: str
+    established_on: date
+    closed_on: date | None
+    mediator_quota: int
+
+    def active_on(self, on: date) -> bool:
+        return self.established_on <= on and (self.closed_on is None or on < self.closed_on)
+
+    @property
+    def region_name(self) -> str:
+        r = get_region(self.region_code)
+        return r.name if r else self.region_code
+
+
+def studios(rt: Runtime) -> list[StudioRow]:
+    """Every studio of the organisation read model (a small table), by region then name."""
+    t = organisation_tables()["studios"]
+    with rt.system.engine.connect() as conn:
+        rows = conn.execute(select(t).order_by(t.c.region_code, t.c.name)).mappings().all()
+    return [
+        StudioRow(
+            studio_id=UUID(str(r["studio_id"])),
+            name=str(r["name"]),
+            region_code=str(r["region_code"]),
+            kind=str(r["kind"]),
+            established_on=r["established_on"],
+            closed_on=r["closed_on"],
+            mediator_quota=int(r["mediator_quota"]),
+        )
+        for r in rows
+    ]
+
+
+def studio_names(rt: Runtime) -> dict[UUID, str]:
+    return {s.studio_id: s.name for s in studios(rt)}
+
+
+def eligible_studios(rt: Runtime, case_region: str, on: date) -> list[StudioRow]:
+    """Studios an entrustment may name: active on ``on`` and covering the case's region."""
+    return [s for s in studios(rt) if s.active_on(on) and covers(s.region_code, case_region)]
+
+
+def list_case_ids(
+    rt: Runtime,
+    *,
+    region_prefix: str,
+    status: str | None = None,
+    studio_id: UUID | None = None,
+    mediator_id: UUID | None = None,
+    overdue: bool | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> tuple[list[UUID], str | None]:
+    try:
+        return queries.list_cases(
+            rt.system.engine,
+            region_prefix=region_prefix,
+            status=status,
+            studio_id=studio_id,
+            mediator_id=mediator_id,
+            overdue=overdue,
+            today=rt.today(),
+            limit=limit,
+            cursor=cursor,
+        )
+    except DomainError:  # a bad cursor: start again from the first page
+        return queries.list_cases(
+            rt.system.engine,
+            region_prefix=region_prefix,
+            status=status,
+            studio_id=studio_id,
+            mediator_id=mediator_id,
+            overdue=overdue,
+            today=rt.today(),
+            limit=limit,
+        )
+
+
+def case_rows(rt: Runtime, ids: list[UUID], *, mask: bool) -> list[dict[str, Any]]:
+    """Summary rows for a list of cases (loaded from the event store: the truth)."""
+    today = rt.today()
+    names = studio_names(rt)
+    out = []
+    for case_id in ids:
+        try:
+            case = rt.app.get_case(case_id)
+        except DomainError:
+            continue
+        view = case_view(case, today, mask=mask)
+        due = sorted(view.deadlines, key=lambda d: d.due_on)
+        first = due[0] if due else None
+        region = get_region(view.region_code)
+        out.append(
+            {
+                "case_id": str(view.case_id),
+                "short_id": str(view.case_id)[:8],
+                "status": view.status,
+                "region": region.name if region else view.region_code,
+                "received_on": view.received_on.isoformat(),
+                "applicant": view.applicant.name,
+                "respondent": view.respondent.name,
+                "worker": labels.label(labels.WORKER, view.applicant.worker_category),
+                "claims": "、".join(
+                    labels.label(labels.CLAIM, c.category).split("（")[0] for c in view.claims
+                ),
+                "amount": view.amount_claimed,
+                "studio": names.get(view.studio_id, "") if view.studio_id else "",
+                "deadline": first,
+                "deadline_days": (first.due_on - today).days if first else None,
+                "route": view.route,
+                "limitation_warning": view.limitation_warning,
+            }
+        )
+    return out

@@ -1,0 +1,302 @@
+"""The auditor's pages: dashboard, drill-down, downloads and subsidy statements."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from api import authz
+from api.deps import Access
+from api.errors import ApiError
+from api.pages import labels
+from api.pages.charts import Series, bar_chart, line_chart
+from api.pages.common import (
+    CHINA,
+    PageError,
+    from_api_error,
+    page_user,
+    render,
+    require,
+    runtime,
+)
+from api.pages.reads import case_rows, list_case_ids
+from api.routes import stats as api_stats
+from api.users import User
+from mediation.errors import DomainError
+from mediation.regions import children, get_region, is_valid_region_code, region_prefix
+from projections import queries
+
+router = APIRouter()
+
+MEASURES = (
+    "received", "entrusted", "concluded", "succeeded", "failed", "pending", "overdue",
+)
+
+
+def _months(from_: date, to: date) -> list[str]:
+    out = []
+    y, m = from_.year, from_.month
+    while (y, m) <= (to.year, to.month):
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def _default_from(today: date) -> date:
+    y, m = today.year, today.month - 11
+    if m < 1:
+        y, m = y - 1, m + 12
+    return date(y, m, 1)
+
+
+def _parse_day(raw: str, default: date, field: str) -> date:
+    if not raw:
+        return default
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise PageError(422, "日期格式有误", f"{field} 应为 年-月-日") from None
+
+
+def _parse_as_of(raw: str) -> datetime | None:
+    """A ``datetime-local`` value (no offset) read as Beijing time."""
+    if not raw:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise PageError(422, "“截至时点”格式有误", "应为 年-月-日 时:分") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=CHINA)
+
+
+class Query:
+    """The dashboard's filters, validated against the user's jurisdiction."""
+
+    def __init__(
+        self, user: User, today: date, region: str, from_: str, to: str, as_of: str
+    ) -> None:
+        self.region = region or user.region_code
+        if not is_valid_region_code(self.region) or not authz.in_jurisdiction(user, self.region):
+            raise PageError(404, "未找到，或不在您的管辖范围内", "所选地区不在您的管辖范围内")
+        self.to = _parse_day(to, today, "止")
+        self.from_ = _parse_day(from_, _default_from(self.to), "起")
+        if self.from_ > self.to:
+            raise PageError(422, "统计期间有误", "起始日期晚于截止日期")
+        self.as_of_raw = as_of
+        self.as_of = _parse_as_of(as_of)
+        own = get_region(self.region)
+        self.level = own.level if own else "province"
+        self.by = "city" if self.level == "province" else "county"
+
+    def params(self, **extra: str) -> str:
+        p = {"region": self.region, "from": self.from_.isoformat(), "to": self.to.isoformat()}
+        if self.as_of is not None:
+            p["as_of"] = self.as_of.isoformat()
+        p.update(extra)
+        return urlencode(p)
+
+    def page_params(self) -> str:
+        p = {"region": self.region, "from": self.from_.isoformat(), "to": self.to.isoformat()}
+        if self.as_of_raw:
+            p["as_of"] = self.as_of_raw
+        return urlencode(p)
+
+
+def _regions_for(user: User) -> list[tuple[str, str]]:
+    own = get_region(user.region_code)
+    out = [(user.region_code, own.name if own else user.region_code)]
+    level = "city" if own is not None and own.level == "province" else "county"
+    out += [(r.code, r.name) for r in children(user.region_code, level)]
+    return out
+
+
+def _drill(q: Query, group_by: str, measure: str, key: str) -> str:
+    extra = {"group_by": group_by, "measure": measure, "key": key}
+    if q.as_of_raw:
+        return "/dashboard/cases?" + q.page_params() + "&" + urlencode(extra)
+    return "/dashboard/cases?" + q.params(**extra)
+
+
+def _rate(v: Any) -> float | None:
+    return None if v is None else float(v)
+
+
+@router.get("/dashboard", include_in_schema=False)
+def dashboard(
+    request: Request, region: str = "", to: str = "", as_of: str = ""
+) -> Response:
+    user = page_user(request)
+    require(user, "stats.caseload")
+    rt = runtime(request)
+    q = Query(user, rt.today(), region, request.query_params.get("from", ""), to, as_of)
+    engine = rt.system.engine
+    try:
+        by_area = queries.caseload(
+            engine, region=q.region, from_=q.from_, to=q.to, group_by=q.by, as_of=q.as_of
+        )
+        by_month = queries.caseload(
+            engine, region=q.region, from_=q.from_, to=q.to, group_by="month", as_of=q.as_of
+        )
+        coverage = queries.pilot_coverage(engine, region=q.region, on=q.to)
+    except DomainError as exc:
+        raise PageError(422, exc.title_zh, exc.detail) from None
+    rows = by_area.rows
+    names = [r.label for r in rows]
+    bars = bar_chart(
+        f"调解成功率与调解结案占比（按{labels.GROUP_BY[q.by]}）",
+        names,
+        [
+            Series("调解成功率", [_rate(r.success_rate) for r in rows],
+                   [_drill(q, q.by, "succeeded", r.key) for r in rows]),
+            Series("调解结案占比", [_rate(r.mediation_share) for r in rows],
+                   [_drill(q, q.by, "received", r.key) for r in rows]),
+        ],
+        percent=True,
+    )
+    months = _months(q.from_, q.to)
+    monthly = {r.key: r for r in by_month.rows}
+
+    def series(measure: str, name: str) -> Series:
+        return Series(
+            name,
+            [float(getattr(monthly[m], measure)) if m in monthly else 0.0 for m in months],
+            [_drill(q, "month", measure, m) if m in monthly else None for m in months],
+        )
+
+    trend = line_chart(
+        "月度趋势（件）",
+        [f"{int(m[5:])}月" if i and m[5:] != "01" else f"{m[:4]}年{int(m[5:])}月"
+         for i, m in enumerate(months)],
+        [series("received", "收案"), series("entrusted", "委托调解"),
+         series("succeeded", "调解成功"), series("failed", "调解不成")],
+    )
+    overdue_ids, _ = list_case_ids(
+        rt, region_prefix=region_prefix(q.region), overdue=True, limit=20
+    )
+    uncovered = []
+    for c in coverage.uncovered:
+        r = get_region(c)
+        uncovered.append((c, r.name if r else c))
+    return render(
+        request,
+        "dashboard.html",
+        {
+            "q": q,
+            "regions": _regions_for(user),
+            "by_area": by_area,
+            "by_month": [monthly[m] for m in months if m in monthly],
+            "bars": bars,
+            "trend": trend,
+            "coverage": coverage,
+            "uncovered": uncovered,
+            "overdue": case_rows(rt, overdue_ids, mask=authz.masked(user)),
+            "measures": MEASURES,
+            "measure_labels": {f: zh for f, zh, _ in api_stats.COLUMNS},
+            "drill": lambda group_by, measure, key: _drill(q, group_by, measure, key),
+            "download": lambda ext: f"/dashboard/caseload.{ext}?" + q.params(group_by=q.by),
+            "as_of_shown": by_area.as_of.astimezone(CHINA).strftime("%Y-%m-%d %H:%M"),
+        },
+        user=user,
+    )
+
+
+@router.get("/dashboard/cases", include_in_schema=False)
+def drill_down(
+    request: Request,
+    group_by: str = "city",
+    measure: str = "succeeded",
+    key: str = "total",
+    region: str = "",
+    to: str = "",
+    as_of: str = "",
+) -> Response:
+    user = page_user(request)
+    require(user, "stats.drilldown")
+    rt = runtime(request)
+    q = Query(user, rt.today(), region, request.query_params.get("from", ""), to, as_of)
+    try:
+        ids = queries.caseload_cases(
+            rt.system.engine, region=q.region, from_=q.from_, to=q.to, group_by=group_by,
+            as_of=q.as_of, measure=measure, key=key,
+        )
+    except DomainError as exc:
+        raise PageError(422, exc.title_zh, exc.detail) from None
+    zh = {f: z for f, z, _ in api_stats.COLUMNS}
+    return render(
+        request,
+        "drill.html",
+        {
+            "q": q,
+            "count": len(ids),
+            "rows": case_rows(rt, ids[:200], mask=authz.masked(user)),
+            "truncated": len(ids) > 200,
+            "measure_label": zh.get(measure, measure),
+            "group_label": labels.GROUP_BY.get(group_by, group_by),
+            "key": key,
+            "back": "/dashboard?" + q.page_params(),
+        },
+        user=user,
+    )
+
+
+def _download(request: Request, ext: str, group_by: str, region: str, to: str,
+              as_of: str) -> Response:
+    user = page_user(request)
+    rt = runtime(request)
+    q = Query(user, rt.today(), region, request.query_params.get("from", ""), to, as_of)
+    if group_by not in queries.GROUP_BYS:
+        raise PageError(422, "分组方式无效")
+    try:
+        access = Access(user, "stats.caseload")
+        authz.require_role(user, access.action)
+        fn = api_stats.caseload_xlsx if ext == "xlsx" else api_stats.caseload_csv
+        return fn(access, rt, q.from_, q.to, group_by, q.region, q.as_of)  # type: ignore[arg-type]
+    except ApiError as exc:
+        raise from_api_error(exc) from None
+    except DomainError as exc:
+        raise PageError(422, exc.title_zh, exc.detail) from None
+
+
+@router.get("/dashboard/caseload.xlsx", include_in_schema=False)
+def download_xlsx(
+    request: Request, group_by: str = "city", region: str = "", to: str = "", as_of: str = ""
+) -> Response:
+    return _download(request, "xlsx", group_by, region, to, as_of)
+
+
+@router.get("/dashboard/caseload.csv", include_in_schema=False)
+def download_csv(
+    request: Request, group_by: str = "city", region: str = "", to: str = "", as_of: str = ""
+) -> Response:
+    return _download(request, "csv", group_by, region, to, as_of)
+
+
+@router.get("/subsidies", include_in_schema=False)
+def subsidy_page(request: Request, region: str = "", month: str = "") -> Response:
+    user = page_user(request)
+    require(user, "stats.subsidies")
+    rt = runtime(request)
+    today = rt.today()
+    code = region or user.region_code
+    if not is_valid_region_code(code) or not authz.in_jurisdiction(user, code):
+        raise PageError(404, "未找到，或不在您的管辖范围内")
+    month = month or today.strftime("%Y-%m")
+    try:
+        statement = queries.subsidies(rt.system.engine, region=code, month=month)
+    except DomainError as exc:
+        raise PageError(422, "月份格式有误", exc.detail) from None
+    return render(
+        request,
+        "subsidies.html",
+        {
+            "statement": statement,
+            "regions": _regions_for(user),
+            "region": code,
+            "month": month,
+        },
+        user=user,
+    )

@@ -1,0 +1,344 @@
+"""Login, the home page of each role, the work queues and the coordinator's roster."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from uuid import UUID, uuid4
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.responses import RedirectResponse, Response
+
+from api import authz
+from api.errors import ApiError
+from api.pages import forms as F
+from api.pages.common import (
+    COOKIE,
+    HOME,
+    PageError,
+    actor,
+    check_origin,
+    current_user,
+    from_api_error,
+    page_user,
+    refusal,
+    render,
+    require,
+    runtime,
+    safe_next,
+)
+from api.pages.reads import case_rows, list_case_ids, studios
+from api.security import issue_token
+from api.users import User
+from mediation.application import CommandContext
+from mediation.errors import DomainError, NotFound
+from mediation.organisation import QUALIFICATIONS, Studio
+from mediation.regions import region_prefix
+from mediation.values import Status
+
+router = APIRouter()
+
+
+# ---------------------------------------------------------------------- session
+
+
+@router.get("/login", include_in_schema=False)
+def login_page(request: Request, next: str = "/") -> Response:
+    return render(request, "login.html", {"next": safe_next(next), "values": {}})
+
+
+@router.post("/login", include_in_schema=False)
+async def login(request: Request) -> Response:
+    check_origin(request)
+    form = await request.form()
+    return await run_in_threadpool(_login_sync, request, form)
+
+
+def _login_sync(request: Request, form: FormData) -> Response:
+    rt = runtime(request)
+    username = F.text(form, "username", required=False)[:64]
+    password = form.get("password")
+    password = password if isinstance(password, str) else ""
+    next_url = safe_next(F.text(form, "next", required=False))
+    address = request.client.host if request.client else "unknown"
+    wait = rt.limiter.retry_after(username, address)
+    message = None
+    if wait is not None:
+        message = f"登录失败次数过多，请 {wait} 秒后再试。"
+        status = 429
+    else:
+        user = rt.users.authenticate(username, password) if username and password else None
+        if user is not None:
+            rt.limiter.succeeded(username)
+            token, lifetime = issue_token(user, rt.settings)
+            target = next_url if next_url != "/" else HOME.get(user.role, "/")
+            response = RedirectResponse(target, status_code=303)
+            response.set_cookie(
+                COOKIE,
+                token,
+                max_age=lifetime,
+                httponly=True,
+                samesite="strict",
+                secure=rt.settings.environment == "production",
+                path="/",
+            )
+            return response
+        rt.limiter.failed(username, address)
+        message = "用户名或密码错误。"
+        status = 401
+    return render(
+        request,
+        "login.html",
+        {"next": next_url, "message": message, "values": {"username": username}},
+        status=status,
+    )
+
+
+@router.post("/logout", include_in_schema=False)
+def logout(request: Request) -> Response:
+    check_origin(request)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+@router.get("/", include_in_schema=False)
+def home(request: Request) -> Response:
+    user = current_user(request)
+    if user is None:
+        return RedirectResponse("/login", status_code=303)
+    return RedirectResponse(HOME.get(user.role, "/login"), status_code=303)
+
+
+# ---------------------------------------------------------------------- queues
+
+
+@router.get("/clerk", include_in_schema=False)
+def clerk_home(request: Request, cursor: str = "") -> Response:
+    from projections import queries
+
+    user = page_user(request)
+    require(user, "case.create")
+    rt = runtime(request)
+    prefix = region_prefix(user.region_code)
+    try:
+        ids, next_cursor = queries.clerk_queue(
+            rt.system.engine, region_prefix=prefix, today=rt.today(), cursor=cursor or None
+        )
+    except DomainError:
+        ids, next_cursor = queries.clerk_queue(
+            rt.system.engine, region_prefix=prefix, today=rt.today()
+        )
+    accepted, _ = list_case_ids(rt, region_prefix=prefix, status=Status.ACCEPTED.value, limit=20)
+    return render(
+        request,
+        "clerk.html",
+        {
+            "rows": case_rows(rt, ids, mask=False),
+            "accepted": case_rows(rt, accepted, mask=False),
+            "next_cursor": next_cursor,
+        },
+        user=user,
+    )
+
+
+@router.get("/queue", include_in_schema=False)
+def mediator_home(request: Request, cursor: str = "") -> Response:
+    from projections import queries
+
+    user = page_user(request)
+    if authz.grant(user, "case.session") is not authz.Grant.ASSIGNED or not user.mediator_id:
+        raise PageError(403, "此页面仅供调解员使用")
+    rt = runtime(request)
+    try:
+        ids, next_cursor = queries.mediator_queue(
+            rt.system.engine, mediator_id=user.mediator_id, today=rt.today(),
+            cursor=cursor or None,
+        )
+    except DomainError:
+        ids, next_cursor = queries.mediator_queue(
+            rt.system.engine, mediator_id=user.mediator_id, today=rt.today()
+        )
+    waiting, _ = list_case_ids(
+        rt, region_prefix=region_prefix(user.region_code), status=Status.ENTRUSTED.value,
+        mediator_id=user.mediator_id, limit=20,
+    )
+    return render(
+        request,
+        "queue.html",
+        {
+            "rows": case_rows(rt, ids, mask=False),
+            "waiting": case_rows(rt, waiting, mask=False),
+            "next_cursor": next_cursor,
+        },
+        user=user,
+    )
+
+
+# ---------------------------------------------------------------------- roster
+
+
+def _visible_studios(request: Request, user: User) -> list[Any]:
+    return [s for s in studios(runtime(request)) if authz.studio_visible(user, s.region_code)]
+
+
+def _load_studio(request: Request, user: User, raw: str, action: str) -> Studio:
+    try:
+        studio = runtime(request).app.get_studio(UUID(raw))
+    except (ValueError, NotFound):
+        raise PageError(404, "未找到，或不在您的管辖范围内") from None
+    try:
+        authz.authorize_studio(user, action, studio_id=studio.id, region_code=studio.region_code)
+    except ApiError as exc:
+        raise from_api_error(exc) from None
+    return studio
+
+
+def roster_page(
+    request: Request,
+    user: User,
+    studio_id: str | None,
+    *,
+    status: int = 200,
+    error: dict[str, Any] | None = None,
+    open_form: str | None = None,
+    values: dict[str, str] | None = None,
+    done: str | None = None,
+) -> Response:
+    rt = runtime(request)
+    today = rt.today()
+    visible = _visible_studios(request, user)
+    chosen = studio_id or (str(user.studio_id) if user.studio_id else None)
+    if chosen is None and visible:
+        chosen = str(visible[0].studio_id)
+    studio = _load_studio(request, user, chosen, "studio.read") if chosen else None
+    pending: list[dict[str, Any]] = []
+    active: list[Any] = []
+    if studio is not None:
+        ids, _ = list_case_ids(
+            rt, region_prefix=region_prefix(user.region_code), status=Status.ENTRUSTED.value,
+            studio_id=studio.id, limit=50,
+        )
+        pending = case_rows(rt, ids, mask=authz.masked(user))
+        active = studio.active_mediators(today)
+    return render(
+        request,
+        "roster.html",
+        {
+            "studio": studio,
+            "studios": visible,
+            "roster": list(studio.roster.values()) if studio else [],
+            "active": active,
+            "pending": pending,
+            "today": today.isoformat(),
+            "today_date": today,
+            "qualifications": QUALIFICATIONS,
+            "can_manage": studio is not None and _can_manage(user, studio),
+            "can_assign": authz.grant(user, "case.assign_mediator") is authz.Grant.YES,
+            "error": error,
+            "open_form": open_form,
+            "values": values or {},
+            "done": done,
+            "form_key": uuid4().hex,
+        },
+        status=status,
+        user=user,
+    )
+
+
+def _can_manage(user: User, studio: Studio) -> bool:
+    try:
+        authz.authorize_studio(
+            user, "studio.appoint", studio_id=studio.id, region_code=studio.region_code
+        )
+    except ApiError:
+        return False
+    return True
+
+
+@router.get("/roster", include_in_schema=False)
+def roster(request: Request, studio: str = "", done: str = "") -> Response:
+    user = page_user(request)
+    require(user, "studio.read")
+    return roster_page(request, user, studio or None, done=done or None)
+
+
+def _key(form: FormData) -> str | None:
+    key = F.text(form, "form_key", required=False)
+    return f"web-{key}" if re.fullmatch(r"[0-9a-f]{32}", key) else None
+
+
+@router.post("/roster/{studio_id}/appoint", include_in_schema=False)
+async def appoint(request: Request, studio_id: str) -> Response:
+    user = page_user(request)
+    check_origin(request)
+    form = await request.form()
+    return await run_in_threadpool(_appoint_sync, request, user, studio_id, form)
+
+
+def _appoint_sync(request: Request, user: User, studio_id: str, form: FormData) -> Response:
+    studio = _load_studio(request, user, studio_id, "studio.appoint")
+    rt = runtime(request)
+    try:
+        qualification = F.text(form, "qualification")
+        rt.app.appoint_mediator(
+            CommandContext(actor(user), idempotency_key=_key(form)),
+            studio.id,
+            name=F.text(form, "name"),
+            qualification=qualification,
+            appointed_on=F.day(form, "appointed_on"),
+        )
+    except DomainError as exc:
+        return roster_page(
+            request, user, studio_id, status=422, error=refusal(exc), open_form="appoint",
+            values=F.values_of(form),
+        )
+    rt.after_write()
+    return RedirectResponse(f"/roster?studio={studio.id}&done=appoint", status_code=303)
+
+
+@router.post("/roster/{studio_id}/retire/{mediator_id}", include_in_schema=False)
+async def retire(request: Request, studio_id: str, mediator_id: str) -> Response:
+    user = page_user(request)
+    check_origin(request)
+    form = await request.form()
+    return await run_in_threadpool(_retire_sync, request, user, studio_id, mediator_id, form)
+
+
+def _retire_sync(
+    request: Request, user: User, studio_id: str, mediator_id: str, form: FormData
+) -> Response:
+    studio = _load_studio(request, user, studio_id, "studio.retire")
+    rt = runtime(request)
+    try:
+        rt.app.retire_mediator(
+            CommandContext(actor(user), idempotency_key=_key(form)),
+            studio.id,
+            F.uuid(form, "mediator_id") if mediator_id == "-" else UUID(mediator_id),
+            retired_on=F.day(form, "retired_on"),
+        )
+    except (DomainError, ValueError) as exc:
+        err = refusal(exc) if isinstance(exc, DomainError) else {"title": "调解员无效"}
+        return roster_page(
+            request, user, studio_id, status=422, error=err, open_form="retire",
+            values=F.values_of(form),
+        )
+    rt.after_write()
+    return RedirectResponse(f"/roster?studio={studio.id}&done=retire", status_code=303)
+
+
+# ---------------------------------------------------------------------- admin
+
+
+@router.get("/admin", include_in_schema=False)
+def admin_home(request: Request) -> Response:
+    user = page_user(request)
+    require(user, "studio.list")
+    return render(
+        request,
+        "admin.html",
+        {"studios": _visible_studios(request, user), "today_date": runtime(request).today()},
+        user=user,
+    )

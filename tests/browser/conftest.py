@@ -1,0 +1,176 @@
+"""A live server on a fresh SQLite store with demo data, and Debian's Chromium via Playwright.
+
+No browser is ever downloaded: Playwright launches ``/usr/bin/chromium`` (Debian's package).
+Every request the browser makes is recorded; the session fails if any leaves the server.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+import uvicorn
+
+CHROMIUM = os.environ.get("MEDIATION_CHROMIUM", "/usr/bin/chromium")
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PASSWORD = "correct-horse-42"
+DEMO_CASES = int(os.environ.get("MEDIATION_BROWSER_DEMO_CASES", "400"))
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "screenshots"
+
+if not Path(CHROMIUM).exists():  # the suite needs the browser; say so plainly
+    raise pytest.UsageError(
+        f"{CHROMIUM} not found: install Debian's chromium package (apt-get install chromium)"
+    )
+
+
+@dataclass
+class Site:
+    base_url: str
+    studio_id: UUID
+    studio_name: str
+    mediator_id: UUID
+    mediator_name: str
+    today: date
+    system: object
+    shared: dict[str, str] = field(default_factory=dict)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    import api.pages
+    from api.app import create_app
+    from api.users import UserStore
+    from mediation.settings import Settings
+    from projections.demo import generate
+    from projections.system import System
+
+    folder = tmp_path_factory.mktemp("web")
+    url = f"sqlite:///{folder / 'mediation.sqlite3'}"
+    settings = Settings(database_url=url, secret_key="browser-test-secret-" + "x" * 20)
+    system = System(url, settings=settings)
+    generate(system, cases=DEMO_CASES, seed=7, progress=False)
+    today = system.today()
+
+    # the Wuhan city union workstation: covers every district of Wuhan
+    studio = next(
+        s
+        for s in (system.app.get_studio(i) for i in system.app.studio_ids())
+        if s.region_code == "420100" and s.kind.value == "union_workstation" and s.active_on(today)
+    )
+    mediator = studio.active_mediators(today)[0]
+
+    users = UserStore(url)
+    users.add("clerk", PASSWORD, role="clerk", region_code="420100")
+    users.add("mediator", PASSWORD, role="mediator", region_code="420100",
+              studio_id=studio.id, mediator_id=mediator.mediator_id)
+    users.add("coordinator", PASSWORD, role="coordinator", region_code="420100",
+              studio_id=studio.id)
+    users.add("auditor", PASSWORD, role="auditor", region_code="420000")
+    users.close()
+
+    app = create_app(system, settings)
+    if not any(getattr(r, "path", None) == "/" for r in app.routes):
+        api.pages.mount(app)
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the server did not start")
+        time.sleep(0.05)
+    shutil.rmtree(SCREENSHOTS / "_tmp", ignore_errors=True)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    try:
+        yield Site(
+            base_url=f"http://127.0.0.1:{port}",
+            studio_id=studio.id,
+            studio_name=studio.name,
+            mediator_id=mediator.mediator_id,
+            mediator_name=mediator.name,
+            today=today,
+            system=system,
+        )
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        system.close()
+
+
+@pytest.fixture(scope="session")
+def browser(site: Site) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture(scope="session")
+def outside_requests() -> list[str]:
+    """Every request any page made to somewhere other than the test server."""
+    return []
+
+
+@pytest.fixture
+def page_for(browser, site: Site, outside_requests: list[str]):  # type: ignore[no-untyped-def]
+    """``page_for(role, width=1280, height=800)``: a fresh context, logged in as that role."""
+    contexts = []
+
+    def make(username: str, width: int = 1280, height: int = 800):  # type: ignore[no-untyped-def]
+        context = browser.new_context(  # type: ignore[attr-defined]
+            viewport={"width": width, "height": height}, locale="zh-CN",
+            timezone_id="Asia/Shanghai", accept_downloads=True,
+        )
+        contexts.append(context)
+
+        def record(request) -> None:  # type: ignore[no-untyped-def]
+            u = request.url
+            if not (u.startswith(site.base_url + "/") or u.startswith(("data:", "about:"))):
+                outside_requests.append(u)
+
+        context.on("request", record)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.goto(site.base_url + "/login")
+        page.get_by_label("用户名").fill(username)
+        page.get_by_label("密码").fill(PASSWORD)
+        page.get_by_role("button", name="登录").click()
+        page.wait_for_load_state()
+        return page
+
+    yield make
+    for c in contexts:
+        c.close()
+    assert outside_requests == [], f"pages requested outside the server: {outside_requests}"

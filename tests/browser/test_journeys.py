@@ -1,0 +1,206 @@
+"""One journey per role through the web pages, in a real browser (Debian's Chromium).
+
+The tests run in file order and share the case the clerk registers: the clerk takes it
+from intake to entrustment, the coordinator assigns it, the mediator brings it to success,
+and the auditor finds it counted, drills down to it and downloads the figures.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import timedelta
+from pathlib import Path
+
+from openpyxl import load_workbook
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import SCREENSHOTS, Site
+from tests.support.factories import credit_code, resident_id
+
+CASE_URL = re.compile(r"/cases/([0-9a-f-]{36})")
+
+
+def _open(page: Page, summary: str) -> None:
+    """Open a form's <details> with the keyboard (focus the summary, press Enter)."""
+    page.locator("summary", has_text=re.compile(f"^{summary}$")).focus()
+    page.keyboard.press("Enter")
+
+
+def _shot(page: Page, name: str) -> None:
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def test_clerk_takes_a_case_from_intake_to_entrustment(page_for, site: Site) -> None:  # type: ignore[no-untyped-def]
+    page: Page = page_for("clerk")
+    expect(page.get_by_role("heading", name="我的待办")).to_be_visible()
+    _shot(page, "clerk-home")
+    page.get_by_role("link", name="收案登记").first.click()
+
+    page.get_by_label("所属地区").select_option("420102")
+    page.get_by_label("收到申请日期").fill((site.today - timedelta(days=2)).isoformat())
+    page.get_by_label("姓名").fill("李明")
+    page.get_by_label("公民身份号码").fill(resident_id(77))
+    page.get_by_label("联系电话").fill("13912345678")
+    page.get_by_label("劳动者类别").select_option("delivery_rider")
+    page.get_by_label("单位名称").fill("武汉某某即时配送服务有限公司")
+    page.get_by_label("统一社会信用代码").fill(credit_code(77))
+    page.get_by_label("第1项 请求类别").select_option("remuneration")
+    page.get_by_label("第1项 金额（元）").fill("8600.00")
+    page.get_by_role("button", name="登记").click()
+
+    expect(page.locator("#case-status")).to_have_text("已收案")
+    match = CASE_URL.search(page.url)
+    assert match, page.url
+    site.shared["case_id"] = match.group(1)
+    expect(page.locator(".deadlines")).to_contain_text("受理审查期限")
+
+    _open(page, "委托调解审查")
+    form = page.locator("#form-assess")
+    for legend in ("属于仲裁范围", "符合受理条件", "适宜调解解决"):
+        form.get_by_role("group", name=legend).get_by_label("是").check()
+    form.get_by_label("审查理由").fill("拖欠劳动报酬，事实清楚，双方均愿调解")
+    form.get_by_role("button", name="保存审查意见").click()
+    expect(page.locator(".notice")).to_contain_text("委托调解审查")
+
+    for party in ("applicant", "respondent"):
+        _open(page, "当事人调解意愿")
+        form = page.locator("#form-consent")
+        form.get_by_label("当事人").select_option(party)
+        form.get_by_role("button", name="记录意愿").click()
+        expect(page.locator(".notice")).to_contain_text("当事人调解意愿")
+
+    _open(page, "委托调解")
+    form = page.locator("#form-entrust")
+    options = form.get_by_label("受托工作室").locator("option").all_inner_texts()
+    assert any(site.studio_name in o for o in options), options
+    assert not any("（已撤销" in o for o in options)
+    form.get_by_label("受托工作室").select_option(str(site.studio_id))
+    form.get_by_label("调解途径").select_option("pre_filing")
+    form.get_by_role("button", name="委托调解").click()
+    expect(page.locator("#case-status")).to_have_text("已委托调解")
+    timeline = page.locator(".timeline")
+    expect(timeline).to_contain_text("委托调解")
+    expect(timeline.locator(".actor").first).to_have_text("clerk")
+    assert timeline.locator(".event").count() == 5  # received, assessed, 2 consents, entrusted
+    expect(page.locator(".deadlines")).to_contain_text("调解期限")
+
+
+def test_coordinator_assigns_the_case_from_the_roster(page_for, site: Site) -> None:  # type: ignore[no-untyped-def]
+    case_id = site.shared["case_id"]
+    page: Page = page_for("coordinator")
+    expect(page.get_by_role("heading", name=re.compile("调解员名册"))).to_be_visible()
+    expect(page.locator(".quota")).to_contain_text("调解员名额")
+    _shot(page, "coordinator-home")
+    row = page.locator("tr", has=page.locator(f'a[href="/cases/{case_id}"]'))
+    row.get_by_label("调解员").select_option(str(site.mediator_id))
+    row.get_by_role("button", name="指派").click()
+    expect(page.locator(f'a[href="/cases/{case_id}"]')).to_have_count(0)
+    page.goto(f"{site.base_url}/cases/{case_id}")
+    expect(page.locator("#case-status")).to_have_text("调解中")
+    expect(page.locator(".timeline")).to_contain_text("coordinator")
+
+
+def test_mediator_records_session_agreement_and_complete_performance(page_for, site: Site) -> None:  # type: ignore[no-untyped-def]
+    case_id = site.shared["case_id"]
+    page: Page = page_for("mediator")
+    expect(page.get_by_role("heading", name="我的调解案件")).to_be_visible()
+    link = page.locator(f'a[href="/cases/{case_id}"]')
+    expect(link).to_have_count(1)
+    _shot(page, "mediator-home")
+    link.click()
+
+    _open(page, "记录调解会谈")
+    form = page.locator("#form-session")
+    form.get_by_label("会谈摘要").fill("双方到场，就欠付工资金额达成初步一致")
+    form.get_by_role("button", name="记录会谈").click()
+    expect(page.locator(".notice")).to_contain_text("记录调解会谈")
+
+    _open(page, "签订调解协议书")
+    form = page.locator("#form-agreement")
+    form.get_by_label("协议金额（元）").fill("8000.00")
+    form.get_by_label("履行期限").fill((site.today + timedelta(days=10)).isoformat())
+    form.get_by_label("协议内容").fill("被申请人于十日内一次性支付工资 8000 元")
+    form.get_by_role("button", name="记录协议").click()
+    expect(page.locator("#case-status")).to_have_text("已签调解协议")
+    expect(page.locator(".deadlines")).to_contain_text("协议履行期限")
+
+    _open(page, "记录协议履行")
+    form = page.locator("#form-performance")
+    expect(form.get_by_label("本次履行金额（元）")).to_have_value("8000.00")
+    form.get_by_role("group", name="协议已全部履行完毕").get_by_label("是").check()
+    form.get_by_role("button", name="记录履行").click()
+    expect(page.locator("#case-status")).to_have_text("调解成功")
+    expect(page.locator(".badges")).to_contain_text("协议履行完毕")
+    # the mediator's forms are gone: nothing more for them to do on a succeeded case
+    expect(page.locator("#actions")).to_have_count(0)
+
+
+def test_auditor_sees_the_success_drills_down_and_downloads(page_for, site: Site) -> None:  # type: ignore[no-untyped-def]
+    case_id = site.shared["case_id"]
+    page: Page = page_for("auditor")
+    expect(page.get_by_role("heading", name="裁调对接统计分析")).to_be_visible()
+    expect(page.locator("svg.chart")).to_have_count(2)
+    assert page.locator("svg.chart rect").count() > 10  # real bars from the demo data
+    assert page.locator("svg.chart circle").count() > 10  # real points on the trend
+    _shot(page, "auditor-dashboard")
+    succeeded = int(page.locator("#kpi-succeeded").inner_text())
+    assert succeeded > 0
+
+    # drill down from the total of successes to its cases: ours is among them
+    page.locator("a.kpi", has=page.locator("#kpi-succeeded")).click()
+    heading = page.get_by_role("heading", name=re.compile(f"调解成功数：{succeeded} 件"))
+    expect(heading).to_be_visible()
+    row_link = page.locator(f'a[href="/cases/{case_id}"]')
+    expect(row_link).to_have_count(1)
+    # auditors see personal data masked
+    expect(page.locator("table.cases")).not_to_contain_text("李明")
+    row_link.click()
+    expect(page.locator("#case-status")).to_have_text("调解成功")
+    expect(page.locator(".timeline .event")).to_have_count(9)
+    expect(page.locator(".timeline")).to_contain_text("mediator")
+    expect(page.locator("#actions")).to_have_count(0)  # read-only
+    page.go_back()
+    page.go_back()
+
+    # the "as known at" picker: before today's work, our success did not exist yet
+    page.get_by_label(re.compile("截至时点")).fill(
+        (site.today - timedelta(days=1)).isoformat() + "T12:00"
+    )
+    page.get_by_role("button", name="查询").click()
+    earlier = int(page.locator("#kpi-succeeded").inner_text())
+    assert earlier == succeeded - 1
+
+    with page.expect_download() as info:
+        page.locator("#download-xlsx").click()
+    download = info.value
+    assert download.suggested_filename.endswith(".xlsx")
+    data = Path(download.path()).read_bytes()
+    book = load_workbook(io.BytesIO(data))
+    sheet = book["caseload"]
+    assert sheet.cell(row=1, column=1).value == "分组键"
+    assert sheet.cell(row=sheet.max_row, column=1).value == "totals"
+    assert sheet.max_row > 4
+
+
+def test_auditor_subsidies_page(page_for, site: Site) -> None:  # type: ignore[no-untyped-def]
+    page: Page = page_for("auditor")
+    page.get_by_role("link", name="办案补贴").click()
+    expect(page.get_by_role("heading", name="办案补贴月度明细")).to_be_visible()
+    month = (site.today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    page.get_by_label("月份").fill(month)
+    page.get_by_role("button", name="查询").click()
+    expect(page.locator("tbody tr").first).not_to_contain_text("本月无补贴条目")
+    _shot(page, "auditor-subsidies")
+
+
+def test_phone_width_pages_are_readable(page_for, site: Site) -> None:  # type: ignore[no-untyped-def]
+    page: Page = page_for("auditor", width=390, height=844)
+    expect(page.locator("svg.chart").first).to_be_visible()
+    # nothing wider than the screen except inside the scrollable table wrappers
+    overflow = page.evaluate("document.documentElement.scrollWidth")
+    assert overflow <= 390, overflow
+    _shot(page, "auditor-dashboard-phone")
+    page.goto(f"{site.base_url}/cases/{site.shared['case_id']}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    _shot(page, "case-phone")
