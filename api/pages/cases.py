@@ -456,7 +456,7 @@ def _create_sync(request: Request, user: User, form: FormData) -> Response:
 
 @router.get("/cases", include_in_schema=False)
 def case_list(
-    request: Request, status: str = "", q: str = "", cursor: str = ""
+    request: Request, status: str = "", q: str = "", cursor: str = "", overdue: str = ""
 ) -> Response:
     from api.pages.reads import case_rows, list_case_ids
 
@@ -474,6 +474,7 @@ def case_list(
         region_prefix=region_prefix(user.region_code),
         status=st,
         mediator_id=user.mediator_id if grant is authz.Grant.ASSIGNED else None,
+        overdue=True if overdue else None,
         cursor=cursor or None,
     )
     return render(
@@ -482,6 +483,7 @@ def case_list(
         {
             "rows": case_rows(rt, ids, mask=authz.masked(user)),
             "status": st or "",
+            "overdue": "1" if overdue else "",
             "next_cursor": next_cursor,
             "statuses": [s.value for s in Status],
         },

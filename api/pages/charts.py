@@ -31,11 +31,15 @@ def _nice_max(value: float, percent: bool) -> float:
     if percent:
         return 1.0
     if value <= 0:
-        return 1.0
+        return 4.0
     for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000):
-        if value <= step * 5:
-            return float(step * 5)
+        if value <= step * 4:
+            return float(step * 4)
     return float(value)
+
+
+def _short(text: str, limit: int = 7) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _legend(series: Sequence[Series], x: float, y: float) -> list[str]:
@@ -68,7 +72,7 @@ def bar_chart(
     height: int = 340,
 ) -> Markup:
     """Grouped vertical bars, one group per category, one bar per series."""
-    left, right, top, bottom = 56, 16, 36, 78
+    left, right, top, bottom = 56, 16, 36, 84
     plot_w = width - left - right
     plot_h = height - top - bottom
     values = [v for s in series for v in s.values if v is not None]
@@ -104,7 +108,7 @@ def bar_chart(
         tx = left + ci * group_w + group_w / 2
         ty = top + plot_h + 14
         svg.append(f'<text x="{tx:.1f}" y="{ty:.1f}" class="axis" text-anchor="end" '
-                   f'transform="rotate(-40 {tx:.1f} {ty:.1f})">{escape(cat)}</text>')
+                   f'transform="rotate(-40 {tx:.1f} {ty:.1f})">{escape(_short(cat))}</text>')
     svg.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" '
                f'y2="{top + plot_h}" class="baseline"/>')
     return _wrap(svg, title, width, height)

@@ -145,6 +145,22 @@ FIELD: Final[dict[str, str]] = {
     "approved_by": "批准人",
     "categories": "请求类别",
     "new_case_id": "新案件",
+    "name": "姓名/名称",
+    "id_number": "身份号码",
+    "phone": "电话",
+    "worker_category": "劳动者类别",
+    "credit_code": "统一社会信用代码",
+    "category": "类别",
+    "limitation_warning": "仲裁时效提示",
+    "acceptance_due_on": "受理审查期限",
+    "award_due_on": "审理期限",
+    "review_due_on": "仲裁审查申请期限",
+    "ends_mediation": "结束调解",
+    "infringement_known_on": "知道权利被侵害之日",
+    "severed_from": "分案来源",
+    "success_branch": "成功方式",
+    "branch": "成功方式",
+    "reversed": "撤销成功",
 }
 
 

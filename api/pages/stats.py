@@ -175,7 +175,7 @@ def dashboard(
          series("succeeded", "调解成功"), series("failed", "调解不成")],
     )
     overdue_ids, _ = list_case_ids(
-        rt, region_prefix=region_prefix(q.region), overdue=True, limit=20
+        rt, region_prefix=region_prefix(q.region), overdue=True, limit=10
     )
     uncovered = []
     for c in coverage.uncovered:

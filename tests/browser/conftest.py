@@ -82,7 +82,15 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         for s in (system.app.get_studio(i) for i in system.app.studio_ids())
         if s.region_code == "420100" and s.kind.value == "union_workstation" and s.active_on(today)
     )
-    mediator = studio.active_mediators(today)[0]
+    # the mediator with the fullest queue, so that their page shows real work
+    from projections.queries import mediator_queue
+
+    mediator = max(
+        studio.active_mediators(today),
+        key=lambda m: len(
+            mediator_queue(system.engine, mediator_id=m.mediator_id, today=today, limit=500)[0]
+        ),
+    )
 
     users = UserStore(url)
     users.add("clerk", PASSWORD, role="clerk", region_code="420100")

@@ -28,7 +28,9 @@ def _open(page: Page, summary: str) -> None:
 
 
 def _shot(page: Page, name: str) -> None:
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    """The screen as the user sees it (1280×800), and the whole page beside it."""
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    page.screenshot(path=str(SCREENSHOTS / f"{name}-full.png"), full_page=True)
 
 
 def test_clerk_takes_a_case_from_intake_to_entrustment(page_for, site: Site) -> None:  # type: ignore[no-untyped-def]
