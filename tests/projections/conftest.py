@@ -17,3 +17,11 @@ def system(database_url: str, clock: SteppingClock) -> Iterator[System]:
         yield instance
     finally:
         instance.close()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL schema (for tests of PostgreSQL-only behaviour)."""
+    from tests.conftest import _postgres_schema
+
+    yield from _postgres_schema()
