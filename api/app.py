@@ -23,7 +23,7 @@ from api.logs import RequestContext
 from api.routes import auth, cases, stats, studios
 from api.routes.common import json_response
 from api.schemas import Health, ProblemOut, Ready
-from api.security import LoginLimiter, check_production_secret
+from api.security import LoginLimiter, TokenReader, check_production_secret
 from api.users import UserStore
 from mediation.settings import Settings, get_settings
 
@@ -56,7 +56,13 @@ def create_app(system: SystemLike | None = None, settings: Settings | None = Non
         users.ensure_table()
     except errors.OUTAGE:  # answered per request with 503 until the database is back
         log.warning("users table not reachable at startup")
-    runtime = Runtime(system=system, settings=settings, users=users, limiter=LoginLimiter())
+    runtime = Runtime(
+        system=system,
+        settings=settings,
+        users=users,
+        limiter=LoginLimiter(),
+        tokens=TokenReader(settings),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

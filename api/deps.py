@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute
 
 from api import authz
 from api.errors import ApiError, not_found, unauthorized, validation
-from api.security import LoginLimiter, read_token
+from api.security import LoginLimiter, TokenReader
 from api.users import User, UserStore
 from mediation.application import CommandContext, MediationApplication
 from mediation.case import Case
@@ -59,6 +59,7 @@ class Runtime:
     settings: Settings
     users: UserStore
     limiter: LoginLimiter
+    tokens: TokenReader
 
     @property
     def app(self) -> MediationApplication:
@@ -83,7 +84,12 @@ def runtime_of(request: Request) -> Runtime:
     return runtime
 
 
-RuntimeDep = Annotated[Runtime, Depends(runtime_of)]
+async def runtime_dep(request: Request) -> Runtime:
+    """``async``: no I/O here, so no hop through the thread pool."""
+    return runtime_of(request)
+
+
+RuntimeDep = Annotated[Runtime, Depends(runtime_dep)]
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -129,7 +135,7 @@ def _uuid(value: str) -> UUID | None:
 def authenticate(request: Request) -> User:
     runtime = runtime_of(request)
     token = _bearer(request)
-    user = read_token(token, runtime.settings) if token else None
+    user = runtime.tokens.read(token) if token else None
     if user is None:
         raise unauthorized()
     request.state.user_role = user.role.value
@@ -204,7 +210,7 @@ _ETAG = re.compile(r'^\s*(?:W/)?"?([0-9]{1,9})"?\s*$')
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 
 
-def command_context(
+async def command_context(
     access: AccessDep,
     if_match: Annotated[
         str | None,

@@ -125,3 +125,39 @@ class LoginLimiter:
     def succeeded(self, username: str) -> None:
         with self._lock:
             self._users.pop(username, None)
+
+
+class TokenReader:
+    """Verifies tokens, remembering recently verified ones until they expire.
+
+    A token is immutable and its signature was checked the first time; what is cached is
+    the decoded user and the expiry, which is checked again on every use.
+    """
+
+    def __init__(self, settings: Settings, maxsize: int = 4096) -> None:
+        self.settings = settings
+        self.maxsize = maxsize
+        self._seen: dict[str, tuple[User, float]] = {}
+        self._lock = threading.Lock()
+
+    def read(self, token: str) -> User | None:
+        now = time.time()
+        hit = self._seen.get(token)
+        if hit is not None:
+            if hit[1] > now:
+                return hit[0]
+            with self._lock:
+                self._seen.pop(token, None)
+            return None
+        user = read_token(token, self.settings)
+        if user is None:
+            return None
+        try:
+            exp = float(jwt.decode(token, options={"verify_signature": False})["exp"])
+        except (jwt.PyJWTError, KeyError, ValueError, TypeError):  # pragma: no cover
+            return user
+        with self._lock:
+            if len(self._seen) >= self.maxsize:
+                self._seen.clear()
+            self._seen[token] = (user, exp)
+        return user
