@@ -28,13 +28,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 
+import sqlalchemy.exc
 from sqlalchemy import Engine
 
 from mediation.application import MediationApplication
 from mediation.clock import Clock
 from mediation.policy import PolicyBook
 from mediation.settings import Settings, get_settings, persistence_env
-from projections.runner import Runner, TrackingConflict
+from projections.runner import PositionAlreadyTracked, Runner, TrackingConflict
 from projections.sql import make_engine
 from projections.views import all_views
 
@@ -94,14 +95,22 @@ class System:
                 self.catch_up()
 
     def catch_up(self) -> int:
-        """Process every new event in every view; returns the lowest tracked position."""
+        """Process every new event in every view; returns the lowest tracked position.
+
+        Another runner (a worker, another API process, a rebuild's swap) may commit a batch
+        first; ours is then refused and rolled back, and we resume from its position.
+        """
         with self._lock:
-            for attempt in range(5):
+            for attempt in range(1, 6):
                 try:
                     return self.runner.catch_up()
-                except TrackingConflict:
-                    # another runner (a worker, a rebuild's swap) moved first: resume from it
-                    log.info("tracking conflict; catching up again (attempt %s)", attempt + 1)
+                except (TrackingConflict, PositionAlreadyTracked) as race:
+                    log.info("lost a race (%s); catching up again (attempt %s)", race, attempt)
+                except sqlalchemy.exc.OperationalError as error:
+                    if "locked" not in str(error):  # SQLite: another writer held the lock
+                        raise
+                    log.info("read models busy; catching up again (attempt %s)", attempt)
+                    time.sleep(0.01 * attempt)
             return self.runner.catch_up()
 
     def tracked(self) -> int:

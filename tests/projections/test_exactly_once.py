@@ -168,3 +168,40 @@ def test_kill_9_of_a_following_worker_then_restart_equals_a_clean_rebuild(
             worker.kill()
             worker.wait()
         system.close()
+
+
+def test_two_in_process_systems_writing_at_once_count_every_event_once(
+    database_url: str, clock: SteppingClock
+) -> None:
+    """Two API processes on one store: each catches up after its own saves, they race."""
+    import threading
+
+    first = System(database_url, clock=clock)
+    second = System(database_url, clock=clock)
+    errors: list[BaseException] = []
+
+    def write(system: System, offset: int) -> None:
+        try:
+            for i in range(12):
+                new_case(system.app, received_on=date(2026, 3, 1 + (i + offset) % 20))
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    try:
+        threads = [
+            threading.Thread(target=write, args=(first, 0)),
+            threading.Thread(target=write, args=(second, 5)),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        first.catch_up()
+        assert first.lag() == 0 and second.lag() == 0
+        rows = _all_rows(first)
+        assert len(rows["cases"]) == 24  # type: ignore[arg-type]
+        assert rows == _rebuilt_rows(first)
+    finally:
+        second.close()
+        first.close()
