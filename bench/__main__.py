@@ -10,6 +10,7 @@ See docs/performance.md for the reading.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -128,11 +129,19 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--full", action="store_true", help="full sizes incl. growth to 10^7 events")
     parser.add_argument("--json", type=Path, help="write the results as JSON to this file")
     parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument(
+        "--growth", help="comma-separated event counts for the growth figure (overrides the mode)"
+    )
     args = parser.parse_args(argv)
     quick = not args.full
     sizes = figures.QUICK if quick else figures.FULL
+    if args.growth:
+        sizes = dataclasses.replace(
+            sizes, growth_events=tuple(int(float(g)) for g in args.growth.split(","))
+        )
     results: dict[str, Any] = {
         "mode": "quick" if quick else "full",
+        "sizes": dataclasses.asdict(sizes),
         "started_at": datetime.now(UTC).isoformat(),
         "machine": machine(),
         "postgres": POSTGRES_URL,

@@ -42,13 +42,13 @@ class Sizes:
 
 QUICK = Sizes(
     rounds=5,
-    commands=150,
+    commands=100,
     command_cases=20,
     import_rows=600,
     history_rows=1500,
     growth_events=(10_000, 30_000),
     stats_runs=3,
-    api_requests=300,
+    api_requests=80,
 )
 FULL = Sizes(
     rounds=7,
@@ -483,7 +483,7 @@ def api_figures(backend: str, store_url: str, sizes: Sizes) -> dict[str, Any]:
             )
 
         hellos, reads, commands = [], [], []
-        for _ in range(sizes.rounds):
+        for _ in range(max(3, sizes.rounds - 2)):
             hellos.append(measure(hello, get_hello, n, 1))
             reads.append(measure(api, read, n, 1))
             commands.append(measure(api, command, max(n // 2, 1), 1))
