@@ -58,7 +58,7 @@ FULL = Sizes(
     history_rows=20_000,
     growth_events=(100_000, 1_000_000, 10_000_000),
     stats_runs=5,
-    api_requests=2000,
+    api_requests=400,
 )
 
 
