@@ -70,21 +70,27 @@ def load_demo(system: Any, store: UserStore, cases: int = 300, seed: int = 7) ->
     demo = importlib.import_module("projections.demo")
     summary = demo.generate(system, cases=cases, seed=seed, progress=True)
     region = str(summary.first_studio_region)
+    province = region[:2] + "0000"
     studio_id = summary.studio_ids[0] if summary.studio_ids else None
     mediator_id = summary.mediator_ids[0] if summary.mediator_ids else None
+    if studio_id is not None:  # a mediator of that studio still on its roster today
+        active = system.app.get_studio(studio_id).active_mediators(system.today())
+        mediator_id = active[0].mediator_id if active else mediator_id
     typer.echo(f"\nDemo users (password for all: {DEMO_PASSWORD}):")
     for role in DEMO_ROLES:
         name = f"demo-{role}"
+        # admin and auditor see the whole province; the others act where the first studio is
+        where = province if role in ("admin", "auditor") else region
         store.add(
             name,
             DEMO_PASSWORD,
             role=role,
-            region_code=region,
+            region_code=where,
             studio_id=studio_id if role in ("coordinator", "mediator") else None,
             mediator_id=mediator_id if role == "mediator" else None,
             replace=True,
         )
-        typer.echo(f"  {name:<18} role={role:<12} region={region}")
+        typer.echo(f"  {name:<18} role={role:<12} region={where}")
 
 
 @cli.command()
