@@ -88,6 +88,7 @@ class RequestContext:
                     "request",
                     extra={
                         "fields": {
+                            "request_id": rid,
                             "method": scope.get("method"),
                             "route": getattr(route, "path", "(unmatched)"),
                             "status": status,

@@ -74,8 +74,14 @@ def serve(kind: str, port: int, database_url: str) -> None:
 POOL = 120  # commands go round-robin over this many received cases (~10-20 events each)
 
 
-def seed(database_url: str) -> tuple[str, list[str], str]:
-    """A case in mediation to read, a pool of received cases to command; a clerk's token."""
+def seed(database_url: str) -> tuple[str, str, str]:
+    """A case in mediation; tokens for a clerk and its mediator (used by ``python -m bench``)."""
+    case_id, clerk, mediator, _ = seed_with_pool(database_url)
+    return case_id, clerk, mediator
+
+
+def seed_with_pool(database_url: str) -> tuple[str, str, str, list[str]]:
+    """Also a pool of received cases, so that commands do not grow one case without end."""
     from api.security import issue_token
     from api.users import User
     from mediation.application import CommandContext
@@ -136,7 +142,11 @@ def seed(database_url: str) -> tuple[str, list[str], str]:
     ]
     system.close()
     clerk_token, _ = issue_token(User("clerk", Role.CLERK, "420100"), settings)
-    return str(case.id), pool, clerk_token
+    mediator_token, _ = issue_token(
+        User("mediator", Role.MEDIATOR, "420100", studio_id=studio.id, mediator_id=mediator_id),
+        settings,
+    )
+    return str(case.id), clerk_token, mediator_token, pool
 
 
 def start(kind: str, database_url: str) -> tuple[subprocess.Popen[bytes], str]:
@@ -216,7 +226,7 @@ def main() -> None:
         url = f"{args.postgres}?schema={schema}"
     else:
         url = f"sqlite:///{tempfile.mkdtemp(prefix='api-bench-')}/bench.sqlite3"
-    case_id, pool, clerk = seed(url)
+    case_id, clerk, _, pool = seed_with_pool(url)
     hello_proc, hello = start("hello", url)
     api_proc, api = start("api", url)
     headers = {"Authorization": f"Bearer {clerk}"}
