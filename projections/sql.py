@@ -151,10 +151,17 @@ def case_tables(suffix: str = "") -> dict[str, Table]:
         Column("amount_cents", BigInteger, nullable=False),
         Column("started_on", Date),  # the mediation's entrustment date
         Column("window_ends_on", Date),
+        Column("days", Integer),  # conclusions: days from entrustment
+        # on the `entrusted` row: the mediation's conclusion as known now (narrows `pending`)
+        Column("closed_on", Date),
+        Column("closed_at", DateTime),
+        # on the `succeeded` row: when its reversal was recorded
+        Column("reversed_at", DateTime),
         Column("policy_version", String(40), nullable=False),
         PrimaryKeyConstraint("position", "seq", name=f"pk_rm_facts{s}"),
         Index(f"ix_rm_facts_region{s}", "region_code", "on"),
         Index(f"ix_rm_facts_case{s}", "case_id", "mediation"),
+        Index(f"ix_rm_facts_open{s}", "kind", "closed_on"),
     )
     subsidies = Table(
         f"rm_subsidies{s}",

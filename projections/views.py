@@ -95,6 +95,11 @@ STUDIO_EVENTS: tuple[type[Any], ...] = (
 )
 
 
+def _days(row: dict[str, Any], on: date) -> int:
+    started: date = row["entrusted_on"]
+    return (on - started).days
+
+
 def sort_due(row: dict[str, Any]) -> date:
     """The earliest open deadline, as ``Case.deadlines`` opens them (status decides)."""
     status = Status(row["status"])
@@ -130,6 +135,8 @@ class _Batch:
         self.subsidies: list[dict[str, Any]] = []
         self.severed: list[tuple[str, list[str], datetime]] = []
         self.dirty: set[str] = set()
+        self.marks: list[tuple[tuple[str, int, str], dict[str, Any]]] = []
+        self.by_key: dict[tuple[str, int, str], dict[str, Any]] = {}
         self._seq: dict[tuple[str, int], int] = {}
 
     def seq(self, table: str, position: int) -> int:
@@ -182,6 +189,13 @@ class CasesView:
             )
         if batch.facts:
             conn.execute(insert(t["facts"]), batch.facts)
+        f = t["facts"].c
+        for (case_id, mediation, kind), values in batch.marks:
+            conn.execute(
+                update(t["facts"])
+                .where(and_(f.case_id == case_id, f.mediation == mediation, f.kind == kind))
+                .values(**values)
+            )
         if batch.subsidies:
             conn.execute(insert(t["subsidies"]), batch.subsidies)
         dirty = sorted(batch.dirty)
@@ -230,10 +244,24 @@ class CasesView:
             "amount_cents": 0,
             "started_on": row["entrusted_on"],
             "window_ends_on": None,
+            "days": None,
+            "closed_on": None,
+            "closed_at": None,
+            "reversed_at": None,
             "policy_version": ev.policy_version,
         }
         fact.update(values)
         batch.facts.append(fact)
+        batch.by_key[(fact["case_id"], fact["mediation"], kind)] = fact
+
+    def _mark(self, batch: _Batch, row: dict[str, Any], kind: str, **values: Any) -> None:
+        """Set columns on this mediation's ``kind`` fact (written earlier or in this batch)."""
+        key = (row["case_id"], row["mediation"], kind)
+        fact = batch.by_key.get(key)
+        if fact is not None:
+            fact.update(values)
+        else:
+            batch.marks.append((key, values))
 
     def _subsidy(
         self,
@@ -272,7 +300,8 @@ class CasesView:
         ev: Any,
         acceptance_due_on: date | None,
     ) -> None:
-        self._fact(batch, row, position, ev, "failed")
+        self._fact(batch, row, position, ev, "failed", days=_days(row, ev.on))
+        self._mark(batch, row, "entrusted", closed_on=ev.on, closed_at=utc_naive(ev.timestamp))
         table = self._policy(ev.policy_version, ev.on).subsidy
         amount = (
             table.failure_after_session if row["sessions"] > 0 else table.failure_without_session
@@ -407,6 +436,7 @@ class CasesView:
             self._succeed(batch, row, position, ev, "statement")
         elif isinstance(ev, Case.StatementRetracted):
             self._fact(batch, row, position, ev, "reversed", branch=row["success_branch"])
+            self._mark(batch, row, "succeeded", reversed_at=utc_naive(ev.timestamp))
             self._subsidy(
                 batch,
                 row,
@@ -437,7 +467,8 @@ class CasesView:
         self, batch: _Batch, row: dict[str, Any], position: int, ev: Any, branch: str
     ) -> None:
         row.update(status=Status.SUCCEEDED.value, status_since=ev.on, success_branch=branch)
-        self._fact(batch, row, position, ev, "succeeded", branch=branch)
+        self._fact(batch, row, position, ev, "succeeded", branch=branch, days=_days(row, ev.on))
+        self._mark(batch, row, "entrusted", closed_on=ev.on, closed_at=utc_naive(ev.timestamp))
         amount = cents(self._policy(ev.policy_version, ev.on).subsidy.success)
         row["success_subsidy_cents"] = amount
         self._subsidy(batch, row, position, ev, "succeeded", amount)
