@@ -61,10 +61,11 @@ and created when missing: a new studio is established on the earliest entrustmen
 file needs it for, a new mediator appointed on the earliest assignment. Both are
 recorded by the importing actor.
 
-Speed: aggregates are built in memory and saved many per transaction
-(``batch_size`` rows); that is safe because each case is a new aggregate. A batch that
-meets a case already in the store (a second import, or a concurrent one) is saved again
-without the existing cases.
+The file is read twice (studios and mediators first, then the cases), so memory stays
+flat however long the file. Speed: aggregates are built in memory and saved many per
+transaction (``batch_size`` rows); that is safe because each case is a new aggregate.
+A batch that meets a case already in the store (a second import, or a concurrent one)
+is saved again without the existing cases.
 """
 
 from __future__ import annotations
@@ -749,26 +750,36 @@ def import_file(
     """
     started = time.perf_counter()
     summary = ImportSummary()
-    parsed: list[HistoricCase] = []
-    seen: set[str] = set()
-    for number, values in read_rows(path):
-        summary.rows += 1
-        old_no = values.get("old_case_no", "")
-        try:
-            row = parse_row(number, values)
-        except DomainError as exc:
-            summary.refused.append(RowProblem(number, old_no, exc.code, exc.detail))
-            continue
-        if row.old_case_no in seen:
-            summary.refused.append(
-                RowProblem(number, old_no, DUPLICATE_ROW, "old_case_no repeats an earlier row")
-            )
-            continue
-        seen.add(row.old_case_no)
-        parsed.append(row)
+    refused_rows: set[int] = set()
+    good = 0
 
+    def first_pass() -> Iterator[HistoricCase]:
+        """Parse every row once: refuse the malformed and the repeated, yield the rest."""
+        nonlocal good
+        seen: set[str] = set()
+        for number, values in read_rows(path):
+            summary.rows += 1
+            old_no = values.get("old_case_no", "")
+            try:
+                row = parse_row(number, values)
+            except DomainError as exc:
+                summary.refused.append(RowProblem(number, old_no, exc.code, exc.detail))
+                refused_rows.add(number)
+                continue
+            if row.old_case_no in seen:
+                summary.refused.append(
+                    RowProblem(number, old_no, DUPLICATE_ROW, "old_case_no repeats an earlier row")
+                )
+                refused_rows.add(number)
+                continue
+            seen.add(row.old_case_no)
+            good += 1
+            yield row
+
+    # Two passes over the file keep memory flat for a province's whole history: the
+    # first finds the studios and mediators needed, the second builds and saves cases.
     org = Organisation(app, actor)
-    refused_studios = org.prepare(parsed)
+    refused_studios = org.prepare(first_pass())
     summary.studios_created, summary.mediators_appointed = org.created, org.appointed
     builder = Builder(app, actor, org)
 
@@ -787,10 +798,13 @@ def import_file(
             after_batch()
         if progress:
             done = summary.imported + summary.already_present + len(problems)
-            print(f"import: {done}/{len(parsed)} rows", file=sys.stderr, flush=True)
+            print(f"import: {done}/{good} rows", file=sys.stderr, flush=True)
 
     with recording_with(app.clock):
-        for row in parsed:
+        for number, values in read_rows(path):
+            if number in refused_rows:
+                continue
+            row = parse_row(number, values)
             try:
                 if row.studio_key in refused_studios and row.outcome != "not_entrusted":
                     raise refused_studios[row.studio_key]
