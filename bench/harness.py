@@ -44,9 +44,9 @@ class Store:
             conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
             conn.execute("PRAGMA journal_mode=WAL")
             return conn
-        conn = psycopg.connect(POSTGRES_URL, autocommit=True)
-        conn.execute(f'SET search_path TO "{self.schema}"')
-        return conn
+        pg = psycopg.connect(POSTGRES_URL, autocommit=True)
+        pg.execute(f'SET search_path TO "{self.schema}"')
+        return pg
 
     def begin(self, conn: Any) -> None:
         conn.execute("BEGIN")
