@@ -216,3 +216,10 @@ def test_rows_that_break_rules_are_reported_and_the_rest_imported(
     for _, old_no, _ in EXPECTED_REFUSALS[:3]:
         assert app.recorder.select_events(case_id_for(old_no)) == []
     assert "labour-relationship" in summary.refused[0].detail
+
+
+def test_sample_export_is_what_its_generator_writes(tmp_path: Path) -> None:
+    from tests.fixtures.make_historic_cases import generate, write_csv
+
+    write_csv(generate(1000, 2023), tmp_path / "regenerated.csv")
+    assert (tmp_path / "regenerated.csv").read_bytes() == FIXTURE.read_bytes()
