@@ -24,7 +24,7 @@ import binascii
 import json
 import re
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -32,12 +32,27 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Engine, Select, and_, exists, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    distinct,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 
 from mediation import regions
 from mediation.errors import ValidationFailed
 from mediation.policy import DEFAULT_POLICY_VERSION
-from mediation.values import Status
+from mediation.values import ClaimCategory, Status
 from projections.sql import case_tables, from_utc_naive, organisation_tables, utc_naive
 
 GROUP_BYS = (
@@ -476,6 +491,323 @@ def _pending(
     return out
 
 
+# ---------------------------------------------------------------------- set-based figures
+
+
+@dataclass
+class _Fig:
+    """Figures of one row, aggregated in SQL (days kept as a histogram for the median)."""
+
+    received: int = 0
+    entrusted: int = 0
+    by_performance: int = 0
+    by_statement: int = 0
+    failed: int = 0
+    pending: int = 0
+    overdue: int = 0
+    claimed: int = 0
+    agreed: int = 0
+    paid: int = 0
+    days: Counter[int] = field(default_factory=Counter)
+
+    def add(self, other: _Fig) -> None:
+        for name in (
+            "received",
+            "entrusted",
+            "by_performance",
+            "by_statement",
+            "failed",
+            "pending",
+            "overdue",
+            "claimed",
+            "agreed",
+            "paid",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.days.update(other.days)
+
+    def median(self) -> float | None:
+        n = sum(self.days.values())
+        if n == 0:
+            return None
+        wanted = [(n - 1) // 2, n // 2]
+        found: list[int] = []
+        seen = 0
+        for value in sorted(self.days):
+            count = self.days[value]
+            for index in wanted:
+                if seen <= index < seen + count:
+                    found.append(value)
+            seen += count
+        return (found[0] + found[1]) / 2
+
+    def row(self, key: str, label: str) -> CaseloadRow:
+        succeeded = self.by_performance + self.by_statement
+        concluded = succeeded + self.failed
+        return CaseloadRow(
+            key=key,
+            label=label,
+            received=self.received,
+            entrusted=self.entrusted,
+            concluded=concluded,
+            succeeded=succeeded,
+            succeeded_by_performance=self.by_performance,
+            succeeded_by_statement=self.by_statement,
+            failed=self.failed,
+            pending=self.pending,
+            overdue=self.overdue,
+            success_rate=_rate(succeeded, concluded),
+            mediation_share=_rate(succeeded, self.received),
+            amount_claimed=_money(self.claimed),
+            amount_agreed=_money(self.agreed),
+            amount_paid=_money(self.paid),
+            median_days_to_conclusion=self.median(),
+        )
+
+
+def _categories() -> Any:
+    parts = [select(literal(c.value).label("category")) for c in ClaimCategory]
+    return union_all(*parts).subquery("cats")
+
+
+def _key_expr(
+    group_by: str | None,
+    *,
+    region: Any,
+    studio: Any,
+    mediator: Any,
+    route: Any,
+    worker: Any,
+    on: Any,
+    category: Any,
+) -> Any:
+    none = literal(NONE_KEY)
+    if group_by is None:
+        return literal(TOTAL_KEY)
+    if group_by == "city":
+        return func.substr(region, 1, 4) + literal("00")
+    if group_by == "county":
+        return region
+    if group_by == "studio":
+        return none if studio is None else func.coalesce(studio, none)
+    if group_by == "mediator":
+        return none if mediator is None else func.coalesce(mediator, none)
+    if group_by == "month":
+        return func.substr(cast(on, String), 1, 7)
+    if group_by == "route":
+        return none if route is None else func.coalesce(route, none)
+    if group_by == "worker_category":
+        return worker
+    return category
+
+
+def _with_categories(query: Any, categories_col: Any, cats: Any) -> Any:
+    return query.join(
+        cats,
+        (literal(",") + categories_col + literal(",")).contains(
+            literal(",") + cats.c.category + literal(",")
+        ),
+    )
+
+
+def _aggregate(
+    conn: Any, group_by: str | None, prefix: str, from_: date, to: date, cutoff: datetime | None
+) -> dict[str, _Fig]:
+    t = case_tables()
+    figs: dict[str, _Fig] = defaultdict(_Fig)
+    by_category = group_by == "claim_category"
+
+    # received and claimed: claims belonging to their case as known at as_of
+    cl = t["claims"].c
+    where: list[Any] = [
+        _like(cl.region_code, prefix),
+        cl.received_on >= from_,
+        cl.received_on <= to,
+    ]
+    if cutoff is None:
+        where.append(cl.recorded_to.is_(None))
+    else:
+        where += [
+            cl.recorded_from <= cutoff,
+            or_(cl.recorded_to.is_(None), cl.recorded_to > cutoff),
+        ]
+    key = _key_expr(
+        group_by,
+        region=cl.region_code,
+        studio=None,
+        mediator=None,
+        route=None,
+        worker=cl.worker_category,
+        on=cl.received_on,
+        category=cl.category,
+    )
+    inner = select(key.label("k"), cl.case_id, cl.amount_cents).where(and_(*where)).subquery("r")
+    for k, cases, cents in conn.execute(
+        select(
+            inner.c.k, func.count(distinct(inner.c.case_id)), func.sum(inner.c.amount_cents)
+        ).group_by(inner.c.k)
+    ):
+        figs[k].received += cases
+        figs[k].claimed += int(cents or 0)
+
+    # facts dated in the period
+    facts = t["facts"]
+    f = facts.c
+    cats = _categories()
+    key = _key_expr(
+        group_by,
+        region=f.region_code,
+        studio=f.studio_id,
+        mediator=f.mediator_id,
+        route=f.route,
+        worker=f.worker_category,
+        on=f.on,
+        category=cats.c.category if by_category else None,
+    )
+    reversed_: ColumnElement[bool] = f.reversed_at.is_not(None)
+    if cutoff is not None:
+        reversed_ = and_(reversed_, f.reversed_at <= cutoff)
+    query = select(
+        key.label("k"),
+        f.kind,
+        f.branch,
+        case((reversed_, 1), else_=0).label("rev"),
+        f.days,
+        f.amount_cents,
+    ).select_from(facts)
+    if by_category:
+        query = _with_categories(query, f.categories, cats)
+    inner = query.where(
+        and_(
+            _like(f.region_code, prefix),
+            f.kind.in_(("entrusted", "succeeded", "failed", "agreed", "paid")),
+            f.on >= from_,
+            f.on <= to,
+            *([f.recorded_at <= cutoff] if cutoff is not None else []),
+        )
+    ).subquery("f")
+    grouped = select(
+        inner.c.k,
+        inner.c.kind,
+        inner.c.branch,
+        inner.c.rev,
+        inner.c.days,
+        func.count(),
+        func.sum(inner.c.amount_cents),
+    ).group_by(inner.c.k, inner.c.kind, inner.c.branch, inner.c.rev, inner.c.days)
+    for k, kind, branch, rev, days, count, cents in conn.execute(grouped):
+        fig = figs[k]
+        if kind == "entrusted":
+            fig.entrusted += count
+        elif kind == "succeeded" and not rev:
+            if branch == "performance":
+                fig.by_performance += count
+            else:
+                fig.by_statement += count
+            fig.days[days] += count
+        elif kind == "failed":
+            fig.failed += count
+            fig.days[days] += count
+        elif kind == "agreed":
+            fig.agreed += int(cents or 0)
+        elif kind == "paid":
+            fig.paid += int(cents or 0)
+
+    # pending and overdue at `to`
+    e, a, w, c, r = (facts.alias(n) for n in ("e", "a", "w", "c", "r"))
+
+    def known(alias: Any) -> list[Any]:
+        return [alias.c.recorded_at <= cutoff] if cutoff is not None else []
+
+    def same(alias: Any, other: Any) -> Any:
+        return and_(alias.c.case_id == other.c.case_id, alias.c.mediation == other.c.mediation)
+
+    reversal = exists().where(and_(same(r, c), r.c.kind == "reversed", *known(r)))
+    concluded = exists().where(
+        and_(
+            same(c, e),
+            c.c.on <= to,
+            or_(c.c.kind == "failed", and_(c.c.kind == "succeeded", ~reversal)),
+            *known(c),
+        )
+    )
+    mediator_at = (
+        select(a.c.mediator_id)
+        .where(and_(same(a, e), a.c.kind == "assigned", a.c.on <= to, *known(a)))
+        .order_by(a.c.position.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    window_at = func.coalesce(
+        select(w.c.window_ends_on)
+        .where(and_(same(w, e), w.c.kind == "window", w.c.on <= to, *known(w)))
+        .order_by(w.c.position.desc())
+        .limit(1)
+        .scalar_subquery(),
+        e.c.window_ends_on,
+    )
+    open_then = [e.c.closed_on.is_(None), e.c.closed_on > to]
+    if cutoff is not None:
+        open_then.append(e.c.closed_at > cutoff)
+    candidates = (
+        select(
+            e.c.region_code,
+            e.c.studio_id,
+            mediator_at.label("mediator_id"),
+            e.c.route,
+            e.c.worker_category,
+            e.c.categories,
+            e.c.on,
+            window_at.label("window_end"),
+        )
+        .where(
+            and_(
+                e.c.kind == "entrusted",
+                _like(e.c.region_code, prefix),
+                e.c.on <= to,
+                or_(*open_then),
+                *known(e),
+                ~concluded,
+            )
+        )
+        .subquery("p")
+    )
+    p = candidates.c
+    key = _key_expr(
+        group_by,
+        region=p.region_code,
+        studio=p.studio_id,
+        mediator=p.mediator_id,
+        route=p.route,
+        worker=p.worker_category,
+        on=p.on,
+        category=cats.c.category if by_category else None,
+    )
+    query = select(key.label("k"), case((p.window_end < to, 1), else_=0).label("late")).select_from(
+        candidates
+    )
+    if by_category:
+        query = _with_categories(query, p.categories, cats)
+    keyed = query.subquery("q")
+    for k, pending, overdue in conn.execute(
+        select(keyed.c.k, func.count(), func.sum(keyed.c.late)).group_by(keyed.c.k)
+    ):
+        figs[k].pending += pending
+        figs[k].overdue += int(overdue or 0)
+    return figs
+
+
+def _latest_policy(conn: Any, prefix: str, to: date) -> str:
+    f = case_tables()["facts"].c
+    version = conn.execute(
+        select(f.policy_version)
+        .where(and_(_like(f.region_code, prefix), f.on <= to))
+        .order_by(f.position.desc())
+        .limit(1)
+    ).scalar()
+    return str(version) if version else DEFAULT_POLICY_VERSION
+
+
 # ---------------------------------------------------------------------- caseload
 
 
@@ -488,9 +820,20 @@ def caseload(
     group_by: str,
     as_of: datetime | None = None,
 ) -> CaseloadReport:
-    groups, total, policy_version = _compute(
-        engine, region=region, from_=from_, to=to, group_by=group_by, as_of=as_of
-    )
+    """The caseload figures of ``shared/api-contract.md``, aggregated in the database."""
+    prefix = _validate(region, from_, to, group_by)
+    if as_of is not None and as_of.tzinfo is None:
+        raise ValidationFailed("as_of needs a UTC offset", field="as_of")
+    cutoff = utc_naive(as_of) if as_of is not None else None
+    with engine.connect() as conn:
+        groups = _aggregate(conn, group_by, prefix, from_, to, cutoff)
+        if group_by == "claim_category":  # a case counts under each category, once in total
+            total = _aggregate(conn, None, prefix, from_, to, cutoff).get(TOTAL_KEY, _Fig())
+        else:
+            total = _Fig()
+            for fig in groups.values():
+                total.add(fig)
+        policy_version = _latest_policy(conn, prefix, to)
     labels = _Labels(engine, group_by, groups)
     rows = [groups[key].row(key, labels(key)) for key in sorted(groups)]
     return CaseloadReport(

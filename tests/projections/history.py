@@ -429,7 +429,23 @@ def _figures(g: dict[str, Any]) -> dict[str, Any]:
     failed = len(g["failed"])
     by_perf = sum(1 for b in g["succeeded"].values() if b == "performance")
     days = list(g["days"].values())
+
+    def ids(items: Any) -> set[str]:
+        return {item if isinstance(item, str) else item[0] for item in items}
+
+    cases = {
+        "received": ids(g["received"]),
+        "entrusted": ids(g["entrusted"]),
+        "succeeded": ids(g["succeeded"]),
+        "succeeded_by_performance": ids(m for m, b in g["succeeded"].items() if b == "performance"),
+        "succeeded_by_statement": ids(m for m, b in g["succeeded"].items() if b == "statement"),
+        "failed": ids(g["failed"]),
+        "concluded": ids(g["succeeded"]) | ids(g["failed"]),
+        "pending": ids(g["pending"]),
+        "overdue": ids(g["overdue"]),
+    }
     return {
+        "cases": cases,
         "received": len(g["received"]),
         "entrusted": len(g["entrusted"]),
         "concluded": succeeded + failed,
