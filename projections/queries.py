@@ -192,7 +192,9 @@ def _rate(num: int, den: int) -> Decimal | None:
 
 
 def _like(column: Any, prefix: str) -> ColumnElement[bool]:
-    result: ColumnElement[bool] = column.like(prefix + "%")
+    """``column`` starts with the digits ``prefix``, as an index-friendly range."""
+    upper = str(int(prefix) + 1).zfill(len(prefix))
+    result: ColumnElement[bool] = and_(column >= prefix, column < upper)
     return result
 
 
@@ -797,13 +799,11 @@ def _aggregate(
     return figs
 
 
-def _latest_policy(conn: Any, prefix: str, to: date) -> str:
+def _latest_policy(conn: Any, to: date) -> str:
+    """The policy version of the latest fact recorded up to ``to``."""
     f = case_tables()["facts"].c
     version = conn.execute(
-        select(f.policy_version)
-        .where(and_(_like(f.region_code, prefix), f.on <= to))
-        .order_by(f.position.desc())
-        .limit(1)
+        select(f.policy_version).where(f.on <= to).order_by(f.position.desc()).limit(1)
     ).scalar()
     return str(version) if version else DEFAULT_POLICY_VERSION
 
@@ -833,7 +833,7 @@ def caseload(
             total = _Fig()
             for fig in groups.values():
                 total.add(fig)
-        policy_version = _latest_policy(conn, prefix, to)
+        policy_version = _latest_policy(conn, to)
     labels = _Labels(engine, group_by, groups)
     rows = [groups[key].row(key, labels(key)) for key in sorted(groups)]
     return CaseloadReport(

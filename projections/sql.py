@@ -87,6 +87,7 @@ def case_tables(suffix: str = "") -> dict[str, Table]:
         Column("received_at", DateTime, nullable=False),
         Column("worker_category", String(32), nullable=False),
         Column("claims", Text, nullable=False),  # JSON [[category, cents], ...]
+        Column("categories", String(255), nullable=False),  # comma-separated, sorted
         Column("status", String(24), nullable=False),
         Column("status_since", Date, nullable=False),
         Column("route", String(16)),

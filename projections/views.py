@@ -25,13 +25,14 @@ value written is derived from the events alone, so a rebuild gives identical row
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Table, and_, delete, insert, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, delete, insert, select, update
 
 from mediation.case import Case
 from mediation.organisation import Studio
@@ -93,6 +94,16 @@ STUDIO_EVENTS: tuple[type[Any], ...] = (
     Studio.MediatorRetired,
     Studio.Closed,
 )
+
+
+def _insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """One executemany (pipelined by the driver) per table and batch."""
+    if rows:
+        conn.execute(insert(table), rows)
+
+
+def _categories(claims: list[list[Any]]) -> str:
+    return ",".join(sorted({str(c[0]) for c in claims}))
 
 
 def _days(row: dict[str, Any], on: date) -> int:
@@ -172,8 +183,7 @@ class CasesView:
             if fault is not None:
                 fault(position)
             self._apply(states, batch, position, ev)
-        if batch.claims:
-            conn.execute(insert(t["claims"]), batch.claims)
+        _insert_many(conn, t["claims"], batch.claims)
         for case_id, categories, moment in batch.severed:
             c = t["claims"].c
             conn.execute(
@@ -187,17 +197,27 @@ class CasesView:
                 )
                 .values(recorded_to=moment)
             )
-        if batch.facts:
-            conn.execute(insert(t["facts"]), batch.facts)
+        _insert_many(conn, t["facts"], batch.facts)
         f = t["facts"].c
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
         for (case_id, mediation, kind), values in batch.marks:
+            params = {f"m_{k}": v for k, v in values.items()}
+            params.update(m_case_id=case_id, m_mediation=mediation, m_kind=kind)
+            by_columns[tuple(sorted(values))].append(params)
+        for columns, params_list in by_columns.items():
             conn.execute(
                 update(t["facts"])
-                .where(and_(f.case_id == case_id, f.mediation == mediation, f.kind == kind))
-                .values(**values)
+                .where(
+                    and_(
+                        f.case_id == bindparam("m_case_id"),
+                        f.mediation == bindparam("m_mediation"),
+                        f.kind == bindparam("m_kind"),
+                    )
+                )
+                .values({c: bindparam(f"m_{c}") for c in columns}),
+                params_list,
             )
-        if batch.subsidies:
-            conn.execute(insert(t["subsidies"]), batch.subsidies)
+        _insert_many(conn, t["subsidies"], batch.subsidies)
         dirty = sorted(batch.dirty)
         for i in range(0, len(dirty), CHUNK):
             chunk = dirty[i : i + CHUNK]
@@ -207,7 +227,7 @@ class CasesView:
                 state = states[case_id]
                 state["sort_due"] = sort_due(state)
                 changed.append(state)
-            conn.execute(insert(t["cases"]), changed)
+            _insert_many(conn, t["cases"], changed)
 
     # ------------------------------------------------------------------ events
 
@@ -240,7 +260,7 @@ class CasesView:
             "mediator_id": row["mediator_id"],
             "route": row["route"],
             "worker_category": row["worker_category"],
-            "categories": ",".join(sorted({c for c, _ in json.loads(row["claims"])})),
+            "categories": row["categories"],
             "amount_cents": 0,
             "started_on": row["entrusted_on"],
             "window_ends_on": None,
@@ -327,6 +347,7 @@ class CasesView:
                 "received_at": recorded,
                 "worker_category": ev.applicant["worker_category"],
                 "claims": json.dumps(claims),
+                "categories": _categories(claims),
                 "status": Status.RECEIVED.value,
                 "status_since": ev.on,
                 "route": None,
@@ -398,6 +419,7 @@ class CasesView:
             moved = set(ev.categories)
             claims = [c for c in json.loads(row["claims"]) if c[0] not in moved]
             row["claims"] = json.dumps(claims)
+            row["categories"] = _categories(claims)
             batch.severed.append((case_id, sorted(moved), utc_naive(ev.timestamp)))
             # claims of this very batch are not inserted yet: close them in memory too
             for claim in batch.claims:
