@@ -13,15 +13,17 @@ Public interface other layers rely on (keep these signatures):
         .close() -> None
         .today() -> date
 
-The read models live in the event store's database unless ``read_model_url`` names
-another. In-process mode (the default) catches the views up after every save, under a
-lock, before the command returns; a worker (``mediation project --follow``) does the same
-from another process, and readers use ``wait_for`` to read their own writes.
+The read models live in the event store's database unless ``read_model_url`` (or the
+environment variable ``MEDIATION_READ_MODEL_URL``) names another. In-process mode (the
+default) catches the views up after every save, under a lock, before the command returns;
+a worker (``mediation project --follow``) does the same from another process, and readers
+use ``wait_for`` to read their own writes.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -40,6 +42,9 @@ from projections.sql import make_engine
 from projections.views import all_views
 
 log = logging.getLogger("projections.system")
+
+# Read models in another database than the events (default: the same one).
+READ_MODEL_URL_ENV = "MEDIATION_READ_MODEL_URL"
 
 
 class ProjectionTimeout(TimeoutError):
@@ -68,7 +73,9 @@ class System:
             policies=self.policies,
             clock=clock,
         )
-        self.read_model_url = read_model_url or self.database_url
+        self.read_model_url = (
+            read_model_url or os.environ.get(READ_MODEL_URL_ENV) or self.database_url
+        )
         self.engine: Engine = make_engine(self.read_model_url)
         self.runner = Runner(self.app, self.engine, all_views(self.policies))
         self.runner.ensure()
