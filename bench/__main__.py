@@ -14,6 +14,7 @@ import dataclasses
 import json
 import os
 import platform
+import signal
 import sys
 import tempfile
 import time
@@ -133,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
         "--growth", help="comma-separated event counts for the growth figure (overrides the mode)"
     )
     args = parser.parse_args(argv)
+    # a terminated run still drops its schemas and temporary files
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     quick = not args.full
     sizes = figures.QUICK if quick else figures.FULL
     if args.growth:
