@@ -97,9 +97,21 @@ STUDIO_EVENTS: tuple[type[Any], ...] = (
 
 
 def _insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """One executemany (pipelined by the driver) per table and batch."""
-    if rows:
+    """Write a batch's new rows: ``COPY`` on PostgreSQL, one executemany elsewhere.
+
+    Both run on the caller's connection, inside its transaction.
+    """
+    if not rows:
+        return
+    if conn.dialect.name != "postgresql":
         conn.execute(insert(table), rows)
+        return
+    columns = [c.name for c in table.columns]
+    names = ", ".join(f'"{c}"' for c in columns)
+    raw: Any = conn.connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row([row[c] for c in columns])
 
 
 def _categories(claims: list[list[Any]]) -> str:
