@@ -103,6 +103,9 @@ def create_app(system: SystemLike | None = None, settings: Settings | None = Non
             Ready(status="ready", database="ok", projection_lag=lag, position=position)
         )
 
+    from api import pages
+
+    pages.mount(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
