@@ -16,7 +16,7 @@ import sqlite3
 import statistics
 import tempfile
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from mediation.application import MediationApplication
@@ -33,7 +33,7 @@ def main() -> None:
         path = Path(tmp) / "bench.sqlite3"
         app = MediationApplication(
             persistence_env(f"sqlite:///{path}"),
-            clock=lambda: datetime(2026, 11, 1, tzinfo=timezone.utc),
+            clock=lambda: datetime(2026, 11, 1, tzinfo=UTC),
         )
         studio_id, mediator_id = studio_with_mediator(app)
         raw = sqlite3.connect(path)
