@@ -157,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
                 results["backends"][backend] = {k: {"ratio": None, "reason": why} for k in KEYS}
                 continue
             results["backends"][backend] = run_backend(backend, sizes, quick, Path(tmp))
+            if args.json:  # a long run keeps what it has measured so far
+                args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str))
     # top-level keys: each figure per backend
     for key in KEYS:
         results[key] = {
