@@ -27,7 +27,7 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from uuid import UUID
@@ -698,6 +698,8 @@ def _aggregate(
         func.sum(inner.c.amount_cents),
     ).group_by(inner.c.k, inner.c.kind, inner.c.branch, inner.c.rev, inner.c.days)
     for k, kind, branch, rev, days, count, cents in conn.execute(grouped):
+        if kind == "succeeded" and rev:
+            continue  # a reversed success counts nowhere (and makes no row appear)
         fig = figs[k]
         if kind == "entrusted":
             fig.entrusted += count
@@ -800,12 +802,133 @@ def _aggregate(
 
 
 def _latest_policy(conn: Any, to: date) -> str:
-    """The policy version of the latest fact recorded up to ``to``."""
-    f = case_tables()["facts"].c
+    """The policy version of the latest fact (by position) dated up to ``to``."""
+    p = case_tables()["policy_days"].c
     version = conn.execute(
-        select(f.policy_version).where(f.on <= to).order_by(f.position.desc()).limit(1)
+        select(p.policy_version).where(p.on <= to).order_by(p.position.desc()).limit(1)
     ).scalar()
     return str(version) if version else DEFAULT_POLICY_VERSION
+
+
+_DIM = {
+    "city": "none",
+    "county": "none",
+    "studio": "studio",
+    "mediator": "mediator",
+    "month": "month",
+    "claim_category": "category",
+    "route": "route",
+    "worker_category": "worker",
+}
+
+
+def _month_aligned(from_: date, to: date) -> bool:
+    return from_.day == 1 and (to + timedelta(days=1)).day == 1
+
+
+def _from_counters(
+    conn: Any, group_by: str, prefix: str, from_: date, to: date
+) -> tuple[dict[str, _Fig], _Fig]:
+    """Figures "as known now" for whole months, from the pre-aggregated counters.
+
+    Flows sum the monthly rows of the period; ``pending``/``overdue`` sum every monthly
+    stock delta up to ``to``'s month; the median comes from the days histogram.
+    """
+    t = case_tables()
+    st, sd = t["stats"], t["stats_days"]
+    dim = _DIM[group_by]
+    dims = (dim, "none") if dim != "none" else ("none",)
+    c = st.c
+    region = _like(c.county, prefix)
+    in_period = and_(c.bucket >= from_, c.bucket <= to)
+    figs: dict[str, _Fig] = defaultdict(_Fig)
+    total = _Fig()
+    present: set[str] = set()
+
+    def key_of(d: str, k: str, county: str) -> str | None:
+        if d != dim:
+            return None
+        if group_by == "city":
+            return county[:4] + "00"
+        if group_by == "county":
+            return county
+        return k
+
+    flows = select(
+        c.dim,
+        c.key,
+        c.county,
+        func.sum(c.n),
+        func.sum(c.received),
+        func.sum(c.claimed),
+        func.sum(c.entrusted),
+        func.sum(c.perf),
+        func.sum(c.stmt),
+        func.sum(c.failed),
+        func.sum(c.agreed),
+        func.sum(c.paid),
+    ).where(and_(c.dim.in_(dims), c.grain == "m", in_period, region))
+    flows = flows.group_by(c.dim, c.key, c.county)
+    for d, k, county, n, rec, cla, ent, perf, stmt, fail, agr, paid in conn.execute(flows):
+        values = [int(v or 0) for v in (rec, cla, ent, perf, stmt, fail, agr, paid)]
+        targets = []
+        key = key_of(d, k, county)
+        if key is not None:
+            targets.append(figs[key])
+            if int(n or 0) > 0:
+                present.add(key)
+        if d == "none":
+            targets.append(total)
+        for fig in targets:
+            fig.received += values[0]
+            fig.claimed += values[1]
+            fig.entrusted += values[2]
+            fig.by_performance += values[3]
+            fig.by_statement += values[4]
+            fig.failed += values[5]
+            fig.agreed += values[6]
+            fig.paid += values[7]
+    stock = (
+        select(c.dim, c.key, c.county, func.sum(c.pending), func.sum(c.overdue))
+        .where(and_(c.dim.in_(dims), c.grain == "m", c.bucket <= to, region))
+        .group_by(c.dim, c.key, c.county)
+    )
+    for d, k, county, pending, overdue in conn.execute(stock):
+        pending, overdue = int(pending or 0), int(overdue or 0)
+        if not pending and not overdue:
+            continue
+        key = key_of(d, k, county)
+        if key is not None:
+            figs[key].pending += pending
+            figs[key].overdue += overdue
+            present.add(key)
+        if d == "none":
+            total.pending += pending
+            total.overdue += overdue
+    h = sd.c
+    hist = (
+        select(h.dim, h.key, h.county, h.days, func.sum(h.n))
+        .where(
+            and_(
+                h.dim.in_(dims),
+                h.grain == "m",
+                h.bucket >= from_,
+                h.bucket <= to,
+                _like(h.county, prefix),
+            )
+        )
+        .group_by(h.dim, h.key, h.county, h.days)
+    )
+    for d, k, county, days, n in conn.execute(hist):
+        n = int(n or 0)
+        if not n:
+            continue
+        key = key_of(d, k, county)
+        if key is not None:
+            figs[key].days[int(days)] += n
+        if d == "none":
+            total.days[int(days)] += n
+    return {k: figs[k] for k in present}, total
 
 
 # ---------------------------------------------------------------------- caseload
@@ -826,13 +949,17 @@ def caseload(
         raise ValidationFailed("as_of needs a UTC offset", field="as_of")
     cutoff = utc_naive(as_of) if as_of is not None else None
     with engine.connect() as conn:
-        groups = _aggregate(conn, group_by, prefix, from_, to, cutoff)
-        if group_by == "claim_category":  # a case counts under each category, once in total
-            total = _aggregate(conn, None, prefix, from_, to, cutoff).get(TOTAL_KEY, _Fig())
+        if cutoff is None and _month_aligned(from_, to):
+            # as known now, whole months: the pre-aggregated counters (projections.stats)
+            groups, total = _from_counters(conn, group_by, prefix, from_, to)
         else:
-            total = _Fig()
-            for fig in groups.values():
-                total.add(fig)
+            groups = _aggregate(conn, group_by, prefix, from_, to, cutoff)
+            if group_by == "claim_category":  # a case counts under each category, once in total
+                total = _aggregate(conn, None, prefix, from_, to, cutoff).get(TOTAL_KEY, _Fig())
+            else:
+                total = _Fig()
+                for fig in groups.values():
+                    total.add(fig)
         policy_version = _latest_policy(conn, to)
     labels = _Labels(engine, group_by, groups)
     rows = [groups[key].row(key, labels(key)) for key in sorted(groups)]

@@ -24,6 +24,8 @@ from projections.views import Fault, Positioned, View
 log = logging.getLogger("projections.runner")
 
 BATCH_SIZE = 500
+# A rebuild reads and commits in larger batches: the same guarantee, fewer round trips.
+REBUILD_BATCH_SIZE = 5000
 
 
 class PositionAlreadyTracked(Exception):
@@ -103,13 +105,17 @@ class Runner:
 
     # ------------------------------------------------------------------ batches
 
-    def read(self, view: View, after: int, head: int) -> tuple[list[Positioned], int]:
+    def read(
+        self, view: View, after: int, head: int, size: int | None = None
+    ) -> tuple[list[Positioned], int]:
         """The next batch of ``view``'s events after ``after`` (up to ``head``) and its end."""
+        size = size or self.batch_size
         notifications = self.app.recorder.select_notifications(
-            after + 1, self.batch_size, stop=head, topics=view.topics
+            after + 1, size, stop=head, topics=view.topics
         )
-        events = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
-        last = notifications[-1].id if len(notifications) == self.batch_size else head
+        mapper = self.app.mapper
+        events = [(n.id, view.decode(n, mapper)) for n in notifications]
+        last = notifications[-1].id if len(notifications) == size else head
         return events, last
 
     def apply_in(
@@ -147,11 +153,17 @@ class Runner:
         with self.engine.begin() as conn:
             self.apply_in(conn, view, suffix, events, last)
 
-    def catch_up_view(self, view: View, suffix: str = "", progress: Progress | None = None) -> int:
+    def catch_up_view(
+        self,
+        view: View,
+        suffix: str = "",
+        progress: Progress | None = None,
+        size: int | None = None,
+    ) -> int:
         head = self.head()
         tracked = self.tracked(view.name, suffix)
         while tracked < head:
-            events, last = self.read(view, tracked, head)
+            events, last = self.read(view, tracked, head, size)
             self.apply(view, events, last, suffix)
             if progress is not None:
                 progress(last - tracked)
@@ -173,7 +185,8 @@ class Runner:
             for table in view.tables(NEXT).values():
                 table.create(conn)
         self._ensure_state(view.name + NEXT)
-        position = self.catch_up_view(view, NEXT, progress)
+        size = max(self.batch_size, REBUILD_BATCH_SIZE)
+        position = self.catch_up_view(view, NEXT, progress, size)
         if swap:
             position = self.swap(view)
         return position

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import cache
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlparse, urlunparse
 
 from sqlalchemy import (
@@ -38,6 +39,19 @@ from sqlalchemy import (
 )
 
 NEXT = "__next"
+STATS_MEASURES = (
+    "n",
+    "received",
+    "claimed",
+    "entrusted",
+    "perf",
+    "stmt",
+    "failed",
+    "agreed",
+    "paid",
+    "pending",
+    "overdue",
+)
 
 TRACKING = MetaData()
 
@@ -108,6 +122,8 @@ def case_tables(suffix: str = "") -> dict[str, Table]:
         Column("version", Integer, nullable=False),
         Column("sort_due", Date, nullable=False),  # earliest open deadline; 9999-12-31 if none
         Column("updated_at", DateTime, nullable=False),
+        # JSON: the current mediation as the caseload counters need it (projections.stats)
+        Column("m_state", Text),
         PrimaryKeyConstraint("case_id", name=f"pk_rm_cases{s}"),
         Index(f"ix_rm_cases_region{s}", "region_code", "received_on"),
         Index(f"ix_rm_cases_mediator{s}", "mediator_id", "sort_due"),
@@ -184,7 +200,50 @@ def case_tables(suffix: str = "") -> dict[str, Table]:
         PrimaryKeyConstraint("position", "seq", name=f"pk_rm_subsidies{s}"),
         Index(f"ix_rm_subsidies_month{s}", "month", "region_code"),
     )
-    return {"cases": cases, "claims": claims, "facts": facts, "subsidies": subsidies}
+
+    def key_columns() -> list[Column[Any]]:
+        return [
+            Column("grain", String(1), nullable=False),  # m = calendar month
+            Column("bucket", Date, nullable=False),  # the month's first day
+            Column("county", String(6), nullable=False),
+            Column("dim", String(8), nullable=False),
+            Column("key", String(40), nullable=False),
+        ]
+
+    stats = Table(
+        f"rm_stats{s}",
+        md,
+        *key_columns(),
+        *[Column(m, BigInteger, nullable=False, server_default="0") for m in STATS_MEASURES],
+        PrimaryKeyConstraint("dim", "grain", "bucket", "county", "key", name=f"pk_rm_stats{s}"),
+    )
+    stats_days = Table(
+        f"rm_stats_days{s}",
+        md,
+        *key_columns(),
+        Column("days", Integer, nullable=False),
+        Column("n", BigInteger, nullable=False),
+        PrimaryKeyConstraint(
+            "dim", "grain", "bucket", "county", "key", "days", name=f"pk_rm_stats_days{s}"
+        ),
+    )
+    policy_days = Table(
+        f"rm_policy_days{s}",
+        md,
+        Column("on", Date, nullable=False),
+        Column("position", BigInteger, nullable=False),
+        Column("policy_version", String(40), nullable=False),
+        PrimaryKeyConstraint("on", name=f"pk_rm_policy_days{s}"),
+    )
+    return {
+        "cases": cases,
+        "claims": claims,
+        "facts": facts,
+        "subsidies": subsidies,
+        "stats": stats,
+        "stats_days": stats_days,
+        "policy_days": policy_days,
+    }
 
 
 @cache

@@ -28,17 +28,19 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Table, and_, bindparam, delete, insert, select, update
+from eventsourcing.persistence import Mapper, Notification
+from sqlalchemy import Connection, DateTime, Table, and_, bindparam, delete, select, update
 
 from mediation.case import Case
 from mediation.organisation import Studio
 from mediation.policy import Policy, PolicyBook
 from mediation.values import Route, Status
-from projections.sql import case_tables, organisation_tables, utc_naive
+from projections import stats
+from projections.decode import Ev, cents, day, decode, ident, plain
+from projections.sql import case_tables, organisation_tables
 
 CHINA = ZoneInfo("Asia/Shanghai")
 NO_DUE = date(9999, 12, 31)
@@ -54,17 +56,19 @@ class View(Protocol):
 
     def tables(self, suffix: str = "") -> dict[str, Table]: ...
 
+    def decode(self, notification: Notification, mapper: Mapper[Any]) -> Ev: ...
+
     def process(
         self, conn: Connection, suffix: str, events: Sequence[Positioned], fault: Fault | None
     ) -> None: ...
 
 
-def cents(amount: str | Decimal) -> int:
-    return int((Decimal(amount) * 100).to_integral_value())
-
-
 def _topics(*classes: type[Any]) -> tuple[str, ...]:
     return tuple(str(c.TOPIC) for c in classes)
+
+
+def _versions(*classes: type[Any]) -> dict[str, int]:
+    return {str(c.TOPIC).rpartition(".")[2]: int(getattr(c, "class_version", 1)) for c in classes}
 
 
 CASE_EVENTS: tuple[type[Any], ...] = (
@@ -96,19 +100,29 @@ STUDIO_EVENTS: tuple[type[Any], ...] = (
 )
 
 
+def _sqlite_value(v: Any) -> Any:
+    # the storage format SQLAlchemy's SQLite DateTime reads and writes
+    return v.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(v, datetime) else v
+
+
 def _insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Write a batch's new rows: ``COPY`` on PostgreSQL, one executemany elsewhere.
+    """Write a batch's new rows: ``COPY`` on PostgreSQL, one raw executemany on SQLite.
 
     Both run on the caller's connection, inside its transaction.
     """
     if not rows:
         return
-    if conn.dialect.name != "postgresql":
-        conn.execute(insert(table), rows)
-        return
     columns = [c.name for c in table.columns]
     names = ", ".join(f'"{c}"' for c in columns)
     raw: Any = conn.connection.driver_connection
+    if conn.dialect.name != "postgresql":
+        stamps = {c.name for c in table.columns if isinstance(c.type, DateTime)}
+        marks = ", ".join("?" for _ in columns)
+        values = [
+            [_sqlite_value(row[c]) if c in stamps else row[c] for c in columns] for row in rows
+        ]
+        raw.executemany(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', values)
+        return
     with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
         for row in rows:
             copy.write_row([row[c] for c in columns])
@@ -161,6 +175,11 @@ class _Batch:
         self.marks: list[tuple[tuple[str, int, str], dict[str, Any]]] = []
         self.by_key: dict[tuple[str, int, str], dict[str, Any]] = {}
         self._seq: dict[tuple[str, int], int] = {}
+        self.agg = stats.Agg()
+        # the stored m_state of each case at the start of the batch, and mediations that
+        # ended (were replaced by a new entrustment) during it
+        self.orig: dict[str, str | None] = {}
+        self.retired: dict[str, list[dict[str, Any]]] = defaultdict(list)
 
     def seq(self, table: str, position: int) -> int:
         n = self._seq.get((table, position), 0)
@@ -168,9 +187,13 @@ class _Batch:
         return n
 
 
+FLOWS = {"entrusted", "succeeded", "failed", "agreed", "paid"}
+
+
 class CasesView:
     name = "cases"
     topics = _topics(*CASE_EVENTS)
+    versions = _versions(*CASE_EVENTS)
 
     def __init__(self, policies: PolicyBook | None = None) -> None:
         self.policies = policies or PolicyBook.default()
@@ -178,19 +201,25 @@ class CasesView:
     def tables(self, suffix: str = "") -> dict[str, Table]:
         return case_tables(suffix)
 
+    def decode(self, notification: Notification, mapper: Mapper[Any]) -> Ev:
+        return decode(notification, mapper, plain(mapper), self.versions)
+
     # ------------------------------------------------------------------ batch
 
     def process(
         self, conn: Connection, suffix: str, events: Sequence[Positioned], fault: Fault | None
     ) -> None:
         t = case_tables(suffix)
-        ids = sorted({str(ev.originator_id) for _, ev in events})
+        ids = sorted({ev.originator_id for _, ev in events if ev.kind != "Received"})
         states: dict[str, dict[str, Any]] = {}
+        batch = _Batch()
         for i in range(0, len(ids), CHUNK):
             chunk = ids[i : i + CHUNK]
             for row in conn.execute(select(t["cases"]).where(t["cases"].c.case_id.in_(chunk))):
-                states[row.case_id] = dict(row._mapping)
-        batch = _Batch()
+                state = dict(row._mapping)
+                batch.orig[row.case_id] = state["m_state"]
+                state["m_state"] = json.loads(state["m_state"]) if state["m_state"] else None
+                states[row.case_id] = state
         for position, ev in events:
             if fault is not None:
                 fault(position)
@@ -231,15 +260,28 @@ class CasesView:
             )
         _insert_many(conn, t["subsidies"], batch.subsidies)
         dirty = sorted(batch.dirty)
+        agg = batch.agg
         for i in range(0, len(dirty), CHUNK):
             chunk = dirty[i : i + CHUNK]
-            conn.execute(delete(t["cases"]).where(t["cases"].c.case_id.in_(chunk)))
+            loaded = [case_id for case_id in chunk if case_id in batch.orig]
+            if loaded:
+                conn.execute(delete(t["cases"]).where(t["cases"].c.case_id.in_(loaded)))
             changed: list[dict[str, Any]] = []
             for case_id in chunk:
                 state = states[case_id]
                 state["sort_due"] = sort_due(state)
-                changed.append(state)
+                ms = state["m_state"]
+                stored = json.dumps(ms, separators=(",", ":")) if ms is not None else None
+                orig = batch.orig.get(case_id)
+                retired = batch.retired.get(case_id, [])
+                if stored != orig or retired:
+                    stats.apply_pending(agg, json.loads(orig) if orig else None, -1)
+                    for old in retired:
+                        stats.apply_pending(agg, old, +1)
+                    stats.apply_pending(agg, ms, +1)
+                changed.append({**state, "m_state": stored})
             _insert_many(conn, t["cases"], changed)
+        agg.write(conn, t["stats"], t["stats_days"], t["policy_days"])
 
     # ------------------------------------------------------------------ events
 
@@ -254,10 +296,12 @@ class CasesView:
         batch: _Batch,
         row: dict[str, Any],
         position: int,
-        ev: Any,
+        ev: Ev,
         kind: str,
         **values: Any,
-    ) -> None:
+    ) -> dict[str, Any]:
+        on = ev.on
+        assert on is not None
         fact = {
             "position": position,
             "seq": batch.seq("facts", position),
@@ -265,8 +309,8 @@ class CasesView:
             "mediation": row["mediation"],
             "kind": kind,
             "branch": None,
-            "on": ev.on,
-            "recorded_at": utc_naive(ev.timestamp),
+            "on": on,
+            "recorded_at": ev.recorded,
             "region_code": row["region_code"],
             "studio_id": row["studio_id"],
             "mediator_id": row["mediator_id"],
@@ -285,6 +329,28 @@ class CasesView:
         fact.update(values)
         batch.facts.append(fact)
         batch.by_key[(fact["case_id"], fact["mediation"], kind)] = fact
+        batch.agg.seen(on, position, ev.policy_version)
+        if kind in FLOWS:
+            keys = stats.dim_keys(
+                fact["studio_id"],
+                fact["mediator_id"],
+                fact["route"],
+                fact["worker_category"],
+                fact["categories"],
+                on,
+            )
+            if kind == "entrusted":
+                flows = {"n": 1, "entrusted": 1}
+            elif kind == "succeeded":
+                flows = {"n": 1, "perf" if fact["branch"] == "performance" else "stmt": 1}
+                batch.agg.add_days(on, fact["region_code"], keys, fact["days"], 1)
+            elif kind == "failed":
+                flows = {"n": 1, "failed": 1}
+                batch.agg.add_days(on, fact["region_code"], keys, fact["days"], 1)
+            else:
+                flows = {"n": 1, kind: fact["amount_cents"]}
+            batch.agg.add(on, fact["region_code"], keys, flows)
+        return fact
 
     def _mark(self, batch: _Batch, row: dict[str, Any], kind: str, **values: Any) -> None:
         """Set columns on this mediation's ``kind`` fact (written earlier or in this batch)."""
@@ -300,7 +366,7 @@ class CasesView:
         batch: _Batch,
         row: dict[str, Any],
         position: int,
-        ev: Any,
+        ev: Ev,
         outcome: str,
         amount_cents: int,
         compensating: bool = False,
@@ -309,8 +375,8 @@ class CasesView:
             {
                 "position": position,
                 "seq": batch.seq("subsidies", position),
-                "month": ev.timestamp.astimezone(CHINA).strftime("%Y-%m"),
-                "recorded_at": utc_naive(ev.timestamp),
+                "month": ev.ts.astimezone(CHINA).strftime("%Y-%m"),
+                "recorded_at": ev.recorded,
                 "on": ev.on,
                 "case_id": row["case_id"],
                 "mediation": row["mediation"],
@@ -329,11 +395,15 @@ class CasesView:
         batch: _Batch,
         row: dict[str, Any],
         position: int,
-        ev: Any,
+        ev: Ev,
         acceptance_due_on: date | None,
     ) -> None:
+        assert ev.on is not None
         self._fact(batch, row, position, ev, "failed", days=_days(row, ev.on))
-        self._mark(batch, row, "entrusted", closed_on=ev.on, closed_at=utc_naive(ev.timestamp))
+        self._mark(batch, row, "entrusted", closed_on=ev.on, closed_at=ev.recorded)
+        ms = row["m_state"]
+        if ms is not None:
+            ms["cs"].append(ev.on.isoformat())
         table = self._policy(ev.policy_version, ev.on).subsidy
         amount = (
             table.failure_after_session if row["sessions"] > 0 else table.failure_without_session
@@ -345,78 +415,106 @@ class CasesView:
         if acceptance_due_on is not None:
             row["acceptance_due_on"] = acceptance_due_on
 
-    def _apply(
-        self, states: dict[str, dict[str, Any]], batch: _Batch, position: int, ev: Any
+    def _received(
+        self, states: dict[str, dict[str, Any]], batch: _Batch, position: int, ev: Ev
     ) -> None:
-        case_id = str(ev.originator_id)
-        if isinstance(ev, Case.Received):
-            claims = [[c["category"], cents(c["amount"])] for c in ev.claims]
-            recorded = utc_naive(ev.timestamp)
-            row: dict[str, Any] = {
-                "case_id": case_id,
-                "region_code": ev.region_code,
-                "received_on": ev.on,
-                "received_at": recorded,
-                "worker_category": ev.applicant["worker_category"],
-                "claims": json.dumps(claims),
-                "categories": _categories(claims),
-                "status": Status.RECEIVED.value,
-                "status_since": ev.on,
-                "route": None,
-                "studio_id": None,
-                "mediator_id": None,
-                "mediation": 0,
-                "entrusted_on": None,
-                "window_ends_on": None,
-                "acceptance_due_on": ev.acceptance_due_on,
-                "award_due_on": None,
-                "performance_due_on": None,
-                "review_due_on": None,
-                "review_applied": False,
-                "sessions": 0,
-                "success_branch": None,
-                "success_subsidy_cents": 0,
-                "severed_from": str(ev.severed_from) if ev.severed_from else None,
-                "version": ev.originator_version,
-                "sort_due": NO_DUE,
-                "updated_at": recorded,
-            }
-            states[case_id] = row
-            for idx, (category, amount) in enumerate(claims):
-                batch.claims.append(
-                    {
-                        "position": position,
-                        "idx": idx,
-                        "case_id": case_id,
-                        "category": category,
-                        "amount_cents": amount,
-                        "region_code": ev.region_code,
-                        "worker_category": row["worker_category"],
-                        "received_on": ev.on,
-                        "recorded_from": recorded,
-                        "recorded_to": None,
-                        "policy_version": ev.policy_version,
-                    }
-                )
-            batch.dirty.add(case_id)
+        case_id = ev.originator_id
+        d = ev.d
+        on = ev.on
+        assert on is not None
+        claims = [[c["category"], cents(c["amount"])] for c in d["claims"]]
+        recorded = ev.recorded
+        region = d["region_code"]
+        worker = d["applicant"]["worker_category"]
+        severed_from = ident(d.get("severed_from"))
+        row: dict[str, Any] = {
+            "case_id": case_id,
+            "region_code": region,
+            "received_on": on,
+            "received_at": recorded,
+            "worker_category": worker,
+            "claims": json.dumps(claims),
+            "categories": _categories(claims),
+            "status": Status.RECEIVED.value,
+            "status_since": on,
+            "route": None,
+            "studio_id": None,
+            "mediator_id": None,
+            "mediation": 0,
+            "entrusted_on": None,
+            "window_ends_on": None,
+            "acceptance_due_on": day(d["acceptance_due_on"]),
+            "award_due_on": None,
+            "performance_due_on": None,
+            "review_due_on": None,
+            "review_applied": False,
+            "sessions": 0,
+            "success_branch": None,
+            "success_subsidy_cents": 0,
+            "severed_from": severed_from,
+            "version": ev.version,
+            "sort_due": NO_DUE,
+            "updated_at": recorded,
+            "m_state": None,
+        }
+        states[case_id] = row
+        for idx, (category, amount) in enumerate(claims):
+            batch.claims.append(
+                {
+                    "position": position,
+                    "idx": idx,
+                    "case_id": case_id,
+                    "category": category,
+                    "amount_cents": amount,
+                    "region_code": region,
+                    "worker_category": worker,
+                    "received_on": on,
+                    "recorded_from": recorded,
+                    "recorded_to": None,
+                    "policy_version": ev.policy_version,
+                }
+            )
+        stats.apply_received(
+            batch.agg, region, on, stats.received_contribution(region, worker, on, claims), 1
+        )
+        batch.dirty.add(case_id)
+
+    def _apply(
+        self, states: dict[str, dict[str, Any]], batch: _Batch, position: int, ev: Ev
+    ) -> None:
+        kind = ev.kind
+        if kind == "Received":
+            self._received(states, batch, position, ev)
             return
+        case_id = ev.originator_id
         row = states[case_id]
         batch.dirty.add(case_id)
-        row["version"] = ev.originator_version
-        row["updated_at"] = utc_naive(ev.timestamp)
-        if isinstance(ev, Case.ConsentRecorded):
-            if ev.ends_mediation:
-                self._end_mediation(batch, row, position, ev, ev.acceptance_due_on)
-        elif isinstance(ev, Case.Entrusted):
+        row["version"] = ev.version
+        row["updated_at"] = ev.recorded
+        d = ev.d
+        if kind == "SessionRecorded":
+            row["sessions"] += 1
+        elif kind == "ReviewApplied":
+            row["review_applied"] = True
+        elif kind == "ConsentRecorded":
+            if d and d["ends_mediation"]:
+                self._end_mediation(batch, row, position, ev, day(d["acceptance_due_on"]))
+        elif kind == "Entrusted":
+            on = ev.on
+            assert on is not None
+            window = day(d["window_ends_on"])
+            route = d["route"]
+            if row["m_state"] is not None:
+                batch.retired[case_id].append(row["m_state"])
             row.update(
                 mediation=row["mediation"] + 1,
                 status=Status.ENTRUSTED.value,
-                status_since=ev.on,
-                studio_id=str(ev.studio_id),
+                status_since=on,
+                studio_id=ident(d["studio_id"]),
                 mediator_id=None,
-                route=ev.route,
-                entrusted_on=ev.on,
-                window_ends_on=ev.window_ends_on,
+                route=route,
+                entrusted_on=on,
+                window_ends_on=window,
                 sessions=0,
                 performance_due_on=None,
                 review_due_on=None,
@@ -424,15 +522,51 @@ class CasesView:
                 success_branch=None,
                 success_subsidy_cents=0,
             )
-            if ev.route == Route.PRE_FILING.value:
+            if route == Route.PRE_FILING.value:
                 row["acceptance_due_on"] = None
-            self._fact(batch, row, position, ev, "entrusted", window_ends_on=ev.window_ends_on)
-        elif isinstance(ev, Case.ClaimsSevered):
-            moved = set(ev.categories)
-            claims = [c for c in json.loads(row["claims"]) if c[0] not in moved]
+            row["m_state"] = {
+                "n": row["mediation"],
+                "e": on.isoformat(),
+                "w0": window.isoformat() if window else None,
+                "dims": [
+                    row["region_code"],
+                    row["studio_id"],
+                    route,
+                    row["worker_category"],
+                    row["categories"],
+                ],
+                "as": [],
+                "ws": [],
+                "cs": [],
+                "succ": None,
+            }
+            self._fact(batch, row, position, ev, "entrusted", window_ends_on=window)
+        elif kind == "ClaimsSevered":
+            moved = set(d["categories"])
+            before = json.loads(row["claims"])
+            claims = [c for c in before if c[0] not in moved]
+            region, worker, received_on = (
+                row["region_code"],
+                row["worker_category"],
+                row["received_on"],
+            )
+            stats.apply_received(
+                batch.agg,
+                region,
+                received_on,
+                stats.received_contribution(region, worker, received_on, before),
+                -1,
+            )
+            stats.apply_received(
+                batch.agg,
+                region,
+                received_on,
+                stats.received_contribution(region, worker, received_on, claims),
+                1,
+            )
             row["claims"] = json.dumps(claims)
             row["categories"] = _categories(claims)
-            batch.severed.append((case_id, sorted(moved), utc_naive(ev.timestamp)))
+            batch.severed.append((case_id, sorted(moved), ev.recorded))
             # claims of this very batch are not inserted yet: close them in memory too
             for claim in batch.claims:
                 if (
@@ -440,37 +574,47 @@ class CasesView:
                     and claim["category"] in moved
                     and claim["recorded_to"] is None
                 ):
-                    claim["recorded_to"] = utc_naive(ev.timestamp)
-        elif isinstance(ev, Case.MediatorAssigned):
+                    claim["recorded_to"] = ev.recorded
+        elif kind == "MediatorAssigned":
             if row["status"] == Status.ENTRUSTED.value:
                 row["status"] = Status.IN_MEDIATION.value
                 row["status_since"] = ev.on
-            row["mediator_id"] = str(ev.mediator_id)
-            self._fact(batch, row, position, ev, "assigned")
-        elif isinstance(ev, Case.SessionRecorded):
-            row["sessions"] += 1
-        elif isinstance(ev, Case.WindowExtended):
-            row["window_ends_on"] = ev.window_ends_on
-            self._fact(batch, row, position, ev, "window", window_ends_on=ev.window_ends_on)
-        elif isinstance(ev, Case.AgreementSigned):
+            row["mediator_id"] = ident(d["mediator_id"])
+            fact = self._fact(batch, row, position, ev, "assigned")
+            if row["m_state"] is not None:
+                row["m_state"]["as"].append(
+                    [fact["on"].isoformat(), position, fact["seq"], row["mediator_id"]]
+                )
+        elif kind == "WindowExtended":
+            window = day(d["window_ends_on"])
+            row["window_ends_on"] = window
+            fact = self._fact(batch, row, position, ev, "window", window_ends_on=window)
+            if row["m_state"] is not None:
+                row["m_state"]["ws"].append(
+                    [
+                        fact["on"].isoformat(),
+                        position,
+                        fact["seq"],
+                        window.isoformat() if window else None,
+                    ]
+                )
+        elif kind == "AgreementSigned":
             row.update(
                 status=Status.AGREEMENT_SIGNED.value,
                 status_since=ev.on,
-                performance_due_on=ev.performance_due_on,
-                review_due_on=ev.review_due_on,
+                performance_due_on=day(d["performance_due_on"]),
+                review_due_on=day(d["review_due_on"]),
             )
-            self._fact(batch, row, position, ev, "agreed", amount_cents=cents(ev.amount))
-        elif isinstance(ev, Case.PerformanceRecorded):
-            self._fact(batch, row, position, ev, "paid", amount_cents=cents(ev.amount_paid))
-            if ev.complete:
+            self._fact(batch, row, position, ev, "agreed", amount_cents=cents(d["amount"]))
+        elif kind == "PerformanceRecorded":
+            self._fact(batch, row, position, ev, "paid", amount_cents=cents(d["amount_paid"]))
+            if d["complete"]:
                 self._succeed(batch, row, position, ev, "performance")
-        elif isinstance(ev, Case.ReviewApplied):
-            row["review_applied"] = True
-        elif isinstance(ev, Case.StatementIssued):
+        elif kind == "StatementIssued":
             self._succeed(batch, row, position, ev, "statement")
-        elif isinstance(ev, Case.StatementRetracted):
+        elif kind == "StatementRetracted":
             self._fact(batch, row, position, ev, "reversed", branch=row["success_branch"])
-            self._mark(batch, row, "succeeded", reversed_at=utc_naive(ev.timestamp))
+            self._mark(batch, row, "succeeded", reversed_at=ev.recorded)
             self._subsidy(
                 batch,
                 row,
@@ -481,84 +625,134 @@ class CasesView:
                 compensating=True,
             )
             row["success_subsidy_cents"] = 0
-            self._end_mediation(batch, row, position, ev, ev.acceptance_due_on)
-        elif isinstance(ev, Case.MediationFailed):
-            self._end_mediation(batch, row, position, ev, ev.acceptance_due_on)
-        elif isinstance(ev, Case.AcceptanceDecided):
+            self._unsucceed(batch, row)
+            self._end_mediation(batch, row, position, ev, day(d["acceptance_due_on"]))
+        elif kind == "MediationFailed":
+            self._end_mediation(batch, row, position, ev, day(d["acceptance_due_on"]))
+        elif kind == "AcceptanceDecided":
             row.update(
-                status=(Status.ACCEPTED if ev.accepted else Status.NOT_ACCEPTED).value,
+                status=(Status.ACCEPTED if d["accepted"] else Status.NOT_ACCEPTED).value,
                 status_since=ev.on,
                 acceptance_due_on=None,
-                award_due_on=ev.award_due_on,
+                award_due_on=day(d["award_due_on"]),
             )
-        elif isinstance(ev, Case.AwardPeriodExtended):
-            row["award_due_on"] = ev.award_due_on
-        elif isinstance(ev, Case.Closed):
+        elif kind == "AwardPeriodExtended":
+            row["award_due_on"] = day(d["award_due_on"])
+        elif kind == "Closed":
             row.update(status=Status.CLOSED.value, status_since=ev.on, acceptance_due_on=None)
         # Assessed and StatementServed change no figure (version only).
 
     def _succeed(
-        self, batch: _Batch, row: dict[str, Any], position: int, ev: Any, branch: str
+        self, batch: _Batch, row: dict[str, Any], position: int, ev: Ev, branch: str
     ) -> None:
-        row.update(status=Status.SUCCEEDED.value, status_since=ev.on, success_branch=branch)
-        self._fact(batch, row, position, ev, "succeeded", branch=branch, days=_days(row, ev.on))
-        self._mark(batch, row, "entrusted", closed_on=ev.on, closed_at=utc_naive(ev.timestamp))
-        amount = cents(self._policy(ev.policy_version, ev.on).subsidy.success)
+        on = ev.on
+        assert on is not None
+        row.update(status=Status.SUCCEEDED.value, status_since=on, success_branch=branch)
+        fact = self._fact(batch, row, position, ev, "succeeded", branch=branch, days=_days(row, on))
+        self._mark(batch, row, "entrusted", closed_on=on, closed_at=ev.recorded)
+        ms = row["m_state"]
+        if ms is not None:
+            ms["cs"].append(on.isoformat())
+            ms["succ"] = [
+                on.isoformat(),
+                branch,
+                fact["days"],
+                fact["region_code"],
+                fact["studio_id"],
+                fact["mediator_id"],
+                fact["route"],
+                fact["worker_category"],
+                fact["categories"],
+            ]
+        amount = cents(self._policy(ev.policy_version, on).subsidy.success)
         row["success_subsidy_cents"] = amount
         self._subsidy(batch, row, position, ev, "succeeded", amount)
+
+    def _unsucceed(self, batch: _Batch, row: dict[str, Any]) -> None:
+        """A reversal: the success no longer counts (as known now) where it was counted."""
+        ms = row["m_state"]
+        if ms is None or ms["succ"] is None:
+            return
+        on_iso, branch, days, region, studio, mediator, route, worker, categories = ms["succ"]
+        on = date.fromisoformat(on_iso)
+        keys = stats.dim_keys(studio, mediator, route, worker, categories, on)
+        batch.agg.add(
+            on, region, keys, {"n": -1, "perf" if branch == "performance" else "stmt": -1}
+        )
+        batch.agg.add_days(on, region, keys, days, -1)
+        if on_iso in ms["cs"]:
+            ms["cs"].remove(on_iso)
+        ms["succ"] = None
 
 
 class OrganisationView:
     name = "organisation"
     topics = _topics(*STUDIO_EVENTS)
+    versions = _versions(*STUDIO_EVENTS)
 
     def tables(self, suffix: str = "") -> dict[str, Table]:
         return organisation_tables(suffix)
+
+    def decode(self, notification: Notification, mapper: Mapper[Any]) -> Ev:
+        return decode(notification, mapper, plain(mapper), self.versions)
 
     def process(
         self, conn: Connection, suffix: str, events: Sequence[Positioned], fault: Fault | None
     ) -> None:
         t = organisation_tables(suffix)
         studios, mediators = t["studios"], t["mediators"]
+        new_studios: list[dict[str, Any]] = []
+        new_mediators: list[dict[str, Any]] = []
+
+        def flush() -> None:
+            _insert_many(conn, studios, new_studios)
+            _insert_many(conn, mediators, new_mediators)
+            new_studios.clear()
+            new_mediators.clear()
+
         for position, ev in events:
             if fault is not None:
                 fault(position)
-            if isinstance(ev, Studio.Registered):
-                conn.execute(
-                    insert(studios).values(
-                        studio_id=str(ev.originator_id),
-                        name=ev.name,
-                        region_code=ev.region_code,
-                        kind=ev.kind,
+            d = ev.d
+            if ev.kind == "Registered":
+                new_studios.append(
+                    dict(
+                        studio_id=ev.originator_id,
+                        name=d["name"],
+                        region_code=d["region_code"],
+                        kind=d["kind"],
                         established_on=ev.on,
                         closed_on=None,
-                        mediator_quota=ev.mediator_quota,
-                        registered_at=utc_naive(ev.timestamp),
+                        mediator_quota=d["mediator_quota"],
+                        registered_at=ev.recorded,
                     )
                 )
-            elif isinstance(ev, Studio.MediatorAppointed):
-                conn.execute(
-                    insert(mediators).values(
-                        mediator_id=str(ev.mediator_id),
-                        studio_id=str(ev.originator_id),
-                        name=ev.name,
-                        qualification=ev.qualification,
+            elif ev.kind == "MediatorAppointed":
+                new_mediators.append(
+                    dict(
+                        mediator_id=ident(d["mediator_id"]),
+                        studio_id=ev.originator_id,
+                        name=d["name"],
+                        qualification=d["qualification"],
                         appointed_on=ev.on,
                         retired_on=None,
                     )
                 )
-            elif isinstance(ev, Studio.MediatorRetired):
+            elif ev.kind == "MediatorRetired":
+                flush()
                 conn.execute(
                     update(mediators)
-                    .where(mediators.c.mediator_id == str(ev.mediator_id))
+                    .where(mediators.c.mediator_id == ident(d["mediator_id"]))
                     .values(retired_on=ev.on)
                 )
-            elif isinstance(ev, Studio.Closed):
+            elif ev.kind == "Closed":
+                flush()
                 conn.execute(
                     update(studios)
-                    .where(studios.c.studio_id == str(ev.originator_id))
+                    .where(studios.c.studio_id == ev.originator_id)
                     .values(closed_on=ev.on)
                 )
+        flush()
 
 
 def all_views(policies: PolicyBook | None = None) -> list[View]:

@@ -1,0 +1,132 @@
+"""Decoding stored events for the views, once per event and only as far as needed.
+
+The library's mapper builds a full domain event object for every notification (JSON,
+every transcoded value, the event class). A view needs a few fields, so ``decode`` reads
+the stored JSON itself into an :class:`Ev`: the envelope (kind, case id, version,
+recorded moment, business date, policy version) and the raw payload ``d``, whose values
+are converted by the accessors below when they are used. Events whose payload no view
+reads (an assessment, a session, a served statement, a consent that does not end the
+mediation) are not parsed at all: only their recorded moment is cut from the front of
+the stored JSON.
+
+Anything unusual goes through the mapper instead, so nothing is ever decoded wrongly: an
+encrypted or compressed store, an event whose stored ``class_version`` is not the
+current one (the mapper's upcasters apply), or a state that does not look as expected.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Mapper, Notification
+
+from projections.sql import utc_naive
+
+_STAMP = b'{"timestamp":{"_type_":"datetime_iso","_data_":"'
+# payload-free for every view, given the kind (and, for consents, this exact member)
+LIGHT = frozenset({"Assessed", "SessionRecorded", "StatementServed", "ReviewApplied"})
+_NOT_ENDING = b'"ends_mediation":false'
+
+
+class Ev:
+    """One decoded event: the envelope and the raw payload (see the accessors)."""
+
+    __slots__ = ("d", "kind", "on", "originator_id", "policy_version", "recorded", "ts", "version")
+
+    def __init__(
+        self,
+        kind: str,
+        originator_id: str,
+        version: int,
+        ts: datetime,
+        on: date | None,
+        policy_version: str,
+        d: dict[str, Any],
+    ) -> None:
+        self.kind = kind
+        self.originator_id = originator_id
+        self.version = version
+        self.ts = ts
+        self.recorded = utc_naive(ts)
+        self.on = on
+        self.policy_version = policy_version
+        self.d = d
+
+
+def _value(v: Any) -> Any:
+    return v["_data_"] if type(v) is dict else v
+
+
+def day(v: Any) -> date | None:
+    """A date field (transcoded ``date_iso``, a ``date``, or null)."""
+    if v is None:
+        return None
+    if type(v) is dict:
+        return date.fromisoformat(v["_data_"])
+    if isinstance(v, date):
+        return v
+    return date.fromisoformat(str(v))
+
+
+def ident(v: Any) -> str | None:
+    """A UUID field as its canonical string (transcoded ``uuid_hex``, a UUID, or null)."""
+    if v is None:
+        return None
+    if type(v) is dict:
+        h: str = v["_data_"]
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    return str(UUID(str(v))) if not isinstance(v, UUID) else str(v)
+
+
+def cents(amount: str | Decimal) -> int:
+    return int((Decimal(_value(amount)) * 100).to_integral_value())
+
+
+def _slow(n: Notification, mapper: Mapper[Any]) -> Ev:
+    ev: Any = mapper.to_domain_event(n)
+    data = {k: v for k, v in vars(ev).items()}
+    kind = str(getattr(type(ev), "TOPIC", n.topic)).rpartition(".")[2]
+    return Ev(
+        kind,
+        str(ev.originator_id),
+        int(ev.originator_version),
+        ev.timestamp,
+        getattr(ev, "on", None),
+        getattr(ev, "policy_version", ""),
+        data,
+    )
+
+
+def plain(mapper: Mapper[Any]) -> bool:
+    """True when the stored state is plain JSON (no cipher, no compressor)."""
+    return getattr(mapper, "cipher", None) is None and getattr(mapper, "compressor", None) is None
+
+
+def decode(n: Notification, mapper: Mapper[Any], fast: bool, versions: dict[str, int]) -> Ev:
+    """``n`` as an :class:`Ev`; ``versions`` maps a kind to its current ``class_version``."""
+    if not fast:
+        return _slow(n, mapper)
+    kind = n.topic.rpartition(".")[2]
+    state = n.state
+    if (kind in LIGHT or (kind == "ConsentRecorded" and _NOT_ENDING in state)) and state.startswith(
+        _STAMP
+    ):
+        end = state.find(b'"', len(_STAMP))
+        ts = datetime.fromisoformat(state[len(_STAMP) : end].decode())
+        return Ev(kind, str(n.originator_id), n.originator_version, ts, None, "", {})
+    try:
+        data = json.loads(state)
+        if data.get("class_version", 1) != versions.get(kind, 1):
+            return _slow(n, mapper)
+        ts = datetime.fromisoformat(data["timestamp"]["_data_"])
+        on = day(data["on"])
+        policy = data["policy_version"]
+    except (ValueError, KeyError, TypeError):
+        return _slow(n, mapper)
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=UTC)
+    return Ev(kind, str(n.originator_id), n.originator_version, ts, on, policy, data)
