@@ -73,6 +73,9 @@ class Runtime:
         position = self.app.last_position()
         if position is None:
             return
+        projected = self.app.projected_position()
+        if projected is not None and projected >= position:
+            return  # the in-process catch-up after the save already reached it
         try:
             self.system.wait_for(position, timeout=2.0)
         except Exception:  # a slow read model must not fail an acknowledged command
@@ -237,7 +240,10 @@ async def command_context(
         raise validation(
             "Idempotency-Key must be 1-200 visible ASCII characters", field="Idempotency-Key"
         )
-    return CommandContext(access.actor, expected, idempotency_key or None)
+    # the gate's copy of the case (or studio): the command decides on it instead of
+    # loading it again; if it went stale meanwhile, the save loses the race and reloads
+    loaded = access.case if access.case is not None else access.studio
+    return CommandContext(access.actor, expected, idempotency_key or None, loaded=loaded)
 
 
 ContextDep = Annotated[CommandContext, Depends(command_context)]

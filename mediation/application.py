@@ -7,6 +7,15 @@ Every command:
 3. lets the aggregate decide (rules raise named errors; nothing is recorded on refusal);
 4. saves the new events, together with the idempotency record, in one transaction.
 A save that loses a race with no expected version is re-loaded and re-decided once.
+
+Performance (docs/performance.md): the repository keeps an LRU cache of aggregates
+(``AGGREGATE_CACHE_MAXSIZE``, default 1000; an empty value turns it off). Every ``get``
+of a cached aggregate still reads the events recorded after the cached version from the
+database and applies them (the library's fast-forward), so writers in other threads and
+processes are seen exactly as by a full replay; callers get a deep copy, never the
+cached object. A command may also reuse the case its caller loaded moments before
+(``CommandContext.loaded``, the API's gate): if that case is stale the save loses the
+race like any other and the retry loads afresh.
 """
 
 from __future__ import annotations
@@ -16,16 +25,17 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, ClassVar, TypeVar, cast
 from uuid import NAMESPACE_URL, UUID, uuid5
 from zoneinfo import ZoneInfo
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+from eventsourcing.utils import strtobool
 
 from mediation.case import ApplicantInput, Case, Claim, RespondentInput
 from mediation.clock import Clock, recording_time, recording_with
@@ -116,11 +126,37 @@ class IdempotencyRecord(Aggregate):
         )
 
 
+class CachingRepository(Repository[UUID]):
+    """The library's repository, with each cached aggregate's fast-forward *and copy* atomic.
+
+    The library fast-forwards a cached aggregate under a lock but deep-copies it after
+    releasing that lock, so another thread's fast-forward of the same aggregate could
+    change it mid-copy (a torn copy). Here both happen under one lock per aggregate
+    (striped: 64 locks), so every caller gets a whole aggregate at one version.
+    """
+
+    STRIPES = 64
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._stripes = [threading.Lock() for _ in range(self.STRIPES)]
+
+    def get(self, aggregate_id: UUID, *, version: int | None = None, **kwargs: Any) -> Any:
+        if self.cache is None or version is not None:
+            return super().get(aggregate_id, version=version, **kwargs)
+        with self._stripes[hash(aggregate_id) % self.STRIPES]:
+            return super().get(aggregate_id, **kwargs)
+
+
 @dataclass(frozen=True)
 class CommandContext:
     actor: Actor
     expected_version: int | None = None
     idempotency_key: str | None = None
+    # The target aggregate as the caller just loaded it (a private copy, e.g. by the API's
+    # gate), used for the first attempt instead of loading it again. Optional: a stale
+    # copy only makes the save lose the optimistic-concurrency race (then reloaded).
+    loaded: Aggregate | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -135,11 +171,17 @@ class HistoryEntry:
 
 
 Decision = Callable[[Case], Sequence[Aggregate]]
+A = TypeVar("A", bound=Aggregate)
 
 
 class MediationApplication(Application[UUID]):
     name = "mediation"
     is_snapshotting_enabled = False
+    # Defaults, overridden by the process environment (``MEDIATION_AGGREGATE_CACHE_MAXSIZE``
+    # or ``AGGREGATE_CACHE_MAXSIZE``; an empty value disables the cache; note that the
+    # library reads "0" as *unbounded*) and by the ``env`` argument. Fast-forward stays on
+    # (the library's default) and aggregates are deep-copied out of the cache.
+    env: ClassVar[dict[str, str]] = {"AGGREGATE_CACHE_MAXSIZE": "1000"}
 
     def __init__(
         self,
@@ -151,8 +193,22 @@ class MediationApplication(Application[UUID]):
         super().__init__(env)
         self.policies = policies or PolicyBook.default()
         self.clock: Clock = clock or (lambda: datetime.now(CHINA))
-        self._after_save: list[Callable[[], None]] = []
+        self._after_save: list[Callable[[], object]] = []
         self._local = threading.local()
+
+    def construct_repository(self) -> Repository[UUID]:
+        """The library's settings (same environment keys), with ``CachingRepository``."""
+        maxsize = self.env.get(self.AGGREGATE_CACHE_MAXSIZE)
+        return CachingRepository(
+            event_store=self.events,
+            snapshot_store=self.snapshots,
+            cache_maxsize=int(maxsize) if maxsize else None,
+            fastforward=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD, "y")),
+            fastforward_skipping=strtobool(
+                self.env.get(self.AGGREGATE_CACHE_FASTFORWARD_SKIPPING, "n")
+            ),
+            deepcopy_from_cache=strtobool(self.env.get(self.DEEPCOPY_FROM_AGGREGATE_CACHE, "y")),
+        )
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -160,13 +216,26 @@ class MediationApplication(Application[UUID]):
 
     # ------------------------------------------------------------------ plumbing
 
-    def on_saved(self, callback: Callable[[], None]) -> None:
-        """Run ``callback`` after every successful save (in-process projections)."""
+    def on_saved(self, callback: Callable[[], object]) -> None:
+        """Run ``callback`` after every successful save (in-process projections).
+
+        It may return the lowest position its read models reached (see
+        ``projected_position``); an exception is logged, never raised to the command.
+        """
         self._after_save.append(callback)
 
     def last_position(self) -> int | None:
         """Notification position of this thread's latest save (for read-your-writes)."""
         return cast("int | None", getattr(self._local, "position", None))
+
+    def projected_position(self) -> int | None:
+        """Position every ``on_saved`` callback reported for this thread's latest save.
+
+        A callback may return the lowest position its read models have reached (an
+        ``int``); when all of them did, without raising, a caller can skip waiting for the
+        read models (``last_position() <= projected_position()``). None otherwise.
+        """
+        return cast("int | None", getattr(self._local, "projected", None))
 
     def max_position(self) -> int:
         return self.recorder.max_notification_id() or 0
@@ -182,14 +251,24 @@ class MediationApplication(Application[UUID]):
             raise DateInFuture(f"{field} {on.isoformat()} is later than today", field=field)
 
     def _save(self, *aggregates: Aggregate) -> None:
+        self._local.projected = None
         recordings = self.save(*aggregates)
         if recordings:
             self._local.position = max(r.notification.id for r in recordings)
+        reached: list[int] = []
+        known = bool(self._after_save)
         for callback in self._after_save:
             try:
-                callback()
+                result = callback()
             except Exception:  # a read model must never undo an acknowledged command
                 log.exception("in-process projection failed after save")
+                known = False
+                continue
+            if isinstance(result, int) and not isinstance(result, bool):
+                reached.append(result)
+            else:
+                known = False  # this callback did not say: readers wait for the read models
+        self._local.projected = min(reached) if known else None
 
     @staticmethod
     def fingerprint(command: str, target: UUID | None, params: Mapping[str, Any]) -> str:
@@ -223,6 +302,28 @@ class MediationApplication(Application[UUID]):
             return cast(Case, self.repository.get(case_id))
         except AggregateNotFoundError:
             raise NotFound(f"no case {case_id}") from None
+
+    def _case_loader(self, ctx: CommandContext, case_id: UUID) -> Callable[[], Case]:
+        """Loads the case for each attempt: the caller's copy first (if usable), then fresh."""
+        return self._loader(ctx, case_id, Case, self.get_case)
+
+    def _loader(
+        self, ctx: CommandContext, aggregate_id: UUID, kind: type[A], get: Callable[[UUID], A]
+    ) -> Callable[[], A]:
+        preloaded: list[A] = []
+        loaded = ctx.loaded
+        if (
+            isinstance(loaded, kind)
+            and loaded.id == aggregate_id
+            and not loaded.pending_events
+            and (ctx.expected_version is None or loaded.version == ctx.expected_version)
+        ):
+            preloaded.append(loaded)
+
+        def load() -> A:
+            return preloaded.pop() if preloaded else get(aggregate_id)
+
+        return load
 
     def _run(
         self,
@@ -270,9 +371,10 @@ class MediationApplication(Application[UUID]):
         act: Callable[[Case, Policy], None],
     ) -> Case:
         self._check_date(on)
+        load = self._case_loader(ctx, case_id)
 
         def decide() -> tuple[Aggregate, Sequence[Aggregate]]:
-            case = self.get_case(case_id)
+            case = load()
             if ctx.expected_version is not None and case.version != ctx.expected_version:
                 raise VersionConflict(
                     f"the case is at version {case.version}, not {ctx.expected_version}"
@@ -385,9 +487,10 @@ class MediationApplication(Application[UUID]):
         """Sever claims into a new case; returns the new case."""
         self._check_date(on)
         params = {"claim_categories": sorted(c.value for c in categories), "on": on}
+        load = self._case_loader(ctx, case_id)
 
         def decide() -> tuple[Aggregate, Sequence[Aggregate]]:
-            case = self.get_case(case_id)
+            case = load()
             if ctx.expected_version is not None and case.version != ctx.expected_version:
                 raise VersionConflict(
                     f"the case is at version {case.version}, not {ctx.expected_version}"
@@ -681,8 +784,10 @@ class MediationApplication(Application[UUID]):
         params: Mapping[str, Any],
         act: Callable[[Studio], None],
     ) -> Studio:
+        load = self._loader(ctx, studio_id, Studio, self.get_studio)
+
         def decide() -> tuple[Aggregate, Sequence[Aggregate]]:
-            studio = self.get_studio(studio_id)
+            studio = load()
             if ctx.expected_version is not None and studio.version != ctx.expected_version:
                 raise VersionConflict(f"the studio is at version {studio.version}")
             act(studio)
