@@ -1,6 +1,6 @@
 """API throughput relative to a bare FastAPI endpoint, served the same way, in the same run.
 
-    .venv/bin/python bench/api_bench.py [--requests 2000] [--threads 1,4]
+    .venv/bin/python bench/api_bench.py [--requests 2000] [--threads 1,4] [--rounds 5]
 
 Starts three uvicorn servers on 127.0.0.1 (separate processes, same settings: one worker,
 plain ``def`` endpoints, JSON logs at INFO to /dev/null): a bare FastAPI app with one
@@ -12,8 +12,11 @@ Measures requests per second of
 - ``POST /api/v1/cases/{id}/assessment`` (a case command: load, decide, save one event,
   update the in-process read models), round-robin over a pool of received cases,
 
-and prints the ratios (targets: read ≥ 0.35, command ≥ 0.15). Loops are bounded; the
-numbers go into docs/performance.md by hand.
+and prints the ratios (targets: read ≥ 0.35, command ≥ 0.15). Each figure is measured
+``--rounds`` times, the three alternating within a round and the order reversed every
+other round (so that a burst of load from elsewhere on the machine does not fall on one
+figure only); the table shows the medians and, for the ratios, the lowest and highest
+per-round ratio. Loops are bounded; the numbers go into docs/performance.md by hand.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import argparse
 import os
 import platform
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -206,6 +210,7 @@ def main() -> None:
     parser.add_argument("--db", default="")
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--threads", default="1,4")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (median)")
     parser.add_argument(
         "--postgres",
         default="",
@@ -249,21 +254,34 @@ def main() -> None:
 
     print(
         f"# {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs, "
-        f"{'PostgreSQL' if schema else 'SQLite'}, {args.requests} requests per measurement"
+        f"{'PostgreSQL' if schema else 'SQLite'}, {args.requests} requests per measurement "
+        f"(commands half), {args.rounds} alternating rounds, medians"
     )
     print(
         "| client threads | hello req/s | case read req/s | case command req/s "
-        "| read ratio | command ratio |"
+        "| read ratio (min–max) | command ratio (min–max) |"
     )
     print("|---:|---:|---:|---:|---:|---:|")
     try:
         for threads in [int(t) for t in args.threads.split(",")]:
-            base = measure(hello, get_hello, args.requests, threads)
-            r = measure(api, read, args.requests, threads)
-            c = measure(api, command, max(args.requests // 2, threads), threads)
+            figures: dict[str, tuple[str, Callable[[httpx.Client, int], httpx.Response], int]] = {
+                "hello": (hello, get_hello, args.requests),
+                "read": (api, read, args.requests),
+                "command": (api, command, max(args.requests // 2, threads)),
+            }
+            rates: dict[str, list[float]] = {k: [] for k in figures}
+            for r in range(max(args.rounds, 1)):
+                order = list(figures) if r % 2 == 0 else list(reversed(figures))
+                for name in order:
+                    target, request, n = figures[name]
+                    rates[name].append(measure(target, request, n, threads))
+            base, rd, c = (statistics.median(rates[k]) for k in ("hello", "read", "command"))
+            read_ratios = [x / h for x, h in zip(rates["read"], rates["hello"], strict=True)]
+            command_ratios = [x / h for x, h in zip(rates["command"], rates["hello"], strict=True)]
             print(
-                f"| {threads} | {base:,.0f} | {r:,.0f} | {c:,.0f} | {r / base:.2f} "
-                f"| {c / base:.2f} |",
+                f"| {threads} | {base:,.0f} | {rd:,.0f} | {c:,.0f} "
+                f"| {rd / base:.2f} ({min(read_ratios):.2f}–{max(read_ratios):.2f}) "
+                f"| {c / base:.2f} ({min(command_ratios):.2f}–{max(command_ratios):.2f}) |",
                 flush=True,
             )
     finally:
