@@ -17,6 +17,19 @@ from typing import Any
 
 from mediation import regions
 
+# the event kinds the fold reads (the others change no figure it computes)
+TOPICS = (
+    "Received",
+    "ClaimsSevered",
+    "Entrusted",
+    "AgreementSigned",
+    "PerformanceRecorded",
+    "StatementIssued",
+    "StatementRetracted",
+    "MediationFailed",
+    "ConsentRecorded",
+)
+
 FIELDS = (
     "received",
     "entrusted",

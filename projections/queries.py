@@ -888,11 +888,25 @@ def _from_counters(
             fig.failed += values[5]
             fig.agreed += values[6]
             fig.paid += values[7]
-    stock = (
-        select(c.dim, c.key, c.county, func.sum(c.pending), func.sum(c.overdue))
-        .where(and_(c.dim.in_(dims), c.grain == "m", c.bucket <= to, region))
-        .group_by(c.dim, c.key, c.county)
-    )
+    # the stock at `to` (a month's last day): that month's rows plus every open tail
+    # that started by then
+    o = t["stats_open"].c
+    last_month = to.replace(day=1)
+    parts = union_all(
+        select(c.dim, c.key, c.county, c.pending, c.overdue).where(
+            and_(c.dim.in_(dims), c.grain == "m", c.bucket == last_month, region)
+        ),
+        select(o.dim, o.key, o.county, o.pending, o.overdue).where(
+            and_(o.dim.in_(dims), o.grain == "m", o.bucket <= last_month, _like(o.county, prefix))
+        ),
+    ).subquery("s")
+    stock = select(
+        parts.c.dim,
+        parts.c.key,
+        parts.c.county,
+        func.sum(parts.c.pending),
+        func.sum(parts.c.overdue),
+    ).group_by(parts.c.dim, parts.c.key, parts.c.county)
     for d, k, county, pending, overdue in conn.execute(stock):
         pending, overdue = int(pending or 0), int(overdue or 0)
         if not pending and not overdue:

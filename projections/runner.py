@@ -14,7 +14,18 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, and_, delete, insert, select, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    and_,
+    delete,
+    insert,
+    inspect,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
 from mediation.application import MediationApplication
@@ -56,7 +67,28 @@ class Runner:
 
     # ------------------------------------------------------------------ setup
 
+    def stale_layout(self, view: View) -> bool:
+        """True when some live table of ``view`` is missing or lacks a column of this code."""
+        found = inspect(self.engine)
+        tables = view.tables("").values()
+        present = [found.has_table(t.name) for t in tables]
+        if not any(present):
+            return False  # a new database: nothing to migrate
+        for table, exists in zip(tables, present, strict=True):
+            if not exists:
+                return True
+            columns = {c["name"] for c in found.get_columns(table.name)}
+            if {c.name for c in table.columns} - columns:
+                return True
+        return False
+
     def ensure(self, suffix: str = "") -> None:
+        if not suffix:
+            # tables from an older layout: rebuild side by side and swap (never half-migrate)
+            for view in self.views.values():
+                if self.stale_layout(view):
+                    log.warning("view %s has an older table layout; rebuilding it", view.name)
+                    self.rebuild(view.name)
         with self.engine.begin() as conn:
             TRACKING.create_all(conn, checkfirst=True)
             for view in self.views.values():

@@ -217,6 +217,16 @@ def case_tables(suffix: str = "") -> dict[str, Table]:
         *[Column(m, BigInteger, nullable=False, server_default="0") for m in STATS_MEASURES],
         PrimaryKeyConstraint("dim", "grain", "bucket", "county", "key", name=f"pk_rm_stats{s}"),
     )
+    stats_open = Table(
+        f"rm_stats_open{s}",
+        md,
+        *key_columns(),
+        Column("pending", BigInteger, nullable=False, server_default="0"),
+        Column("overdue", BigInteger, nullable=False, server_default="0"),
+        PrimaryKeyConstraint(
+            "dim", "grain", "bucket", "county", "key", name=f"pk_rm_stats_open{s}"
+        ),
+    )
     stats_days = Table(
         f"rm_stats_days{s}",
         md,
@@ -242,6 +252,7 @@ def case_tables(suffix: str = "") -> dict[str, Table]:
         "subsidies": subsidies,
         "stats": stats,
         "stats_days": stats_days,
+        "stats_open": stats_open,
         "policy_days": policy_days,
     }
 

@@ -82,6 +82,7 @@ class Agg:
         self.rows: dict[tuple[str, date, str, str, str], list[int]] = {}
         self.days: dict[tuple[str, date, str, str, str, int], int] = defaultdict(int)
         self.policy: dict[date, tuple[int, str]] = {}
+        self.open: dict[tuple[str, date, str, str, str], list[int]] = {}
 
     def add(self, on: date, county: str, keys: Iterable[Key], values: dict[str, int]) -> None:
         pairs = [(IDX[m], v) for m, v in values.items() if v]
@@ -98,6 +99,13 @@ class Agg:
             for i, v in pairs:
                 row[i] += v
 
+    def add_open(self, on: date, county: str, keys: Iterable[Key], values: dict[str, int]) -> None:
+        month = on.replace(day=1)
+        for dim, key in keys:
+            row = self.open.setdefault(("m", month, county, dim, key), [0, 0])
+            row[0] += values.get("pending", 0)
+            row[1] += values.get("overdue", 0)
+
     def add_days(self, on: date, county: str, keys: Iterable[Key], days: int, sign: int) -> None:
         month = on.replace(day=1)
         for dim, key in keys:
@@ -110,14 +118,22 @@ class Agg:
 
     # ------------------------------------------------------------------ write
 
-    def write(self, conn: Connection, stats: Table, days: Table, policy: Table) -> None:
-        rows = [(*k, *v) for k, v in self.rows.items() if any(v)]
+    def write(
+        self, conn: Connection, stats: Table, days: Table, policy: Table, open_: Table
+    ) -> None:
         keys = "grain, bucket, county, dim, key"
-        if rows:
-            cols = ", ".join(MEASURES)
-            sets = ", ".join(f"{m} = {stats.name}.{m} + excluded.{m}" for m in MEASURES)
-            zero = " AND ".join(f"{m} = 0" for m in MEASURES)
-            _upsert(conn, stats, f"{keys}, {cols}", rows, f"({keys})", sets, prune=zero)
+        for table, measures, changes in (
+            (stats, MEASURES, self.rows),
+            (open_, ("pending", "overdue"), self.open),
+        ):
+            rows = [(*k, *v) for k, v in changes.items() if any(v)]
+            if rows:
+                cols = ", ".join(measures)
+                sets = ", ".join(f"{m} = {table.name}.{m} + excluded.{m}" for m in measures)
+                zero = " AND ".join(f"{m} = 0" for m in measures)
+                # only a negative change can bring a row back to all zeros
+                shrinking = [(*k, *v) for k, v in changes.items() if min(v) < 0]
+                _upsert(conn, table, f"{keys}, {cols}", rows, f"({keys})", sets, zero, shrinking)
         hist = [(*k, v) for k, v in self.days.items() if v]
         if hist:
             _upsert(
@@ -127,7 +143,8 @@ class Agg:
                 hist,
                 f"({keys}, days)",
                 f"n = {days.name}.n + excluded.n",
-                prune="n = 0",
+                "n = 0",
+                [(*k, v) for k, v in self.days.items() if v < 0],
             )
         if self.policy:
             prows = [(on, pos, pv) for on, (pos, pv) in self.policy.items()]
@@ -138,6 +155,8 @@ class Agg:
                 prows,
                 '("on")',
                 "position = excluded.position, policy_version = excluded.policy_version",
+                None,
+                None,
                 where=f"excluded.position > {policy.name}.position",
             )
 
@@ -149,8 +168,9 @@ def _upsert(
     rows: list[tuple[Any, ...]],
     conflict: str,
     sets: str,
-    where: str | None = None,
     prune: str | None = None,
+    shrinking: list[tuple[Any, ...]] | None = None,
+    where: str | None = None,
 ) -> None:
     """Add ``rows`` into ``table``: COPY into a temporary table then one INSERT ... ON
     CONFLICT on PostgreSQL; executemany of the same upsert on SQLite. ``prune``: rows of
@@ -162,11 +182,11 @@ def _upsert(
     if conn.dialect.name != "postgresql":
         marks = ", ".join("?" for _ in rows[0])
         raw.executemany(f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks}) {tail}', rows)
-        if prune:
+        if prune and shrinking:
             match = " AND ".join(f"{k} = ?" for k in key_names)
             raw.executemany(
                 f'DELETE FROM "{table.name}" WHERE {match} AND {prune}',
-                [row[: len(key_names)] for row in rows],
+                [row[: len(key_names)] for row in shrinking],
             )
         return
     temp = f"tmp_{table.name}"
@@ -179,7 +199,7 @@ def _upsert(
             for row in rows:
                 copy.write_row(row)
         cur.execute(f'INSERT INTO "{table.name}" ({columns}) SELECT {columns} FROM "{temp}" {tail}')
-        if prune:
+        if prune and shrinking:
             match = " AND ".join(f"t.{k} = x.{k}" for k in key_names)
             zero = " AND ".join(f"t.{c.strip()}" for c in prune.split(" AND "))
             cur.execute(f'DELETE FROM "{table.name}" t USING "{temp}" x WHERE {match} AND {zero}')
@@ -279,14 +299,38 @@ def apply_pending(
     ms: dict[str, Any] | None,
     sign: int,
 ) -> None:
+    """Add (sign +1) or remove (-1) one mediation's ``pending``/``overdue`` stock.
+
+    Stored as the stock at each month's last day: on ``rm_stats`` rows, the months from
+    the first change to the last one, minus the final value; the final value (1 while a
+    mediation is still open, else 0) once, on an ``rm_stats_open`` row of the first
+    month, which counts for every month from then on.
+    """
     if not ms:
         return
     county, studio, route, worker, categories = ms["dims"]
     e = date.fromisoformat(ms["e"])
+    per: dict[tuple[str, str | None], list[tuple[date, int]]] = defaultdict(list)
     for (on, measure, mediator), value in pending_deltas(ms).items():
         if value:
-            keys = dim_keys(studio, mediator, route, worker, categories, e)
-            agg.add(on, county, keys, {measure: sign * value})
+            per[(measure, mediator)].append((on, value))
+    for (measure, mediator), changes in per.items():
+        changes.sort()
+        final = sum(v for _, v in changes)
+        keys = dim_keys(studio, mediator, route, worker, categories, e)
+        first = changes[0][0].replace(day=1)
+        last = changes[-1][0].replace(day=1)
+        month, stock, i = first, 0, 0
+        while month <= last:
+            end = _next_month(month)
+            while i < len(changes) and changes[i][0] < end:
+                stock += changes[i][1]
+                i += 1
+            if stock != final:
+                agg.add(month, county, keys, {measure: sign * (stock - final)})
+            month = end
+        if final:
+            agg.add_open(first, county, keys, {measure: sign * final})
 
 
 # ---------------------------------------------------------------------- query helpers

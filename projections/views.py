@@ -281,7 +281,7 @@ class CasesView:
                     stats.apply_pending(agg, ms, +1)
                 changed.append({**state, "m_state": stored})
             _insert_many(conn, t["cases"], changed)
-        agg.write(conn, t["stats"], t["stats_days"], t["policy_days"])
+        agg.write(conn, t["stats"], t["stats_days"], t["policy_days"], t["stats_open"])
 
     # ------------------------------------------------------------------ events
 
