@@ -44,6 +44,7 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    literal_column,
     or_,
     select,
     union_all,
@@ -846,18 +847,23 @@ def _from_counters(
     present: set[str] = set()
 
     def key_of(d: str, k: str, county: str) -> str | None:
-        if d != dim:
-            return None
+        return k if d == dim else None
+
+    def grouped(cols: Any) -> Any:
+        """The report's key in SQL, so that the database returns one row per key."""
         if group_by == "city":
-            return county[:4] + "00"
+            # literal SQL (no bind parameters) so GROUP BY repeats it verbatim
+            return func.substr(cols.county, literal_column("1"), literal_column("4")).concat(
+                literal_column("'00'")
+            )
         if group_by == "county":
-            return county
-        return k
+            return cols.county
+        return cols.key
 
     flows = select(
         c.dim,
-        c.key,
-        c.county,
+        grouped(c).label("k"),
+        literal(""),
         func.sum(c.n),
         func.sum(c.received),
         func.sum(c.claimed),
@@ -868,7 +874,7 @@ def _from_counters(
         func.sum(c.agreed),
         func.sum(c.paid),
     ).where(and_(c.dim.in_(dims), c.grain == "m", in_period, region))
-    flows = flows.group_by(c.dim, c.key, c.county)
+    flows = flows.group_by(c.dim, grouped(c))
     for d, k, county, n, rec, cla, ent, perf, stmt, fail, agr, paid in conn.execute(flows):
         values = [int(v or 0) for v in (rec, cla, ent, perf, stmt, fail, agr, paid)]
         targets = []
@@ -902,11 +908,11 @@ def _from_counters(
     ).subquery("s")
     stock = select(
         parts.c.dim,
-        parts.c.key,
-        parts.c.county,
+        grouped(parts.c).label("k"),
+        literal(""),
         func.sum(parts.c.pending),
         func.sum(parts.c.overdue),
-    ).group_by(parts.c.dim, parts.c.key, parts.c.county)
+    ).group_by(parts.c.dim, grouped(parts.c))
     for d, k, county, pending, overdue in conn.execute(stock):
         pending, overdue = int(pending or 0), int(overdue or 0)
         if not pending and not overdue:
@@ -921,7 +927,7 @@ def _from_counters(
             total.overdue += overdue
     h = sd.c
     hist = (
-        select(h.dim, h.key, h.county, h.days, func.sum(h.n))
+        select(h.dim, grouped(h).label("k"), literal(""), h.days, func.sum(h.n))
         .where(
             and_(
                 h.dim.in_(dims),
@@ -931,7 +937,7 @@ def _from_counters(
                 _like(h.county, prefix),
             )
         )
-        .group_by(h.dim, h.key, h.county, h.days)
+        .group_by(h.dim, grouped(h), h.days)
     )
     for d, k, county, days, n in conn.execute(hist):
         n = int(n or 0)
