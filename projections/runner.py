@@ -27,6 +27,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
+from sqlalchemy.schema import CreateTable
 
 from mediation.application import MediationApplication
 from projections.sql import NEXT, TRACKING, tracking, view_state
@@ -37,6 +38,8 @@ log = logging.getLogger("projections.runner")
 BATCH_SIZE = 500
 # A rebuild reads and commits in larger batches: the same guarantee, fewer round trips.
 REBUILD_BATCH_SIZE = 5000
+# indexes a rebuild keeps while loading (the view's updates find rows by them)
+NEEDED_WHILE_LOADING = {f"{name}{NEXT}" for name in ("ix_rm_facts_case", "ix_rm_claims_case")}
 
 
 class PositionAlreadyTracked(Exception):
@@ -215,10 +218,20 @@ class Runner:
         with self.engine.begin() as conn:
             TRACKING.create_all(conn, checkfirst=True)
             for table in view.tables(NEXT).values():
-                table.create(conn)
+                # secondary indexes after the load (cheaper than maintaining them), except
+                # the ones the view's own updates look rows up by
+                conn.execute(CreateTable(table))
+                for index in table.indexes:
+                    if str(index.name) in NEEDED_WHILE_LOADING:
+                        index.create(conn)
         self._ensure_state(view.name + NEXT)
         size = max(self.batch_size, REBUILD_BATCH_SIZE)
         position = self.catch_up_view(view, NEXT, progress, size)
+        if self.engine.dialect.name == "postgresql":
+            with self.engine.begin() as conn:
+                for table in view.tables(NEXT).values():
+                    for index in table.indexes:
+                        index.create(conn, checkfirst=True)
         if swap:
             position = self.swap(view)
         return position
@@ -253,6 +266,10 @@ class Runner:
                 self.apply_in(conn, view, NEXT, events, last)
                 tracked = last
             postgres = conn.dialect.name == "postgresql"
+            if postgres:  # indexes a rebuild deferred (if the caller did not build them)
+                for next_table in view.tables(NEXT).values():
+                    for index in next_table.indexes:
+                        index.create(conn, checkfirst=True)
             for key, live_table in view.tables("").items():
                 next_table = view.tables(NEXT)[key]
                 live_table.drop(conn, checkfirst=True)
@@ -276,8 +293,9 @@ def _rename_indexes(conn: Connection, live: Table, nxt: Table, postgres: bool) -
             target = str(index.name).removesuffix(NEXT)
             conn.execute(text(f'ALTER INDEX "{index.name}" RENAME TO "{target}"'))
         return
+    # SQLite cannot rename an index: build the live-named ones on the renamed table
     for index in nxt.indexes:
-        conn.execute(text(f'DROP INDEX "{index.name}"'))
+        conn.execute(text(f'DROP INDEX IF EXISTS "{index.name}"'))
         live_indexes[str(index.name).removesuffix(NEXT)].create(conn)
 
 
