@@ -226,7 +226,13 @@ class Runner:
                         index.create(conn)
         self._ensure_state(view.name + NEXT)
         size = max(self.batch_size, REBUILD_BATCH_SIZE)
-        position = self.catch_up_view(view, NEXT, progress, size)
+        view.begin_load()
+        try:
+            position = self.catch_up_view(view, NEXT, progress, size)
+            with self.engine.begin() as conn:
+                view.end_load(conn, NEXT)
+        finally:
+            view.abort_load()
         if self.engine.dialect.name == "postgresql":
             with self.engine.begin() as conn:
                 for table in view.tables(NEXT).values():

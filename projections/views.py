@@ -62,6 +62,13 @@ class View(Protocol):
         self, conn: Connection, suffix: str, events: Sequence[Positioned], fault: Fault | None
     ) -> None: ...
 
+    # a rebuild's load into side tables (a view may carry work across its batches)
+    def begin_load(self) -> None: ...
+
+    def end_load(self, conn: Connection, suffix: str) -> None: ...
+
+    def abort_load(self) -> None: ...
+
 
 def _topics(*classes: type[Any]) -> tuple[str, ...]:
     return tuple(str(c.TOPIC) for c in classes)
@@ -197,6 +204,25 @@ class CasesView:
 
     def __init__(self, policies: PolicyBook | None = None) -> None:
         self.policies = policies or PolicyBook.default()
+        # during a rebuild's load: the counters of every batch, summed and written once
+        self.carried: stats.Agg | None = None
+
+    def begin_load(self) -> None:
+        """A rebuild into side tables starts: carry the counters across its batches.
+
+        Safe because a rebuild's side tables are thrown away unless it completes: a failed
+        rebuild is started again from position zero (``Runner.rebuild`` drops them first).
+        """
+        self.carried = stats.Agg()
+
+    def end_load(self, conn: Connection, suffix: str) -> None:
+        carried, self.carried = self.carried, None
+        if carried is not None:
+            t = case_tables(suffix)
+            carried.write(conn, t["stats"], t["stats_days"], t["policy_days"], t["stats_open"])
+
+    def abort_load(self) -> None:
+        self.carried = None
 
     def tables(self, suffix: str = "") -> dict[str, Table]:
         return case_tables(suffix)
@@ -213,6 +239,9 @@ class CasesView:
         ids = sorted({ev.originator_id for _, ev in events if ev.kind != "Received"})
         states: dict[str, dict[str, Any]] = {}
         batch = _Batch()
+        carried = self.carried if suffix else None
+        if carried is not None:
+            batch.agg = carried
         for i in range(0, len(ids), CHUNK):
             chunk = ids[i : i + CHUNK]
             for row in conn.execute(select(t["cases"]).where(t["cases"].c.case_id.in_(chunk))):
@@ -281,7 +310,8 @@ class CasesView:
                     stats.apply_pending(agg, ms, +1)
                 changed.append({**state, "m_state": stored})
             _insert_many(conn, t["cases"], changed)
-        agg.write(conn, t["stats"], t["stats_days"], t["policy_days"], t["stats_open"])
+        if carried is None:
+            agg.write(conn, t["stats"], t["stats_days"], t["policy_days"], t["stats_open"])
 
     # ------------------------------------------------------------------ events
 
@@ -695,6 +725,15 @@ class OrganisationView:
 
     def decode(self, notification: Notification, mapper: Mapper[Any]) -> Ev:
         return decode(notification, mapper, plain(mapper), self.versions)
+
+    def begin_load(self) -> None:
+        pass
+
+    def end_load(self, conn: Connection, suffix: str) -> None:
+        pass
+
+    def abort_load(self) -> None:
+        pass
 
     def process(
         self, conn: Connection, suffix: str, events: Sequence[Positioned], fault: Fault | None
