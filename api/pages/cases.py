@@ -65,7 +65,10 @@ class Command:
 
 def _entrust(app: MediationApplication, ctx: CommandContext, cid: UUID, f: FormData) -> Case:
     return app.entrust(
-        ctx, cid, studio_id=F.uuid(f, "studio_id"), route=F.choice(f, "route", Route),
+        ctx,
+        cid,
+        studio_id=F.uuid(f, "studio_id"),
+        route=F.choice(f, "route", Route),
         on=F.day(f, "on"),
     )
 
@@ -84,68 +87,174 @@ def _sever(app: MediationApplication, ctx: CommandContext, cid: UUID, f: FormDat
 COMMANDS: dict[str, Command] = {
     c.name: c
     for c in (
-        Command("assess", "case.assess", ("assess",), "委托调解审查",
-                lambda app, ctx, cid, f: app.assess(
-                    ctx, cid, on=F.day(f, "on"),
-                    within_scope=F.yes_no(f, "within_scope"),
-                    meets_acceptance_conditions=F.yes_no(f, "meets_acceptance_conditions"),
-                    suitable_for_mediation=F.yes_no(f, "suitable_for_mediation"),
-                    reason=F.text(f, "reason"))),
-        Command("consent", "case.consent", ("record_consent",), "当事人调解意愿",
-                lambda app, ctx, cid, f: app.record_consent(
-                    ctx, cid, party=F.choice(f, "party", Party),
-                    given=F.yes_no(f, "given"), on=F.day(f, "on"))),
-        Command("entrust", "case.entrust", ("entrust_pre_filing", "entrust_post_filing"),
-                "委托调解", _entrust),
+        Command(
+            "assess",
+            "case.assess",
+            ("assess",),
+            "委托调解审查",
+            lambda app, ctx, cid, f: app.assess(
+                ctx,
+                cid,
+                on=F.day(f, "on"),
+                within_scope=F.yes_no(f, "within_scope"),
+                meets_acceptance_conditions=F.yes_no(f, "meets_acceptance_conditions"),
+                suitable_for_mediation=F.yes_no(f, "suitable_for_mediation"),
+                reason=F.text(f, "reason"),
+            ),
+        ),
+        Command(
+            "consent",
+            "case.consent",
+            ("record_consent",),
+            "当事人调解意愿",
+            lambda app, ctx, cid, f: app.record_consent(
+                ctx,
+                cid,
+                party=F.choice(f, "party", Party),
+                given=F.yes_no(f, "given"),
+                on=F.day(f, "on"),
+            ),
+        ),
+        Command(
+            "entrust",
+            "case.entrust",
+            ("entrust_pre_filing", "entrust_post_filing"),
+            "委托调解",
+            _entrust,
+        ),
         Command("sever", "case.sever", ("sever",), "分案", _sever),
-        Command("assign", "case.assign_mediator", ("assign_mediator",), "指派调解员",
-                lambda app, ctx, cid, f: app.assign_mediator(
-                    ctx, cid, mediator_id=F.uuid(f, "mediator_id"), on=F.day(f, "on"))),
-        Command("session", "case.session", ("record_session",), "记录调解会谈",
-                lambda app, ctx, cid, f: app.record_session(
-                    ctx, cid, held_on=F.day(f, "held_on"), summary=F.text(f, "summary"))),
-        Command("window_extension", "case.window_extension", ("extend_window",),
-                "延长调解期限",
-                lambda app, ctx, cid, f: app.extend_window(
-                    ctx, cid, days=F.integer(f, "days"), on=F.day(f, "on"))),
-        Command("agreement", "case.agreement", ("sign_agreement",), "签订调解协议书",
-                lambda app, ctx, cid, f: app.sign_agreement(
-                    ctx, cid, signed_on=F.day(f, "signed_on"), amount=F.amount(f, "amount"),
-                    performance_due_on=F.day(f, "performance_due_on"),
-                    terms=F.text(f, "terms"))),
-        Command("performance", "case.performance", ("record_performance",), "记录协议履行",
-                lambda app, ctx, cid, f: app.record_performance(
-                    ctx, cid, on=F.day(f, "on"), amount_paid=F.amount(f, "amount_paid"),
-                    complete=F.yes_no(f, "complete"))),
-        Command("review", "case.review", ("apply_review",), "申请仲裁审查",
-                lambda app, ctx, cid, f: app.apply_review(
-                    ctx, cid, applied_on=F.day(f, "applied_on"))),
-        Command("statement", "case.statement", ("issue_statement",), "出具仲裁调解书",
-                lambda app, ctx, cid, f: app.issue_statement(
-                    ctx, cid, issued_on=F.day(f, "issued_on"), number=F.text(f, "number"))),
-        Command("service", "case.statement_service", ("serve_statement",), "调解书送达签收",
-                lambda app, ctx, cid, f: app.serve_statement(
-                    ctx, cid, party=F.choice(f, "party", Party), on=F.day(f, "on"))),
-        Command("retraction", "case.statement_retraction", ("retract_statement",),
-                "送达前反悔",
-                lambda app, ctx, cid, f: app.retract_statement(
-                    ctx, cid, party=F.choice(f, "party", Party), on=F.day(f, "on"))),
-        Command("failure", "case.failure", ("fail",), "调解不成",
-                lambda app, ctx, cid, f: app.fail(
-                    ctx, cid, on=F.day(f, "on"), reason=F.text(f, "reason"))),
-        Command("acceptance", "case.acceptance", ("decide_acceptance",), "受理决定",
-                lambda app, ctx, cid, f: app.decide_acceptance(
-                    ctx, cid, accepted=F.yes_no(f, "accepted"), on=F.day(f, "on"),
-                    reason=F.text(f, "reason", required=False))),
-        Command("award_extension", "case.award_extension", ("extend_award_period",),
-                "延长审理期限",
-                lambda app, ctx, cid, f: app.extend_award_period(
-                    ctx, cid, days=F.integer(f, "days"),
-                    approved_by=F.text(f, "approved_by"), on=F.day(f, "on"))),
-        Command("closure", "case.closure", ("close",), "结案",
-                lambda app, ctx, cid, f: app.close_case(
-                    ctx, cid, on=F.day(f, "on"),
-                    disposition=F.choice(f, "disposition", Disposition))),
+        Command(
+            "assign",
+            "case.assign_mediator",
+            ("assign_mediator",),
+            "指派调解员",
+            lambda app, ctx, cid, f: app.assign_mediator(
+                ctx, cid, mediator_id=F.uuid(f, "mediator_id"), on=F.day(f, "on")
+            ),
+        ),
+        Command(
+            "session",
+            "case.session",
+            ("record_session",),
+            "记录调解会谈",
+            lambda app, ctx, cid, f: app.record_session(
+                ctx, cid, held_on=F.day(f, "held_on"), summary=F.text(f, "summary")
+            ),
+        ),
+        Command(
+            "window_extension",
+            "case.window_extension",
+            ("extend_window",),
+            "延长调解期限",
+            lambda app, ctx, cid, f: app.extend_window(
+                ctx, cid, days=F.integer(f, "days"), on=F.day(f, "on")
+            ),
+        ),
+        Command(
+            "agreement",
+            "case.agreement",
+            ("sign_agreement",),
+            "签订调解协议书",
+            lambda app, ctx, cid, f: app.sign_agreement(
+                ctx,
+                cid,
+                signed_on=F.day(f, "signed_on"),
+                amount=F.amount(f, "amount"),
+                performance_due_on=F.day(f, "performance_due_on"),
+                terms=F.text(f, "terms"),
+            ),
+        ),
+        Command(
+            "performance",
+            "case.performance",
+            ("record_performance",),
+            "记录协议履行",
+            lambda app, ctx, cid, f: app.record_performance(
+                ctx,
+                cid,
+                on=F.day(f, "on"),
+                amount_paid=F.amount(f, "amount_paid"),
+                complete=F.yes_no(f, "complete"),
+            ),
+        ),
+        Command(
+            "review",
+            "case.review",
+            ("apply_review",),
+            "申请仲裁审查",
+            lambda app, ctx, cid, f: app.apply_review(ctx, cid, applied_on=F.day(f, "applied_on")),
+        ),
+        Command(
+            "statement",
+            "case.statement",
+            ("issue_statement",),
+            "出具仲裁调解书",
+            lambda app, ctx, cid, f: app.issue_statement(
+                ctx, cid, issued_on=F.day(f, "issued_on"), number=F.text(f, "number")
+            ),
+        ),
+        Command(
+            "service",
+            "case.statement_service",
+            ("serve_statement",),
+            "调解书送达签收",
+            lambda app, ctx, cid, f: app.serve_statement(
+                ctx, cid, party=F.choice(f, "party", Party), on=F.day(f, "on")
+            ),
+        ),
+        Command(
+            "retraction",
+            "case.statement_retraction",
+            ("retract_statement",),
+            "送达前反悔",
+            lambda app, ctx, cid, f: app.retract_statement(
+                ctx, cid, party=F.choice(f, "party", Party), on=F.day(f, "on")
+            ),
+        ),
+        Command(
+            "failure",
+            "case.failure",
+            ("fail",),
+            "调解不成",
+            lambda app, ctx, cid, f: app.fail(
+                ctx, cid, on=F.day(f, "on"), reason=F.text(f, "reason")
+            ),
+        ),
+        Command(
+            "acceptance",
+            "case.acceptance",
+            ("decide_acceptance",),
+            "受理决定",
+            lambda app, ctx, cid, f: app.decide_acceptance(
+                ctx,
+                cid,
+                accepted=F.yes_no(f, "accepted"),
+                on=F.day(f, "on"),
+                reason=F.text(f, "reason", required=False),
+            ),
+        ),
+        Command(
+            "award_extension",
+            "case.award_extension",
+            ("extend_award_period",),
+            "延长审理期限",
+            lambda app, ctx, cid, f: app.extend_award_period(
+                ctx,
+                cid,
+                days=F.integer(f, "days"),
+                approved_by=F.text(f, "approved_by"),
+                on=F.day(f, "on"),
+            ),
+        ),
+        Command(
+            "closure",
+            "case.closure",
+            ("close",),
+            "结案",
+            lambda app, ctx, cid, f: app.close_case(
+                ctx, cid, on=F.day(f, "on"), disposition=F.choice(f, "disposition", Disposition)
+            ),
+        ),
     )
 }
 
@@ -329,8 +438,13 @@ def _run_sync(
     except DomainError as exc:
         current = rt.app.get_case(case.id)
         return case_page(
-            request, user, current, status=_status_for(exc), error=refusal(exc),
-            open_form=command.name, values=F.values_of(form),
+            request,
+            user,
+            current,
+            status=_status_for(exc),
+            error=refusal(exc),
+            open_form=command.name,
+            values=F.values_of(form),
         )
     rt.after_write()
     back = F.text(form, "back", required=False)
@@ -389,8 +503,10 @@ def _claims(form: FormData) -> list[Claim]:
         if not category and not raw_amount:
             continue
         claims.append(
-            Claim(F.choice(form, f"claims.{i}.category", ClaimCategory),
-                  F.amount(form, f"claims.{i}.amount"))
+            Claim(
+                F.choice(form, f"claims.{i}.category", ClaimCategory),
+                F.amount(form, f"claims.{i}.amount"),
+            )
         )
     if not claims:
         raise ValidationFailed("请至少填写一项仲裁请求（类别与金额）", field="claims.0.category")

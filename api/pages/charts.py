@@ -81,10 +81,13 @@ def bar_chart(
     for i in range(5):
         frac = i / 4
         y = top + plot_h - frac * plot_h
-        svg.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" '
-                   f'class="grid"/>')
-        svg.append(f'<text x="{left - 6}" y="{y + 4:.1f}" class="axis" text-anchor="end">'
-                   f"{_fmt(top_value * frac, percent)}</text>")
+        svg.append(
+            f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" class="grid"/>'
+        )
+        svg.append(
+            f'<text x="{left - 6}" y="{y + 4:.1f}" class="axis" text-anchor="end">'
+            f"{_fmt(top_value * frac, percent)}</text>"
+        )
     n = max(len(categories), 1)
     group_w = plot_w / n
     bar_w = max(min(group_w * 0.8 / max(len(series), 1), 28), 3)
@@ -99,18 +102,24 @@ def bar_chart(
             y = top + plot_h - h
             colour = PALETTE[si % len(PALETTE)]
             tip = f"{cat} {s.name}: {_fmt(v, percent)}"
-            rect = (f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w - 1:.1f}" height="{h:.1f}" '
-                    f'fill="{colour}"><title>{escape(tip)}</title></rect>')
+            rect = (
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w - 1:.1f}" height="{h:.1f}" '
+                f'fill="{colour}"><title>{escape(tip)}</title></rect>'
+            )
             link = s.links[ci] if ci < len(s.links) else None
             if link:
                 rect = f'<a href="{escape(link)}" aria-label="{escape(tip)}">{rect}</a>'
             svg.append(rect)
         tx = left + ci * group_w + group_w / 2
         ty = top + plot_h + 14
-        svg.append(f'<text x="{tx:.1f}" y="{ty:.1f}" class="axis" text-anchor="end" '
-                   f'transform="rotate(-40 {tx:.1f} {ty:.1f})">{escape(_short(cat))}</text>')
-    svg.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" '
-               f'y2="{top + plot_h}" class="baseline"/>')
+        svg.append(
+            f'<text x="{tx:.1f}" y="{ty:.1f}" class="axis" text-anchor="end" '
+            f'transform="rotate(-40 {tx:.1f} {ty:.1f})">{escape(_short(cat))}</text>'
+        )
+    svg.append(
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" '
+        f'y2="{top + plot_h}" class="baseline"/>'
+    )
     return _wrap(svg, title, width, height)
 
 
@@ -133,10 +142,13 @@ def line_chart(
     for i in range(5):
         frac = i / 4
         y = top + plot_h - frac * plot_h
-        svg.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" '
-                   f'class="grid"/>')
-        svg.append(f'<text x="{left - 6}" y="{y + 4:.1f}" class="axis" text-anchor="end">'
-                   f"{_fmt(top_value * frac, percent)}</text>")
+        svg.append(
+            f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" class="grid"/>'
+        )
+        svg.append(
+            f'<text x="{left - 6}" y="{y + 4:.1f}" class="axis" text-anchor="end">'
+            f"{_fmt(top_value * frac, percent)}</text>"
+        )
     n = len(categories)
     step = plot_w / max(n - 1, 1)
 
@@ -147,24 +159,31 @@ def line_chart(
     for i, cat in enumerate(categories):
         if i % label_every == 0 or i == n - 1:
             x, _ = xy(i, 0)
-            svg.append(f'<text x="{x:.1f}" y="{top + plot_h + 18}" class="axis" '
-                       f'text-anchor="middle">{escape(cat)}</text>')
+            svg.append(
+                f'<text x="{x:.1f}" y="{top + plot_h + 18}" class="axis" '
+                f'text-anchor="middle">{escape(cat)}</text>'
+            )
     for si, s in enumerate(series):
         colour = PALETTE[si % len(PALETTE)]
         points = [(i, v) for i, v in enumerate(s.values) if v is not None]
         if len(points) > 1:
             path = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(i, v) for i, v in points))
-            svg.append(f'<polyline points="{path}" fill="none" stroke="{colour}" '
-                       f'stroke-width="2.5"/>')
+            svg.append(
+                f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2.5"/>'
+            )
         for i, v in points:
             x, y = xy(i, v)
             tip = f"{categories[i]} {s.name}: {_fmt(v, percent)}"
-            dot = (f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{colour}">'
-                   f"<title>{escape(tip)}</title></circle>")
+            dot = (
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{colour}">'
+                f"<title>{escape(tip)}</title></circle>"
+            )
             link = s.links[i] if i < len(s.links) else None
             if link:
                 dot = f'<a href="{escape(link)}" aria-label="{escape(tip)}">{dot}</a>'
             svg.append(dot)
-    svg.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" '
-               f'y2="{top + plot_h}" class="baseline"/>')
+    svg.append(
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" '
+        f'y2="{top + plot_h}" class="baseline"/>'
+    )
     return _wrap(svg, title, width, height)

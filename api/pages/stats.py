@@ -33,7 +33,13 @@ from projections import queries
 router = APIRouter()
 
 MEASURES = (
-    "received", "entrusted", "concluded", "succeeded", "failed", "pending", "overdue",
+    "received",
+    "entrusted",
+    "concluded",
+    "succeeded",
+    "failed",
+    "pending",
+    "overdue",
 )
 
 
@@ -126,9 +132,7 @@ def _rate(v: Any) -> float | None:
 
 
 @router.get("/dashboard", include_in_schema=False)
-def dashboard(
-    request: Request, region: str = "", to: str = "", as_of: str = ""
-) -> Response:
+def dashboard(request: Request, region: str = "", to: str = "", as_of: str = "") -> Response:
     user = page_user(request)
     require(user, "stats.caseload")
     rt = runtime(request)
@@ -150,10 +154,16 @@ def dashboard(
         f"调解成功率与调解结案占比（按{labels.GROUP_BY[q.by]}）",
         names,
         [
-            Series("调解成功率", [_rate(r.success_rate) for r in rows],
-                   [_drill(q, q.by, "succeeded", r.key) for r in rows]),
-            Series("调解结案占比", [_rate(r.mediation_share) for r in rows],
-                   [_drill(q, q.by, "received", r.key) for r in rows]),
+            Series(
+                "调解成功率",
+                [_rate(r.success_rate) for r in rows],
+                [_drill(q, q.by, "succeeded", r.key) for r in rows],
+            ),
+            Series(
+                "调解结案占比",
+                [_rate(r.mediation_share) for r in rows],
+                [_drill(q, q.by, "received", r.key) for r in rows],
+            ),
         ],
         percent=True,
     )
@@ -169,10 +179,16 @@ def dashboard(
 
     trend = line_chart(
         "月度趋势（件）",
-        [f"{int(m[5:])}月" if i and m[5:] != "01" else f"{m[:4]}年{int(m[5:])}月"
-         for i, m in enumerate(months)],
-        [series("received", "收案"), series("entrusted", "委托调解"),
-         series("succeeded", "调解成功"), series("failed", "调解不成")],
+        [
+            f"{int(m[5:])}月" if i and m[5:] != "01" else f"{m[:4]}年{int(m[5:])}月"
+            for i, m in enumerate(months)
+        ],
+        [
+            series("received", "收案"),
+            series("entrusted", "委托调解"),
+            series("succeeded", "调解成功"),
+            series("failed", "调解不成"),
+        ],
     )
     overdue_ids, _ = list_case_ids(
         rt, region_prefix=region_prefix(q.region), overdue=True, limit=10
@@ -220,8 +236,14 @@ def drill_down(
     q = Query(user, rt.today(), region, request.query_params.get("from", ""), to, as_of)
     try:
         ids = queries.caseload_cases(
-            rt.system.engine, region=q.region, from_=q.from_, to=q.to, group_by=group_by,
-            as_of=q.as_of, measure=measure, key=key,
+            rt.system.engine,
+            region=q.region,
+            from_=q.from_,
+            to=q.to,
+            group_by=group_by,
+            as_of=q.as_of,
+            measure=measure,
+            key=key,
         )
     except DomainError as exc:
         raise PageError(422, exc.title_zh, exc.detail) from None
@@ -243,8 +265,9 @@ def drill_down(
     )
 
 
-def _download(request: Request, ext: str, group_by: str, region: str, to: str,
-              as_of: str) -> Response:
+def _download(
+    request: Request, ext: str, group_by: str, region: str, to: str, as_of: str
+) -> Response:
     user = page_user(request)
     rt = runtime(request)
     q = Query(user, rt.today(), region, request.query_params.get("from", ""), to, as_of)

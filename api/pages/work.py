@@ -154,7 +154,9 @@ def mediator_home(request: Request, cursor: str = "") -> Response:
     rt = runtime(request)
     try:
         ids, next_cursor = queries.mediator_queue(
-            rt.system.engine, mediator_id=user.mediator_id, today=rt.today(),
+            rt.system.engine,
+            mediator_id=user.mediator_id,
+            today=rt.today(),
             cursor=cursor or None,
         )
     except DomainError:
@@ -162,8 +164,11 @@ def mediator_home(request: Request, cursor: str = "") -> Response:
             rt.system.engine, mediator_id=user.mediator_id, today=rt.today()
         )
     waiting, _ = list_case_ids(
-        rt, region_prefix=region_prefix(user.region_code), status=Status.ENTRUSTED.value,
-        mediator_id=user.mediator_id, limit=20,
+        rt,
+        region_prefix=region_prefix(user.region_code),
+        status=Status.ENTRUSTED.value,
+        mediator_id=user.mediator_id,
+        limit=20,
     )
     return render(
         request,
@@ -218,8 +223,11 @@ def roster_page(
     active: list[Any] = []
     if studio is not None:
         ids, _ = list_case_ids(
-            rt, region_prefix=region_prefix(user.region_code), status=Status.ENTRUSTED.value,
-            studio_id=studio.id, limit=50,
+            rt,
+            region_prefix=region_prefix(user.region_code),
+            status=Status.ENTRUSTED.value,
+            studio_id=studio.id,
+            limit=50,
         )
         pending = case_rows(rt, ids, mask=authz.masked(user))
         active = studio.active_mediators(today)
@@ -292,7 +300,12 @@ def _appoint_sync(request: Request, user: User, studio_id: str, form: FormData) 
         )
     except DomainError as exc:
         return roster_page(
-            request, user, studio_id, status=422, error=refusal(exc), open_form="appoint",
+            request,
+            user,
+            studio_id,
+            status=422,
+            error=refusal(exc),
+            open_form="appoint",
             values=F.values_of(form),
         )
     rt.after_write()
@@ -322,7 +335,12 @@ def _retire_sync(
     except (DomainError, ValueError) as exc:
         err = refusal(exc) if isinstance(exc, DomainError) else {"title": "调解员无效"}
         return roster_page(
-            request, user, studio_id, status=422, error=err, open_form="retire",
+            request,
+            user,
+            studio_id,
+            status=422,
+            error=err,
+            open_form="retire",
             values=F.values_of(form),
         )
     rt.after_write()
