@@ -86,9 +86,11 @@ class System:
             self.app.on_saved(self._after_save)
             self.catch_up()
 
-    def _after_save(self) -> None:
-        if not self._deferred:
-            self.catch_up()
+    def _after_save(self) -> int | None:
+        """Catch up after a save; the position reached lets the API skip waiting for it."""
+        if self._deferred:
+            return None
+        return self.catch_up()
 
     @contextmanager
     def deferred(self) -> Iterator[None]:
