@@ -194,8 +194,9 @@ class Runner:
         suffix: str = "",
         progress: Progress | None = None,
         size: int | None = None,
+        head: int | None = None,
     ) -> int:
-        head = self.head()
+        head = self.head() if head is None else head
         tracked = self.tracked(view.name, suffix)
         while tracked < head:
             events, last = self.read(view, tracked, head, size)
@@ -207,7 +208,8 @@ class Runner:
 
     def catch_up(self) -> int:
         """Bring every view up to the log head; returns the lowest tracked position."""
-        return min(self.catch_up_view(view) for view in self.views.values())
+        head = self.head()  # one look at the log head serves every view
+        return min(self.catch_up_view(view, head=head) for view in self.views.values())
 
     # ------------------------------------------------------------------ rebuild
 

@@ -323,12 +323,21 @@ def make_engine(database_url: str) -> Engine:
             cursor = dbapi_conn.cursor()  # type: ignore[attr-defined]
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA busy_timeout=30000")
+            # Read models are rebuildable and each batch commits with its tracking record,
+            # so a power loss may only roll back their last batches, which catch-up then
+            # re-applies: they need atomicity, not per-commit fsync. The event store's own
+            # connections keep the library's (durable) setting.
+            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
         return engine
     connect_args: dict[str, object] = {"connect_timeout": 5}
+    # As for SQLite above: read-model commits need not wait for the WAL flush; a server
+    # crash can only lose whole batches together with their tracking records.
+    options = ["-csynchronous_commit=off"]
     if schema:
-        connect_args["options"] = f"-csearch_path={schema}"
+        options.append(f"-csearch_path={schema}")
+    connect_args["options"] = " ".join(options)
     return create_engine(sa_url, connect_args=connect_args, pool_pre_ping=True, pool_size=5)
 
 
