@@ -37,6 +37,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
 from eventsourcing.utils import strtobool
 
+from mediation import rules
 from mediation.case import ApplicantInput, Case, Claim, RespondentInput
 from mediation.clock import Clock, recording_time, recording_with
 from mediation.errors import (
@@ -508,8 +509,6 @@ class MediationApplication(Application[UUID]):
         def act(case: Case, policy: Policy) -> None:
             if case.studio_id is None:
                 # not entrusted: let the transition rule answer
-                from mediation import rules
-
                 rules.require_transition("assign_mediator", case.status, case.route)
             assert case.studio_id is not None
             studio = self.get_studio(case.studio_id)

@@ -15,15 +15,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
-from typing import Any
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
 
 from mediation import rules
-from mediation.calendar import add_working_days, due_date, is_overdue, working_days_between
+from mediation.calendar import (
+    DayUnit,
+    Period,
+    add_working_days,
+    due_date,
+    is_overdue,
+    working_days_between,
+)
 from mediation.envelope import ChainedAggregate, Envelope
 from mediation.errors import (
     InvalidTransition,
@@ -606,7 +612,7 @@ class Case(ChainedAggregate):
             self.route, self.window_extended, days, policy.pre_filing_extension_max_days
         )
         assert self.window_ends_on is not None
-        new_end = due_date(self.window_ends_on, _calendar_days(days))
+        new_end = due_date(self.window_ends_on, Period(days, DayUnit.CALENDAR))
         self.trigger_event(
             self.WindowExtended,
             days=days,
@@ -730,7 +736,7 @@ class Case(ChainedAggregate):
             self.AwardPeriodExtended,
             days=days,
             approved_by=approved_by.strip(),
-            award_due_on=due_date(self.award_due_on, _calendar_days(days)),
+            award_due_on=due_date(self.award_due_on, Period(days, DayUnit.CALENDAR)),
             **self.envelope(actor, on, policy),
         )
 
@@ -810,12 +816,3 @@ def _add_years(d: date, years: int) -> date:
         return d.replace(year=d.year + years)
     except ValueError:  # 29 February
         return d.replace(year=d.year + years, day=28)
-
-
-def _calendar_days(days: int) -> Any:
-    from mediation.calendar import DayUnit, Period
-
-    return Period(days, DayUnit.CALENDAR)
-
-
-_ = timedelta  # kept for readers extending day arithmetic

@@ -122,7 +122,7 @@ class Studio(ChainedAggregate):
         mediator_quota: int | None = None,
     ) -> Studio:
         rules.require_text(name, "name", 200)
-        _require_region(region_code)
+        rules.require_region_exists(region_code)
         quota = policy.default_mediator_quota if mediator_quota is None else mediator_quota
         if not 1 <= quota <= 1000:
             raise ValidationFailed("mediator_quota is 1 to 1000", field="mediator_quota")
@@ -202,12 +202,3 @@ class Studio(ChainedAggregate):
             raise InvalidTransition("the studio is already closed")
         rules.require_not_before(closed_on, self.established_on, "the studio's establishment")
         self.trigger_event(self.Closed, **self.envelope(actor, closed_on, policy))
-
-
-def _require_region(code: str) -> None:
-    from mediation import regions
-
-    if regions.get_region(code) is None:
-        raise ValidationFailed(
-            f"{code!r} is not a GB/T 2260 administrative-division code", field="region_code"
-        )

@@ -196,13 +196,18 @@ def require_money(value: Decimal | str, field: str) -> Decimal:
         raise ValidationFailed(str(exc), field=field) from None
 
 
-def require_known_region(code: str) -> None:
+def require_region_exists(code: str) -> regions.Region:
     region = regions.get_region(code)
     if region is None:
         raise ValidationFailed(
             f"{code!r} is not a GB/T 2260 administrative-division code", field="region_code"
         )
-    if region.level == "province":
+    return region
+
+
+def require_known_region(code: str) -> None:
+    """A case's region: an existing city- or county-level division."""
+    if require_region_exists(code).level == "province":
         raise ValidationFailed(
             "a case belongs to a city or county, not a whole province", field="region_code"
         )
