@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -19,10 +20,12 @@ from fastapi.openapi.utils import get_openapi
 
 from api import errors
 from api.deps import Runtime, SystemLike, precheck, runtime_of
+from api.integrity import IntegrityMonitor
 from api.logs import RequestContext
+from api.outage import DatabaseGate
 from api.routes import auth, cases, stats, studios
 from api.routes.common import json_response
-from api.schemas import Health, ProblemOut, Ready
+from api.schemas import HaltedView, Health, IntegrityOut, ProblemOut, Ready
 from api.security import LoginLimiter, TokenReader, check_production_secret
 from api.users import UserStore
 from mediation.settings import Settings, get_settings
@@ -64,9 +67,13 @@ def create_app(system: SystemLike | None = None, settings: Settings | None = Non
         tokens=TokenReader(settings),
     )
 
+    integrity = IntegrityMonitor(system.app, system.app.clock)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        integrity.start()
         yield
+        integrity.stop()
         users.close()
         if owns_system:
             runtime.system.close()
@@ -78,7 +85,9 @@ def create_app(system: SystemLike | None = None, settings: Settings | None = Non
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    app.state.integrity = integrity
     errors.install(app, precheck)
+    app.add_middleware(DatabaseGate, ping=users.ping, enabled=database_url.startswith("postgres"))
     app.add_middleware(RequestContext)
 
     for router in (auth.router, cases.router, studios.router, stats.router):
@@ -95,12 +104,36 @@ def create_app(system: SystemLike | None = None, settings: Settings | None = Non
         summary="Database reachable; projection lag in events",
     )
     def readyz(request: Request) -> Response:
+        """200 while the database answers; integrity problems and halted views are in the
+        body (they need an operator, not a restart by the load balancer)."""
         rt = runtime_of(request)
         rt.users.ping()
         position = rt.app.max_position()
         lag = rt.system.lag()
+        integrity.wake()  # a pass soon; this request only reads the last result
+        checked = integrity.result
+        halts: Callable[[], list[dict[str, Any]]] | None = getattr(rt.system, "halts", None)
+        halted = [
+            HaltedView(**{**h, "halted_at": _utc(h.get("halted_at"))})
+            for h in (halts() if halts is not None else [])
+        ]
         return json_response(
-            Ready(status="ready", database="ok", projection_lag=lag, position=position)
+            Ready(
+                status="ready",
+                database="ok",
+                projection_lag=lag,
+                position=position,
+                integrity=IntegrityOut(
+                    status=checked.status,
+                    verified_to=checked.verified_to,
+                    events=checked.events,
+                    problems=checked.problems,
+                    first_problem=checked.first_problem,
+                    checked_at=checked.checked_at,
+                    full_walk_at=checked.full_walk_at,
+                ),
+                projections_halted=halted,
+            )
         )
 
     from api import pages
@@ -108,6 +141,13 @@ def create_app(system: SystemLike | None = None, settings: Settings | None = Non
     pages.mount(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """Read-model timestamps are naive UTC; the API answers RFC 3339 with an offset."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
 
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}

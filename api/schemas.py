@@ -476,11 +476,38 @@ class Health(BaseModel):
     status: Literal["ok"]
 
 
+class IntegrityOut(BaseModel):
+    """The hash-chain check (``mediation verify``), kept current in the background."""
+
+    status: Literal["pending", "ok", "problems", "unavailable"] = Field(
+        description="pending (first walk not done), ok, problems (tampering found), "
+        "unavailable (the last pass could not read the store)"
+    )
+    verified_to: int = Field(description="every event up to this position was checked")
+    events: int = Field(description="case and studio events checked")
+    problems: int = Field(description="findings, as `mediation verify` reports them")
+    first_problem: str | None = None
+    checked_at: datetime | None = Field(None, description="end of the last pass")
+    full_walk_at: datetime | None = Field(None, description="end of the last walk from zero")
+
+
+class HaltedView(BaseModel):
+    """A read model stopped by an event it cannot process (see docs/operations.md)."""
+
+    view: str
+    position: int = Field(description="the event the view cannot process")
+    tracked: int = Field(description="the view stays at this position until the cause is fixed")
+    error: str
+    halted_at: datetime | None = None
+
+
 class Ready(BaseModel):
     status: Literal["ready"]
     database: Literal["ok"]
     projection_lag: int
     position: int
+    integrity: IntegrityOut | None = None
+    projections_halted: list[HaltedView] = Field(default_factory=list)
 
 
 class ProblemOut(BaseModel):

@@ -49,32 +49,48 @@ def _guard(name: str, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def run_backend(backend: str, sizes: figures.Sizes, quick: bool, workdir: Path) -> dict[str, Any]:
+FIGURES = ("command_vs_raw", "import_vs_copy", "rebuild_vs_scan", "stats_vs_naive", "api", "growth")
+
+
+def run_backend(
+    backend: str,
+    sizes: figures.Sizes,
+    quick: bool,
+    workdir: Path,
+    only: frozenset[str] = frozenset(FIGURES),
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    with fresh_store(backend, workdir) as store:
-        out["command_vs_raw"] = _guard(
-            "command_vs_raw", lambda: figures.command_vs_raw(store, sizes)
+    if "command_vs_raw" in only:
+        with fresh_store(backend, workdir) as store:
+            out["command_vs_raw"] = _guard(
+                "command_vs_raw", lambda: figures.command_vs_raw(store, sizes)
+            )
+    if "import_vs_copy" in only:
+        out["import_vs_copy"] = _guard(
+            "import_vs_copy", lambda: figures.import_vs_copy(backend, workdir, sizes)
         )
-    out["import_vs_copy"] = _guard(
-        "import_vs_copy", lambda: figures.import_vs_copy(backend, workdir, sizes)
-    )
-    with fresh_store(backend, workdir) as store:
-        events = figures.populate(store, workdir, sizes.history_rows)
-        out["rebuild_vs_scan"] = _guard(
-            "rebuild_vs_scan", lambda: figures.rebuild_vs_scan(store, sizes, events)
-        )
-        out["stats_vs_naive"] = _guard(
-            "stats_vs_naive", lambda: figures.stats_vs_naive(store, sizes)
-        )
-    with fresh_store(backend, workdir) as store:
+    if only & {"rebuild_vs_scan", "stats_vs_naive"}:
+        with fresh_store(backend, workdir) as store:
+            events = figures.populate(store, workdir, sizes.history_rows)
+            if "rebuild_vs_scan" in only:
+                out["rebuild_vs_scan"] = _guard(
+                    "rebuild_vs_scan", lambda: figures.rebuild_vs_scan(store, sizes, events)
+                )
+            if "stats_vs_naive" in only:
+                out["stats_vs_naive"] = _guard(
+                    "stats_vs_naive", lambda: figures.stats_vs_naive(store, sizes)
+                )
+    if "api" in only:
+        with fresh_store(backend, workdir) as store:
 
-        def api() -> dict[str, Any]:
-            return figures.api_figures(backend, store.url, sizes)
+            def api() -> dict[str, Any]:
+                return figures.api_figures(backend, store.url, sizes)
 
-        both = _guard("api_*_vs_hello", api)
-        for key in ("api_read_vs_hello", "api_command_vs_hello"):
-            out[key] = both.get(key) or {"ratio": None, "reason": both.get("reason")}
-    out["growth"] = _guard("growth", lambda: figures.growth(backend, workdir, sizes))
+            both = _guard("api_*_vs_hello", api)
+            for key in ("api_read_vs_hello", "api_command_vs_hello"):
+                out[key] = both.get(key) or {"ratio": None, "reason": both.get("reason")}
+    if "growth" in only:
+        out["growth"] = _guard("growth", lambda: figures.growth(backend, workdir, sizes))
     return out
 
 
@@ -133,7 +149,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--growth", help="comma-separated event counts for the growth figure (overrides the mode)"
     )
+    parser.add_argument(
+        "--only",
+        help=f"comma-separated figures to run (default all): {', '.join(FIGURES)}",
+    )
+    parser.add_argument(
+        "--history-rows",
+        type=int,
+        help="imported rows behind rebuild_vs_scan and stats_vs_naive (overrides the mode)",
+    )
     args = parser.parse_args(argv)
+    only = frozenset(FIGURES)
+    if args.only:
+        only = frozenset(f.strip() for f in args.only.split(",") if f.strip())
+        if unknown := only - set(FIGURES):
+            parser.error(f"unknown figures: {', '.join(sorted(unknown))}")
     # a terminated run still drops its schemas and temporary files
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     quick = not args.full
@@ -142,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
         sizes = dataclasses.replace(
             sizes, growth_events=tuple(int(float(g)) for g in args.growth.split(","))
         )
+    if args.history_rows:
+        sizes = dataclasses.replace(sizes, history_rows=args.history_rows)
     results: dict[str, Any] = {
         "mode": "quick" if quick else "full",
         "sizes": dataclasses.asdict(sizes),
@@ -156,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             if backend == "postgres" and (why := postgres_available()):
                 results["backends"][backend] = {k: {"ratio": None, "reason": why} for k in KEYS}
                 continue
-            results["backends"][backend] = run_backend(backend, sizes, quick, Path(tmp))
+            results["backends"][backend] = run_backend(backend, sizes, quick, Path(tmp), only)
             if args.json:  # a long run keeps what it has measured so far
                 args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str))
     # top-level keys: each figure per backend

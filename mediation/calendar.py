@@ -19,8 +19,9 @@ All functions are pure: no function reads the system clock; every date is a para
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
+from functools import cache
 from importlib.metadata import version
 
 import chinese_calendar
@@ -67,10 +68,35 @@ class Period:
 
 def _official_workday(d: date) -> bool | None:
     """The library's answer for ``d``, or ``None`` when the library has no data for its year."""
+    if isinstance(d, datetime):  # the library reads a datetime as its date
+        d = d.date()
+    workdays = _official_workdays(d.year)
+    if workdays is None:
+        return None
+    return d in workdays
+
+
+@cache
+def _official_workdays(year: int) -> frozenset[date] | None:
+    """Every working day of ``year`` by the library, or ``None`` when it has no data for it.
+
+    Asked once per year, day by day, through the library's public ``is_workday``; later
+    lookups are a set membership test. (The library re-validates its coverage on every
+    call — a ``min``/``max`` over all its holidays — which made date arithmetic the largest
+    single cost of a bulk import.) The data set is fixed for the process (it is the
+    installed package, see :data:`CALENDAR_VERSION`), so the cache never goes stale.
+    """
+    day = date(year, 1, 1)
     try:
-        return bool(chinese_calendar.is_workday(d))
+        chinese_calendar.is_workday(day)
     except NotImplementedError:
         return None
+    days: set[date] = set()
+    while day.year == year:
+        if chinese_calendar.is_workday(day):
+            days.add(day)
+        day += _ONE_DAY
+    return frozenset(days)
 
 
 def is_covered(d: date) -> bool:

@@ -30,14 +30,15 @@ def _default(value: object) -> str:
     return str(value)
 
 
+# json.dumps(..., sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_default)
+# with the encoder built once (json.dumps builds one per call); same text.
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_default
+)
+
+
 def canonical(fields: Mapping[str, Any]) -> str:
-    return json.dumps(
-        {k: v for k, v in fields.items() if k not in EXCLUDED},
-        sort_keys=True,
-        ensure_ascii=False,
-        separators=(",", ":"),
-        default=_default,
-    )
+    return _CANONICAL.encode({k: v for k, v in fields.items() if k not in EXCLUDED})
 
 
 def chain_hash(

@@ -58,6 +58,9 @@ def persistence_env(database_url: str, encryption_key: str = "") -> dict[str, st
             POSTGRES_USER=unquote(url.username or "postgres"),
             POSTGRES_PASSWORD=unquote(url.password or ""),
             POSTGRES_ENABLE_DB_FUNCTIONS="y",
+            # the insert function with a table lock: positions commit in order
+            # (tests/projections/test_slow_writer.py, tests/faults/test_commit_order.py)
+            APPLICATION_RECORDER_TOPIC="mediation.storage:OrderedPostgresRecorder",
             POSTGRES_LOCK_TIMEOUT="5",
             POSTGRES_CONNECT_TIMEOUT="5",
             POSTGRES_PRE_PING="y",

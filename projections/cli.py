@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 from tqdm import tqdm
 
+from projections.runner import PoisonEvent
 from projections.system import System
 
 VIEW_NAMES = ("cases", "organisation")
@@ -58,8 +59,13 @@ def register(cli: typer.Typer) -> None:
             def make() -> System:
                 return System(database_url, in_process=False, read_model_url=read_model_url)
 
-            with contextlib.suppress(KeyboardInterrupt):
-                follow_log(make, poll=poll, batch_size=batch, report=typer.echo)
+            from projections.worker import HALTED
+
+            try:
+                with contextlib.suppress(KeyboardInterrupt):
+                    follow_log(make, poll=poll, batch_size=batch, report=typer.echo)
+            except PoisonEvent:
+                raise typer.Exit(HALTED) from None
             return
         system = System(database_url, in_process=False, read_model_url=read_model_url)
         try:
@@ -79,6 +85,9 @@ def register(cli: typer.Typer) -> None:
                 return
             position = _catch_up_with_progress(system, "project")
             typer.echo(f"tracked position {position}, lag {system.lag()}")
+        except PoisonEvent as poison:  # a rebuild stops at it too (nothing is swapped in)
+            typer.echo(f"HALTED: {poison}", err=True)
+            raise typer.Exit(3) from None
         finally:
             system.close()
 

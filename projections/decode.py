@@ -16,12 +16,12 @@ current one (the mapper's upcasters apply), or a state that does not look as exp
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+import orjson
 from eventsourcing.persistence import Mapper, Notification
 
 from projections.sql import utc_naive
@@ -51,7 +51,9 @@ class Ev:
         self.originator_id = originator_id
         self.version = version
         self.ts = ts
-        self.recorded = utc_naive(ts)
+        offset = ts.utcoffset()
+        # utc_naive(ts), inline: this runs once per event
+        self.recorded = ts.replace(tzinfo=None) - offset if offset else utc_naive(ts)
         self.on = on
         self.policy_version = policy_version
         self.d = d
@@ -87,6 +89,14 @@ def cents(amount: str | Decimal) -> int:
 
 
 def _slow(n: Notification, mapper: Mapper[Any]) -> Ev:
+    if not isinstance(n.originator_id, UUID):  # a rebuild's raw read carries it as text
+        n = Notification(
+            id=n.id,
+            originator_id=UUID(str(n.originator_id)),
+            originator_version=n.originator_version,
+            topic=n.topic,
+            state=bytes(n.state),
+        )
     ev: Any = mapper.to_domain_event(n)
     data = {k: v for k, v in vars(ev).items()}
     kind = str(getattr(type(ev), "TOPIC", n.topic)).rpartition(".")[2]
@@ -119,13 +129,13 @@ def decode(n: Notification, mapper: Mapper[Any], fast: bool, versions: dict[str,
         ts = datetime.fromisoformat(state[len(_STAMP) : end].decode())
         return Ev(kind, str(n.originator_id), n.originator_version, ts, None, "", {})
     try:
-        data = json.loads(state)
+        data = orjson.loads(state)
         if data.get("class_version", 1) != versions.get(kind, 1):
             return _slow(n, mapper)
         ts = datetime.fromisoformat(data["timestamp"]["_data_"])
         on = day(data["on"])
         policy = data["policy_version"]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError):  # orjson.JSONDecodeError is a ValueError
         return _slow(n, mapper)
     if ts.tzinfo is None:
         ts = ts.replace(tzinfo=UTC)

@@ -21,7 +21,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
+import itertools
 import json
+import operator
 import re
 import statistics
 from collections import Counter, defaultdict
@@ -29,9 +32,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 from typing import Any
 from uuid import UUID
 
+import psycopg
 from sqlalchemy import (
     ColumnElement,
     Engine,
@@ -44,7 +49,6 @@ from sqlalchemy import (
     exists,
     func,
     literal,
-    literal_column,
     or_,
     select,
     union_all,
@@ -54,6 +58,7 @@ from mediation import regions
 from mediation.errors import ValidationFailed
 from mediation.policy import DEFAULT_POLICY_VERSION
 from mediation.values import ClaimCategory, Status
+from projections import stats
 from projections.sql import case_tables, from_utc_naive, organisation_tables, utc_naive
 
 GROUP_BYS = (
@@ -512,6 +517,9 @@ class _Fig:
     agreed: int = 0
     paid: int = 0
     days: Counter[int] = field(default_factory=Counter)
+    # or a dense histogram: dense[i] conclusions after dense_lo + i days
+    dense_lo: int = 0
+    dense: list[int] = field(default_factory=list)
 
     def add(self, other: _Fig) -> None:
         for name in (
@@ -529,15 +537,47 @@ class _Fig:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.days.update(other.days)
 
+    def add_hist(self, text: str) -> None:
+        """Add a stored dense histogram (``first:count,count,...``, see projections.stats)."""
+        first, _, rest = text.partition(":")
+        lo = int(first)
+        counts = list(map(int, rest.split(",")))
+        mine = self.dense
+        if not mine:
+            self.dense_lo, self.dense = lo, counts
+            return
+        if lo < self.dense_lo:
+            mine[:0] = [0] * (self.dense_lo - lo)
+            self.dense_lo = lo
+        start = lo - self.dense_lo
+        end = start + len(counts)
+        if end > len(mine):
+            mine.extend([0] * (end - len(mine)))
+        mine[start:end] = map(operator.add, mine[start:end], counts)
+
     def median(self) -> float | None:
-        n = sum(self.days.values())
+        if not self.days:  # dense only: the two middle ranks by bisection over running counts
+            running = list(itertools.accumulate(self.dense))
+            n = running[-1] if running else 0
+            if n == 0:
+                return None
+            return (
+                self.dense_lo * 2
+                + bisect.bisect_right(running, (n - 1) // 2)
+                + bisect.bisect_right(running, n // 2)
+            ) / 2
+        days = Counter(self.days)
+        for i, count in enumerate(self.dense):
+            if count:
+                days[self.dense_lo + i] += count
+        n = sum(days.values())
         if n == 0:
             return None
         wanted = [(n - 1) // 2, n // 2]
         found: list[int] = []
         seen = 0
-        for value in sorted(self.days):
-            count = self.days[value]
+        for value in sorted(days):
+            count = days[value]
             for index in wanted:
                 if seen <= index < seen + count:
                     found.append(value)
@@ -806,7 +846,10 @@ def _latest_policy(conn: Any, to: date) -> str:
     """The policy version of the latest fact (by position) dated up to ``to``."""
     p = case_tables()["policy_days"].c
     version = conn.execute(
-        select(p.policy_version).where(p.on <= to).order_by(p.position.desc()).limit(1)
+        select(p.policy_version)
+        .where(and_(p.grain == "d", p.on <= to))
+        .order_by(p.position.desc())
+        .limit(1)
     ).scalar()
     return str(version) if version else DEFAULT_POLICY_VERSION
 
@@ -827,128 +870,182 @@ def _month_aligned(from_: date, to: date) -> bool:
     return from_.day == 1 and (to + timedelta(days=1)).day == 1
 
 
-def _from_counters(
-    conn: Any, group_by: str, prefix: str, from_: date, to: date
-) -> tuple[dict[str, _Fig], _Fig]:
-    """Figures "as known now" for whole months, from the pre-aggregated counters.
+_FLOW_COLUMNS = "n, received, claimed, entrusted, perf, stmt, failed, agreed, paid"
+_ZERO_FLOWS = "0, 0, 0, 0, 0, 0, 0, 0, 0"
 
-    Flows sum the monthly rows of the period; ``pending``/``overdue`` sum every monthly
-    stock delta up to ``to``'s month; the median comes from the days histogram.
+
+def _pieces(from_: date, to: date) -> list[tuple[str, date]]:
+    """Whole months [from_, to] as the fewest (grain, first day) rows: years, quarters, months."""
+    out: list[tuple[str, date]] = []
+    m = from_
+    while m <= to:
+        year_end = date(m.year, 12, 31)
+        quarter_end = stats.next_month(stats.next_month(stats.next_month(m))) - timedelta(days=1)
+        if m.month == 1 and year_end <= to:
+            out.append(("y", m))
+            m = date(m.year + 1, 1, 1)
+        elif m.month % 3 == 1 and quarter_end <= to:
+            out.append(("q", m))
+            m = quarter_end + timedelta(days=1)
+        else:
+            out.append(("m", m))
+            m = stats.next_month(m)
+    return out
+
+
+@cache
+def _counters_sql(postgres: bool, grouped_by_scope: bool, pieces: int) -> str:
+    """The whole counters query, one statement (one round trip), every part tagged.
+
+    ``g``/``t``: the flow rows of the report's keys / of its total, one per piece of the
+    period (year, quarter or month; their histograms are merged in Python); ``s``/``S``:
+    the stock at ``to`` per key / in total — the month-end stock of ``to``'s month plus
+    every open tail started by then (the year rows of the years before, the month rows of
+    ``to``'s year up to its month); ``v``: the policy version of the latest fact dated up
+    to ``to``. Fewer than 50 parameters, so the driver caches its conversion too.
     """
     t = case_tables()
-    st, sd = t["stats"], t["stats_days"]
-    dim = _DIM[group_by]
-    dims = (dim, "none") if dim != "none" else ("none",)
-    c = st.c
-    region = _like(c.county, prefix)
-    in_period = and_(c.bucket >= from_, c.bucket <= to)
-    figs: dict[str, _Fig] = defaultdict(_Fig)
+    st, pd = t["stats"].name, t["policy_days"].name
+    m = "%s" if postgres else "?"
+    bigint = "BIGINT" if postgres else "INTEGER"
+    if grouped_by_scope:  # city / county: every scope of the level inside the prefix
+        keys = f"level = {m} AND dim = {m} AND scope >= {m} AND scope < {m}"
+    else:  # one scope, the report's dim
+        keys = f"level = {m} AND dim = {m} AND scope = {m} AND scope = {m}"
+    total = f"level = {m} AND dim = 'none' AND scope = {m}"
+    periods = " OR ".join([f"(grain = {m} AND bucket = {m})"] * pieces)
+    tails = f"((grain = 'y' AND bucket < {m}) OR (grain = 'm' AND bucket >= {m} AND bucket <= {m}))"
+
+    def flows(tag: str, where: str) -> str:
+        return (
+            f"SELECT '{tag}', scope, key, {_FLOW_COLUMNS}, 0, 0, hist FROM {st} "
+            f"WHERE {where} AND ({periods})"
+        )
+
+    def stock(tag: str, where: str) -> str:
+        sums = ", ".join(
+            f"CAST(SUM(CASE WHEN grain = 'm' AND bucket = {m} THEN {c} ELSE 0 END) "
+            f"+ SUM(open_{c}) AS {bigint})"
+            for c in ("pending", "overdue")
+        )
+        return (
+            f"SELECT '{tag}', scope, key, {_ZERO_FLOWS}, {sums}, '' FROM {st} "
+            f"WHERE {where} AND {tails} GROUP BY scope, key"
+        )
+
+    policy = (
+        f"SELECT 'v', policy_version, '', {_ZERO_FLOWS}, 0, 0, '' FROM ("
+        f"SELECT policy_version FROM {pd} WHERE grain = 'm' AND \"on\" <= {m} "
+        "ORDER BY position DESC LIMIT 1) pv"
+    )
+    return " UNION ALL ".join(
+        (flows("g", keys), flows("t", total), stock("s", keys), stock("S", total), policy)
+    )
+
+
+def _read_once(raw: Any, postgres: bool, sql: str, params: Sequence[Any]) -> list[Any]:
+    """Every row of one read statement (a snapshot of its own), on the driver connection.
+
+    On PostgreSQL a connection outside a transaction runs it in autocommit: one round trip,
+    no ``BEGIN``/``ROLLBACK``, and the driver keeps the statement prepared across calls.
+    """
+    idle = (
+        postgres
+        and not raw.autocommit
+        and raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    )
+    if idle:
+        raw.autocommit = True
+    cur = raw.cursor()
+    try:
+        if postgres:  # prepared on its first use on a connection, not its fifth
+            cur.execute(sql, params, prepare=True)
+        else:
+            cur.execute(sql, params)
+        rows: list[Any] = cur.fetchall()
+        return rows
+    finally:
+        cur.close()
+        if idle and not raw.closed:
+            raw.autocommit = False
+
+
+def _from_counters(
+    conn: Any, group_by: str, prefix: str, from_: date, to: date
+) -> tuple[dict[str, _Fig], _Fig, str]:
+    """Figures "as known now" for whole months, from the pre-aggregated counters.
+
+    The rows of the report's own level (``projections.stats``): by city under a province,
+    a dozen city rows per piece of the period (a half-year is two quarters); flows sum
+    the pieces, ``pending`` and ``overdue`` are the stock at ``to``, the median comes from
+    the merged histograms.
+    """
+    level, scope = stats.level_of(prefix)
+    upper = str(int(prefix) + 1).zfill(len(prefix))
+    by_scope = group_by in ("city", "county")
+    if group_by == "city":
+        keys: tuple[Any, ...] = ("c" if len(prefix) <= 4 else "d", "none", prefix, upper)
+    elif group_by == "county":
+        keys = ("d", "none", prefix, upper)
+    else:
+        keys = (level, _DIM[group_by], scope, scope)
+    total_keys = (level, scope)
+    last_month = to.replace(day=1)
+    pieces = _pieces(from_, to)
+    periods = [v for piece in pieces for v in piece]
+    this_year = date(to.year, 1, 1)
+    # the stock's parameters in the order of its SQL: the month end (pending, overdue),
+    # the scope, then the tails (years before; this year's months up to ``to``'s)
+    month_end = [last_month, last_month]
+    tails = [this_year, this_year, last_month]
+    params = (
+        *keys, *periods,
+        *total_keys, *periods,
+        *month_end, *keys, *tails,
+        *month_end, *total_keys, *tails,
+        last_month,
+    )  # fmt: skip
+    raw: Any = conn.connection.driver_connection
+    postgres = conn.dialect.name == "postgresql"
+    if not postgres:  # dates as SQLAlchemy stores them on SQLite
+        params = tuple(v.isoformat() if isinstance(v, date) else v for v in params)
+    result = _read_once(raw, postgres, _counters_sql(postgres, by_scope, len(pieces)), params)
+    figs: dict[str, _Fig] = {}
     total = _Fig()
     present: set[str] = set()
-
-    def key_of(d: str, k: str, county: str) -> str | None:
-        return k if d == dim else None
-
-    def grouped(cols: Any) -> Any:
-        """The report's key in SQL, so that the database returns one row per key."""
-        if group_by == "city":
-            # literal SQL (no bind parameters) so GROUP BY repeats it verbatim
-            return func.substr(cols.county, literal_column("1"), literal_column("4")).concat(
-                literal_column("'00'")
-            )
-        if group_by == "county":
-            return cols.county
-        return cols.key
-
-    flows = select(
-        c.dim,
-        grouped(c).label("k"),
-        literal(""),
-        func.sum(c.n),
-        func.sum(c.received),
-        func.sum(c.claimed),
-        func.sum(c.entrusted),
-        func.sum(c.perf),
-        func.sum(c.stmt),
-        func.sum(c.failed),
-        func.sum(c.agreed),
-        func.sum(c.paid),
-    ).where(and_(c.dim.in_(dims), c.grain == "m", in_period, region))
-    flows = flows.group_by(c.dim, grouped(c))
-    for d, k, county, n, rec, cla, ent, perf, stmt, fail, agr, paid in conn.execute(flows):
-        values = [int(v or 0) for v in (rec, cla, ent, perf, stmt, fail, agr, paid)]
-        targets = []
-        key = key_of(d, k, county)
-        if key is not None:
-            targets.append(figs[key])
-            if int(n or 0) > 0:
-                present.add(key)
-        if d == "none":
-            targets.append(total)
-        for fig in targets:
-            fig.received += values[0]
-            fig.claimed += values[1]
-            fig.entrusted += values[2]
-            fig.by_performance += values[3]
-            fig.by_statement += values[4]
-            fig.failed += values[5]
-            fig.agreed += values[6]
-            fig.paid += values[7]
-    # the stock at `to` (a month's last day): that month's rows plus every open tail
-    # that started by then
-    o = t["stats_open"].c
-    last_month = to.replace(day=1)
-    parts = union_all(
-        select(c.dim, c.key, c.county, c.pending, c.overdue).where(
-            and_(c.dim.in_(dims), c.grain == "m", c.bucket == last_month, region)
-        ),
-        select(o.dim, o.key, o.county, o.pending, o.overdue).where(
-            and_(o.dim.in_(dims), o.grain == "m", o.bucket <= last_month, _like(o.county, prefix))
-        ),
-    ).subquery("s")
-    stock = select(
-        parts.c.dim,
-        grouped(parts.c).label("k"),
-        literal(""),
-        func.sum(parts.c.pending),
-        func.sum(parts.c.overdue),
-    ).group_by(parts.c.dim, grouped(parts.c))
-    for d, k, county, pending, overdue in conn.execute(stock):
-        pending, overdue = int(pending or 0), int(overdue or 0)
-        if not pending and not overdue:
+    presence: dict[str, int] = {}  # per key, the contributions that make it appear
+    policy_version = DEFAULT_POLICY_VERSION
+    city = group_by == "city"
+    for row in result:
+        part, row_scope, key, n, rec, cla, ent, perf, stmt, fail, agr, paid, pen, ovd, hist = row
+        if part == "v":
+            policy_version = row_scope
             continue
-        key = key_of(d, k, county)
-        if key is not None:
-            figs[key].pending += pending
-            figs[key].overdue += overdue
-            present.add(key)
-        if d == "none":
-            total.pending += pending
-            total.overdue += overdue
-    h = sd.c
-    hist = (
-        select(h.dim, grouped(h).label("k"), literal(""), h.days, func.sum(h.n))
-        .where(
-            and_(
-                h.dim.in_(dims),
-                h.grain == "m",
-                h.bucket >= from_,
-                h.bucket <= to,
-                _like(h.county, prefix),
-            )
-        )
-        .group_by(h.dim, grouped(h), h.days)
-    )
-    for d, k, county, days, n in conn.execute(hist):
-        n = int(n or 0)
-        if not n:
-            continue
-        key = key_of(d, k, county)
-        if key is not None:
-            figs[key].days[int(days)] += n
-        if d == "none":
-            total.days[int(days)] += n
-    return {k: figs[k] for k in present}, total
+        if part in ("t", "S"):
+            fig = total
+        else:
+            k = (row_scope[:4] + "00" if city else row_scope) if by_scope else key
+            fig = figs.get(k) or figs.setdefault(k, _Fig())
+            if part == "g":
+                presence[k] = presence.get(k, 0) + n
+            elif pen or ovd:
+                present.add(k)
+        if part in ("g", "t"):
+            fig.received += rec
+            fig.claimed += cla
+            fig.entrusted += ent
+            fig.by_performance += perf
+            fig.by_statement += stmt
+            fig.failed += fail
+            fig.agreed += agr
+            fig.paid += paid
+            if hist:
+                fig.add_hist(hist)
+        else:
+            fig.pending += pen
+            fig.overdue += ovd
+    present.update(k for k, n in presence.items() if n > 0)
+    return {k: figs[k] for k in present}, total, policy_version
 
 
 # ---------------------------------------------------------------------- caseload
@@ -969,9 +1066,9 @@ def caseload(
         raise ValidationFailed("as_of needs a UTC offset", field="as_of")
     cutoff = utc_naive(as_of) if as_of is not None else None
     with engine.connect() as conn:
-        if cutoff is None and _month_aligned(from_, to):
+        if cutoff is None and _month_aligned(from_, to) and stats.counted(prefix, _DIM[group_by]):
             # as known now, whole months: the pre-aggregated counters (projections.stats)
-            groups, total = _from_counters(conn, group_by, prefix, from_, to)
+            groups, total, policy_version = _from_counters(conn, group_by, prefix, from_, to)
         else:
             groups = _aggregate(conn, group_by, prefix, from_, to, cutoff)
             if group_by == "claim_category":  # a case counts under each category, once in total
@@ -980,7 +1077,7 @@ def caseload(
                 total = _Fig()
                 for fig in groups.values():
                     total.add(fig)
-        policy_version = _latest_policy(conn, to)
+            policy_version = _latest_policy(conn, to)
     labels = _Labels(engine, group_by, groups)
     rows = [groups[key].row(key, labels(key)) for key in sorted(groups)]
     return CaseloadReport(

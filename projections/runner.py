@@ -10,18 +10,34 @@ never hold the tracked position back.
 
 from __future__ import annotations
 
+import gc
 import logging
+import os
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple, cast
+from uuid import UUID
 
+import sqlalchemy.exc
+from eventsourcing.persistence import ConnectionPoolClosedError, PersistenceError
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+from psycopg.rows import tuple_row
 from sqlalchemy import (
+    BigInteger,
+    Column,
     Connection,
+    DateTime,
     Engine,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
     Table,
+    Text,
     and_,
     delete,
     insert,
     inspect,
+    literal,
     select,
     text,
     update,
@@ -30,16 +46,30 @@ from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from sqlalchemy.schema import CreateTable
 
 from mediation.application import MediationApplication
-from projections.sql import NEXT, TRACKING, tracking, view_state
+from projections.sql import NEXT, TRACKING, tracking, utc_naive, view_state
 from projections.views import Fault, Positioned, View
 
 log = logging.getLogger("projections.runner")
 
 BATCH_SIZE = 500
 # A rebuild reads and commits in larger batches: the same guarantee, fewer round trips.
-REBUILD_BATCH_SIZE = 5000
-# indexes a rebuild keeps while loading (the view's updates find rows by them)
-NEEDED_WHILE_LOADING = {f"{name}{NEXT}" for name in ("ix_rm_facts_case", "ix_rm_claims_case")}
+REBUILD_BATCH_SIZE = 20000
+# indexes a rebuild keeps while loading (the view's updates find rows by them: a severance
+# closes claims loaded by earlier batches; a load marks facts by their primary key)
+NEEDED_WHILE_LOADING = {f"{name}{NEXT}" for name in ("ix_rm_claims_case",)}
+# Carrying the case state across a rebuild's batches costs memory in proportion to the
+# history (≈ 0.5 KiB per event). Above this many events a rebuild streams instead, as
+# catch-up does: each batch reads and rewrites the rows it touches (slower; memory bounded
+# by the batch). ``MEDIATION_REBUILD_CARRY_LIMIT`` overrides it (0: always stream).
+CARRY_LIMIT_ENV = "MEDIATION_REBUILD_CARRY_LIMIT"
+CARRY_LIMIT = 1_000_000
+# indexes a streaming rebuild needs while loading (its updates find facts by case)
+NEEDED_WHILE_STREAMING = NEEDED_WHILE_LOADING | {f"ix_rm_facts_case{NEXT}"}
+
+
+def carry_limit() -> int:
+    value = os.environ.get(CARRY_LIMIT_ENV, "").strip()
+    return int(value) if value.isdigit() else CARRY_LIMIT
 
 
 class PositionAlreadyTracked(Exception):
@@ -49,6 +79,52 @@ class PositionAlreadyTracked(Exception):
 class TrackingConflict(Exception):
     """Another runner moved the view's tracked position first: this batch was rolled back."""
 
+
+class PoisonEvent(Exception):
+    """A view cannot process the event at ``position``: it stays just before it.
+
+    Raised by ``catch_up_view`` after the failed batch was re-run one event at a time:
+    every earlier event is committed (exactly once), the view's tracked position is
+    ``position - 1``, nothing after it is applied, and nothing is skipped.
+    """
+
+    def __init__(self, view: str, position: int, cause: BaseException) -> None:
+        self.view = view
+        self.position = position
+        self.cause = cause
+        super().__init__(
+            f"view {view!r} halted: it cannot process the event at position {position} "
+            f"({type(cause).__name__}: {cause}); it stays at position {position - 1} "
+            "until the cause is fixed"
+        )
+
+
+# Errors that say nothing about the event being processed (the database went away, was
+# busy, or another runner won a race): callers retry them; they never make a PoisonEvent.
+TRANSIENT: tuple[type[BaseException], ...] = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,
+    PersistenceError,
+    ConnectionPoolClosedError,
+    OSError,
+    TrackingConflict,
+    PositionAlreadyTracked,
+)
+
+
+# The last poison event of each view, for every process to see (``/readyz`` of an API
+# whose worker halted). A record is in force while the view's tracked position is below it.
+HALTS = MetaData()
+halt_records = Table(
+    "rm_halts",
+    HALTS,
+    Column("view", String(64), nullable=False),
+    Column("position", BigInteger, nullable=False),
+    Column("error", Text, nullable=False),
+    Column("halted_at", DateTime, nullable=False),
+    PrimaryKeyConstraint("view", name="pk_rm_halts"),
+)
 
 Progress = Callable[[int], object]
 
@@ -67,6 +143,10 @@ class Runner:
         self.views = {v.name: v for v in views}
         self.batch_size = batch_size
         self.fault: Fault | None = None
+        # the position every view was left at by this runner's last joint catch-up
+        self._together: int | None = None
+        # views stopped by a poison event (by state name): not retried by this runner
+        self.halted: dict[str, PoisonEvent] = {}
 
     # ------------------------------------------------------------------ setup
 
@@ -93,7 +173,11 @@ class Runner:
                     log.warning("view %s has an older table layout; rebuilding it", view.name)
                     self.rebuild(view.name)
         with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # processes starting together would race CREATE TABLE on the catalogue
+                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('mediation.views'))"))
             TRACKING.create_all(conn, checkfirst=True)
+            HALTS.create_all(conn, checkfirst=True)
             for view in self.views.values():
                 for table in view.tables(suffix).values():
                     table.create(conn, checkfirst=True)
@@ -196,20 +280,198 @@ class Runner:
         size: int | None = None,
         head: int | None = None,
     ) -> int:
+        state = view.name + suffix
+        if state in self.halted:  # halted by a poison event: never retried by this runner
+            return self.tracked(view.name, suffix)
         head = self.head() if head is None else head
         tracked = self.tracked(view.name, suffix)
         while tracked < head:
-            events, last = self.read(view, tracked, head, size)
-            self.apply(view, events, last, suffix)
+            try:
+                events, last = self.read(view, tracked, head, size)
+                self.apply(view, events, last, suffix)
+            except TRANSIENT:
+                raise
+            except Exception as error:
+                try:
+                    last = self._one_by_one(view, suffix, tracked, head, size or self.batch_size)
+                except PoisonEvent as poison:
+                    if not suffix:  # a rebuild just fails (and starts over next time)
+                        self.halted[state] = poison
+                        self._record_halt(poison)
+                    log.error("%s", poison, exc_info=poison.cause)
+                    raise
+                if suffix:  # a rebuild's carried work is void: let the rebuild start over
+                    raise error
             if progress is not None:
                 progress(last - tracked)
             tracked = last
         return tracked
 
+    def _record_halt(self, poison: PoisonEvent) -> None:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(delete(halt_records).where(halt_records.c.view == poison.view))
+                conn.execute(
+                    insert(halt_records).values(
+                        view=poison.view,
+                        position=poison.position,
+                        error=f"{type(poison.cause).__name__}: {poison.cause}"[:2000],
+                        halted_at=utc_naive(self.app.clock()),
+                    )
+                )
+        except TRANSIENT:  # the halt is still raised and logged; only its record is lost
+            log.warning("could not record the halt of view %s", poison.view, exc_info=True)
+
+    def halts(self) -> list[dict[str, Any]]:
+        """Views halted by a poison event (by any process) and not moved past it since."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(halt_records, view_state.c.position.label("tracked"))
+                .join(view_state, view_state.c.view == halt_records.c.view)
+                .where(view_state.c.position < halt_records.c.position)
+                .order_by(halt_records.c.view)
+            )
+            return [dict(r._mapping) for r in rows]
+
+    def resume(self, name: str | None = None) -> None:
+        """Let this runner try halted views again (after the cause was fixed)."""
+        if name is None:
+            self.halted.clear()
+        else:
+            self.halted.pop(name, None)
+
+    def _one_by_one(self, view: View, suffix: str, tracked: int, head: int, limit: int) -> int:
+        """Re-run a failed batch one event at a time to find the event that fails.
+
+        Each event before it commits in its own exactly-once transaction; the view is then
+        moved to the position just before the failing event and ``PoisonEvent`` is raised.
+        If every event of the batch (at most ``limit``) succeeds, the failure did not repeat
+        and the position reached is returned.
+        """
+        if suffix:
+            view.abort_load()  # the failed batch may have added to counters carried in memory
+        for _ in range(limit):
+            if tracked >= head:
+                break
+            found = self.app.recorder.select_notifications(
+                tracked + 1, 1, stop=head, topics=view.topics
+            )
+            if not found:
+                self.apply(view, [], head, suffix)
+                return head
+            position = found[0].id
+            try:
+                event = view.decode(found[0], self.app.mapper)
+                self.apply(view, [(position, event)], position, suffix)
+            except TRANSIENT:
+                raise
+            except Exception as cause:
+                if position - 1 > tracked:  # no event of this view in between
+                    self.apply(view, [], position - 1, suffix)
+                raise PoisonEvent(view.name + suffix, position, cause) from cause
+            tracked = position
+        return tracked
+
     def catch_up(self) -> int:
-        """Bring every view up to the log head; returns the lowest tracked position."""
+        """Bring every view up to the log head; returns the lowest tracked position.
+
+        The common in-process case (every view at the same position, a backlog smaller
+        than one batch: typically the event or two a command has just saved) is served by
+        one read of the log and one transaction for all views: one compare-and-set of
+        every view's position, one tracking record per view, each view's rows. The
+        position the views were left at by this runner is remembered; if another runner
+        moved them meanwhile, the compare-and-set refuses the batch (``TrackingConflict``)
+        and the next call reads the positions again. Anything else (views apart, a long
+        backlog) goes view by view in batches.
+        """
+        low = self._together
+        if low is None and not self.halted:
+            positions = self.tracked_all()
+            if len(set(positions.values())) == 1:
+                low = next(iter(positions.values()))
+        if low is not None:
+            try:
+                reached = self._catch_up_together(low)
+            except TRANSIENT:
+                raise
+            except Exception:  # a view failed: the batched path finds the event and halts it
+                log.warning("joint catch-up failed; going view by view", exc_info=True)
+                reached = None
+            if reached is not None:
+                return reached
+        self._together = None
         head = self.head()  # one look at the log head serves every view
         return min(self.catch_up_view(view, head=head) for view in self.views.values())
+
+    def tracked_all(self, suffix: str = "") -> dict[str, int]:
+        """Every view's tracked position, in one query."""
+        states = {name + suffix: name for name in self.views}
+        with self.engine.connect() as conn:
+            found = dict(
+                conn.execute(
+                    select(view_state.c.view, view_state.c.position).where(
+                        view_state.c.view.in_(list(states))
+                    )
+                ).all()
+            )
+        return {name: int(found.get(state) or 0) for state, name in states.items()}
+
+    def _catch_up_together(self, low: int) -> int | None:
+        """Every view from ``low`` to the head in one transaction; None if over one batch.
+
+        Reads every notification after ``low`` (all topics, so the last one read is the
+        head as far as this batch goes: events of no view's topics move the positions on
+        too) and hands each view its own.
+        """
+        self._together = None
+        notifications = self.app.recorder.select_notifications(low + 1, self.batch_size)
+        if not notifications:
+            self._together = low
+            return low
+        if len(notifications) >= self.batch_size:
+            return None  # a long backlog: the batched path
+        head = notifications[-1].id
+        mapper = self.app.mapper
+        batches = []
+        for view in self.views.values():
+            topics = frozenset(view.topics)
+            events = [(n.id, view.decode(n, mapper)) for n in notifications if n.topic in topics]
+            batches.append((view, events))
+        states = list(self.views)
+        with self.engine.begin() as conn:
+            move = (
+                update(view_state)
+                .where(and_(view_state.c.view.in_(states), view_state.c.position == low))
+                .values(position=head)
+            )
+            if conn.dialect.name == "postgresql":
+                # one round trip: the compare-and-set feeds the tracking records
+                moved_views = move.returning(view_state.c.view).cte("moved")
+                count = len(
+                    conn.execute(
+                        insert(tracking)
+                        .from_select(
+                            ["view", "position"],
+                            select(moved_views.c.view, literal(head, BigInteger)),
+                        )
+                        .returning(tracking.c.view)
+                    ).all()
+                )
+            else:
+                count = conn.execute(move).rowcount
+            if count != len(states):
+                raise TrackingConflict(f"views {', '.join(states)} moved on from position {low}")
+            if conn.dialect.name != "postgresql":
+                conn.execute(
+                    insert(tracking), [{"view": state, "position": head} for state in states]
+                )
+            for view, events in batches:
+                if events:
+                    view.process(conn, "", events, self.fault)
+            if self.fault is not None:
+                self.fault(0)  # after every write of the batch, before its commit
+        self._together = head
+        return head
 
     # ------------------------------------------------------------------ rebuild
 
@@ -217,24 +479,39 @@ class Runner:
         """Rebuild ``name`` from position zero beside the live tables, then swap it in."""
         view = self.view(name)
         self.drop_next(view)
+        carry = self.head() <= carry_limit()
+        if not carry:
+            log.info("rebuilding %s streaming (history above %s events)", name, carry_limit())
+        needed = NEEDED_WHILE_LOADING if carry else NEEDED_WHILE_STREAMING
         with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # processes starting together would race CREATE TABLE on the catalogue
+                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('mediation.views'))"))
             TRACKING.create_all(conn, checkfirst=True)
             for table in view.tables(NEXT).values():
                 # secondary indexes after the load (cheaper than maintaining them), except
                 # the ones the view's own updates look rows up by
                 conn.execute(CreateTable(table))
                 for index in table.indexes:
-                    if str(index.name) in NEEDED_WHILE_LOADING:
+                    if str(index.name) in needed:
                         index.create(conn)
         self._ensure_state(view.name + NEXT)
         size = max(self.batch_size, REBUILD_BATCH_SIZE)
-        view.begin_load()
+        if carry:
+            view.begin_load()
+        # The load allocates many long-lived, acyclic rows (the carried case state, the
+        # counters): the cyclic collector would traverse them, and the whole heap, over and
+        # over (≈ 10 % of a rebuild). Reference counting still frees everything meanwhile.
+        collecting = gc.isenabled()
+        gc.disable()
         try:
-            position = self.catch_up_view(view, NEXT, progress, size)
+            position = self._load(view, progress, size)
             with self.engine.begin() as conn:
                 view.end_load(conn, NEXT)
         finally:
             view.abort_load()
+            if collecting:
+                gc.enable()
         if self.engine.dialect.name == "postgresql":
             with self.engine.begin() as conn:
                 for table in view.tables(NEXT).values():
@@ -244,8 +521,31 @@ class Runner:
             position = self.swap(view)
         return position
 
+    def _load(self, view: View, progress: Progress | None, size: int) -> int:
+        """A rebuild's catch-up of the side tables: exactly-once batches, as ``catch_up_view``,
+        read straight from the events table when the recorder is one this code knows."""
+        head = self.head()
+        tracked = self.tracked(view.name, NEXT)
+        raw = _raw_reader(self.app, view.topics)
+        while tracked < head:
+            if raw is None:
+                events, last = self.read(view, tracked, head, size)
+            else:
+                notifications = raw(tracked, head, size)
+                mapper = self.app.mapper
+                events = [(n.id, view.decode(cast(Any, n), mapper)) for n in notifications]
+                last = notifications[-1].id if len(notifications) == size else head
+            self.apply(view, events, last, NEXT)
+            if progress is not None:
+                progress(last - tracked)
+            tracked = last
+        return tracked
+
     def drop_next(self, view: View) -> None:
         with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # processes starting together would race CREATE TABLE on the catalogue
+                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('mediation.views'))"))
             TRACKING.create_all(conn, checkfirst=True)
             for table in view.tables(NEXT).values():
                 table.drop(conn, checkfirst=True)
@@ -283,11 +583,87 @@ class Runner:
                 live_table.drop(conn, checkfirst=True)
                 conn.execute(text(f'ALTER TABLE "{next_table.name}" RENAME TO "{live_table.name}"'))
                 _rename_indexes(conn, live_table, next_table, postgres)
+            for obsolete in getattr(view, "obsolete", ()):  # tables of an older layout
+                conn.execute(text(f'DROP TABLE IF EXISTS "{obsolete}"'))
             conn.execute(delete(view_state).where(view_state.c.view == live))
             conn.execute(delete(tracking).where(tracking.c.view == live))
             conn.execute(update(view_state).where(view_state.c.view == nxt).values(view=live))
             conn.execute(update(tracking).where(tracking.c.view == nxt).values(view=live))
         return tracked
+
+
+class RawNotification(NamedTuple):
+    """A stored event as the views decode it; ``originator_id`` as text (no UUID object)."""
+
+    id: int
+    originator_id: str
+    originator_version: int
+    topic: str
+    state: bytes
+
+
+RawReader = Callable[[int, int, int], list[RawNotification]]
+
+
+def _raw_reader(app: MediationApplication, topics: Sequence[str]) -> RawReader | None:
+    """Up to ``limit`` notifications of ``topics`` in (after, stop], in log order, as
+    ``select_notifications`` returns them but without building a Notification and a UUID
+    per row. None for a recorder this code does not know (the library's read is used)."""
+    recorder: Any = app.recorder
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        marks = ",".join("?" * len(topics))
+        sql = (
+            "SELECT rowid, originator_id, originator_version, topic, state "
+            f"FROM {recorder.events_table_name} WHERE rowid > ? AND rowid <= ? "
+            f"AND topic IN ({marks}) ORDER BY rowid LIMIT ?"
+        )
+
+        as_uuid = recorder.datastore.originator_id_type == "uuid"
+        canonical: dict[str, str] = {}
+
+        def sqlite_read(after: int, stop: int, limit: int) -> list[RawNotification]:
+            with recorder.datastore.transaction(commit=False) as c:
+                c.execute(sql, [after, stop, *topics, limit])
+                rows = c.fetchall()
+            if not as_uuid:
+                return [RawNotification(*row) for row in rows]
+            # stored as UUID.hex: the canonical text form, as str(UUID(hex)) gives it (a
+            # case has several events: each id is converted once)
+            known = canonical
+            out = []
+            for n, o, v, t, s in rows:
+                cid = known.get(o)
+                if cid is None:
+                    cid = known[o] = _canonical(o)
+                out.append(RawNotification(n, cid, v, t, s))
+            return out
+
+        return sqlite_read
+    if isinstance(recorder, PostgresApplicationRecorder):
+        table = f'"{recorder.datastore.schema}"."{recorder.events_table_name}"'
+        sql = (
+            "SELECT notification_id, originator_id::text, originator_version, topic, state "
+            f"FROM {table} WHERE notification_id > %s AND notification_id <= %s "
+            "AND topic = ANY(%s) ORDER BY notification_id LIMIT %s"
+        )
+
+        def postgres_read(after: int, stop: int, limit: int) -> list[RawNotification]:
+            with (
+                recorder.datastore.get_connection() as conn,
+                conn.cursor(row_factory=tuple_row) as cur,
+            ):
+                cur.execute(sql, [after, stop, list(topics), limit])
+                return [RawNotification(*row) for row in cur.fetchall()]
+
+        return postgres_read
+    return None
+
+
+def _canonical(stored: str) -> str:
+    if len(stored) == 32 and stored.islower():
+        h = stored
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    return str(UUID(stored))
 
 
 def _rename_indexes(conn: Connection, live: Table, nxt: Table, postgres: bool) -> None:

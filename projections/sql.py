@@ -20,6 +20,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlparse, urlunparse
 
+import psycopg
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -51,6 +52,9 @@ STATS_MEASURES = (
     "paid",
     "pending",
     "overdue",
+    # open tails: a mediation's final stock (1 while still open) from its first month on
+    "open_pending",
+    "open_overdue",
 )
 
 TRACKING = MetaData()
@@ -76,6 +80,8 @@ def utc_naive(moment: datetime) -> datetime:
     """The storage form of a recorded moment: UTC without tzinfo (comparable on both backends)."""
     if moment.tzinfo is None:
         return moment
+    if moment.tzinfo is UTC:
+        return moment.replace(tzinfo=None)
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
@@ -203,11 +209,17 @@ def case_tables(suffix: str = "") -> dict[str, Table]:
 
     def key_columns() -> list[Column[Any]]:
         return [
-            Column("grain", String(1), nullable=False),  # m = calendar month
-            Column("bucket", Date, nullable=False),  # the month's first day
-            Column("county", String(6), nullable=False),
+            # d = county (scope = its code), c = city (scope = the county's first four
+            # digits + 00), p = province (first two digits + 0000): one row per level, so a
+            # report reads the rows of its own level and never sums counties in the query
+            Column("level", String(1), nullable=False),
+            Column("scope", String(6), nullable=False),
             Column("dim", String(8), nullable=False),
             Column("key", String(40), nullable=False),
+            # m = the calendar month starting on `bucket`; q = the quarter, y = the year
+            # (flows and histograms only): a half-year report reads two rows per key
+            Column("grain", String(1), nullable=False),
+            Column("bucket", Date, nullable=False),
         ]
 
     stats = Table(
@@ -215,35 +227,20 @@ def case_tables(suffix: str = "") -> dict[str, Table]:
         md,
         *key_columns(),
         *[Column(m, BigInteger, nullable=False, server_default="0") for m in STATS_MEASURES],
-        PrimaryKeyConstraint("dim", "grain", "bucket", "county", "key", name=f"pk_rm_stats{s}"),
-    )
-    stats_open = Table(
-        f"rm_stats_open{s}",
-        md,
-        *key_columns(),
-        Column("pending", BigInteger, nullable=False, server_default="0"),
-        Column("overdue", BigInteger, nullable=False, server_default="0"),
+        # days to conclusion as a dense histogram "first:count,count,..." ("" when empty)
+        Column("hist", Text, nullable=False, server_default=""),
         PrimaryKeyConstraint(
-            "dim", "grain", "bucket", "county", "key", name=f"pk_rm_stats_open{s}"
-        ),
-    )
-    stats_days = Table(
-        f"rm_stats_days{s}",
-        md,
-        *key_columns(),
-        Column("days", Integer, nullable=False),
-        Column("n", BigInteger, nullable=False),
-        PrimaryKeyConstraint(
-            "dim", "grain", "bucket", "county", "key", "days", name=f"pk_rm_stats_days{s}"
+            "level", "dim", "grain", "bucket", "scope", "key", name=f"pk_rm_stats{s}"
         ),
     )
     policy_days = Table(
         f"rm_policy_days{s}",
         md,
+        Column("grain", String(1), nullable=False),  # d: `on` is a day; m: a month's first
         Column("on", Date, nullable=False),
         Column("position", BigInteger, nullable=False),
         Column("policy_version", String(40), nullable=False),
-        PrimaryKeyConstraint("on", name=f"pk_rm_policy_days{s}"),
+        PrimaryKeyConstraint("grain", "on", name=f"pk_rm_policy_days{s}"),
     )
     return {
         "cases": cases,
@@ -251,10 +248,12 @@ def case_tables(suffix: str = "") -> dict[str, Table]:
         "facts": facts,
         "subsidies": subsidies,
         "stats": stats,
-        "stats_days": stats_days,
-        "stats_open": stats_open,
         "policy_days": policy_days,
     }
+
+
+# tables of older layouts, dropped when a rebuilt view is swapped in
+OBSOLETE_CASE_TABLES = ("rm_stats_days", "rm_stats_open")
 
 
 @cache
@@ -338,7 +337,32 @@ def make_engine(database_url: str) -> Engine:
     if schema:
         options.append(f"-csearch_path={schema}")
     connect_args["options"] = " ".join(options)
-    return create_engine(sa_url, connect_args=connect_args, pool_pre_ping=True, pool_size=5)
+    engine = create_engine(sa_url, connect_args=connect_args, pool_pre_ping=True, pool_size=5)
+    default_ping = engine.dialect.do_ping
+
+    def ping(dbapi_connection: Any) -> bool:
+        """The pool's pre-ping in one round trip, leaving no transaction open.
+
+        The default ping runs ``SELECT 1`` inside a transaction (``BEGIN`` first, its
+        ``ROLLBACK`` when the connection returns to the pool, which also drops the
+        driver's prepared statements). A single read statement can then run in autocommit
+        (``projections.queries``), one round trip in all.
+        """
+        if not isinstance(dbapi_connection, psycopg.Connection) or (
+            dbapi_connection.autocommit
+            or dbapi_connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+        ):
+            return default_ping(dbapi_connection)
+        dbapi_connection.autocommit = True
+        try:
+            dbapi_connection.execute("SELECT 1")
+        finally:
+            if not dbapi_connection.closed:
+                dbapi_connection.autocommit = False
+        return True
+
+    setattr(engine.dialect, "do_ping", ping)  # noqa: B010 (per engine, not per class)
+    return engine
 
 
 def create_all(engine: Engine, tables: Iterable[Table]) -> None:

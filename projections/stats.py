@@ -1,39 +1,44 @@
 """Pre-aggregated caseload counters, maintained by the cases view, for "as known now" queries.
 
-``rm_stats`` holds, per (grain, bucket, county, dim, key), the *net change* of every
-caseload figure dated in that bucket: ``grain`` ``d`` = one day (``bucket`` is the day),
-``m`` = one calendar month (``bucket`` is its first day; the same changes summed). A
-figure over a period sums the monthly rows of the whole months inside it and the daily
-rows of the ragged ends: a few hundred rows whatever the length of the history.
+``rm_stats`` holds, per (level, scope, dim, key, grain, bucket), the *net change* of every
+caseload figure dated in that period. ``grain`` ``m`` = the calendar month starting on
+``bucket``; ``q`` / ``y`` = its quarter / year (flows, open tails and histograms summed),
+so a whole-month period is read as the fewest pieces (``queries._pieces``). ``level`` /
+``scope``: ``p`` = a province (scope ``XX0000``), ``c`` = a city (``XXXX00``), ``d`` = a
+county (its code; totals only): a report reads the rows of its own level.
 
-``dim`` is the grouping the row serves: ``none`` (totals, city and county — the county is
-a column of every row), ``studio``, ``mediator``, ``month``, ``category``, ``route``,
-``worker``; ``key`` is the group's key (``none`` where the contract says so). Every fact
-adds one row change per dim (and per claim category for ``category``).
+``dim`` is the grouping the row serves: ``none`` (totals; by city and by county the key is
+the scope), ``studio``, ``mediator``, ``month``, ``category``, ``route``, ``worker``;
+``key`` is the group's key (``none`` where the contract says so). Every fact adds one row
+change per dim (and per claim category for ``category``).
 
 Columns: ``n`` (presence: the number of contributions — a case received, a mediation
 entrusted, concluded, an agreement, a payment — that make a key appear in a report),
 ``received``, ``claimed`` (cents), ``entrusted``, ``perf`` / ``stmt`` (unreversed
-successes by branch), ``failed``, ``agreed``, ``paid`` (cents), and two *stock* deltas,
-``pending`` and ``overdue``: +1 on the day a mediation becomes pending (or overdue) under
-a key, -1 on the day it stops, so the figure at ``to`` is the sum of every delta dated on
-or before ``to`` (whole months before ``to``'s month, then the days of that month).
+successes by branch), ``failed``, ``agreed``, ``paid`` (cents); the stocks ``pending`` and
+``overdue`` as the stock at the month's end minus each mediation's final value (month rows
+only), and ``open_pending`` / ``open_overdue``, the final values (1 while a mediation is
+still open) counted from the mediation's first month on; ``hist``, the histogram of days
+to conclusion (``first:count,count,...``, exact medians).
 
 A change that rewrites history as known now (a reversal of a success, a severance of
 claims, a later assignment or window, a conclusion) subtracts the old contribution and
-adds the new one. ``rm_stats_days`` is the histogram of days to conclusion with the same
-keys (for exact medians); ``rm_policy_days`` keeps, per business date, the policy version
-of the latest fact dated on it (the report's ``policy_version``).
+adds the new one. ``rm_policy_days`` keeps, per business date and per month, the policy
+version of the latest fact dated on it (the report's ``policy_version``).
 
-``as_of`` queries do not use these tables: they stay exact over ``rm_facts`` and
-``rm_claims`` (see ``projections.queries``).
+A batch sums its changes per county and month in memory (:class:`Agg`), rolls them up to
+city, province, quarter and year, and merges them into the stored rows (read, add, write
+back; rows back to all zeros are dropped), so incremental maintenance and a rebuild leave
+identical tables. ``as_of`` queries do not use these tables: they stay exact over
+``rm_facts`` and ``rm_claims`` (see ``projections.queries``).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -61,28 +66,41 @@ def dim_keys(
     worker: str,
     categories: str,
     month_of: date,
-) -> list[Key]:
-    keys: list[Key] = [
+) -> tuple[Key, ...]:
+    """The (dim, key) rows a fact with these dimensions adds to."""
+    return _dim_keys(studio, mediator, route, worker, categories, month_of.year, month_of.month)
+
+
+@lru_cache(maxsize=1 << 16)  # memoised: a case's facts repeat their dimensions
+def _dim_keys(
+    studio: str | None,
+    mediator: str | None,
+    route: str | None,
+    worker: str,
+    categories: str,
+    year: int,
+    month: int,
+) -> tuple[Key, ...]:
+    cats = [c for c in categories.split(",") if c] or [NONE_KEY]
+    return (
         ("none", ""),
         ("studio", studio or NONE_KEY),
         ("mediator", mediator or NONE_KEY),
-        ("month", month_key(month_of)),
+        ("month", f"{year:04d}-{month:02d}"),
         ("route", route or NONE_KEY),
         ("worker", worker),
-    ]
-    cats = [c for c in categories.split(",") if c] or [NONE_KEY]
-    keys.extend(("category", c) for c in cats)
-    return keys
+        *(("category", c) for c in cats),
+    )
 
 
 class Agg:
     """One batch's changes to the counters, summed in memory, written with a few upserts."""
 
     def __init__(self) -> None:
-        self.rows: dict[tuple[str, date, str, str, str], list[int]] = {}
-        self.days: dict[tuple[str, date, str, str, str, int], int] = defaultdict(int)
+        # keyed by (month, county, dim, key) (+ days for the histogram)
+        self.rows: dict[tuple[date, str, str, str], list[int]] = {}
+        self.days: dict[tuple[date, str, str, str, int], int] = defaultdict(int)
         self.policy: dict[date, tuple[int, str]] = {}
-        self.open: dict[tuple[str, date, str, str, str], list[int]] = {}
 
     def add(self, on: date, county: str, keys: Iterable[Key], values: dict[str, int]) -> None:
         pairs = [(IDX[m], v) for m, v in values.items() if v]
@@ -92,7 +110,7 @@ class Agg:
         rows = self.rows
         width = len(MEASURES)
         for dim, key in keys:
-            k = ("m", month, county, dim, key)
+            k = (month, county, dim, key)
             row = rows.get(k)
             if row is None:
                 row = rows[k] = [0] * width
@@ -100,16 +118,13 @@ class Agg:
                 row[i] += v
 
     def add_open(self, on: date, county: str, keys: Iterable[Key], values: dict[str, int]) -> None:
-        month = on.replace(day=1)
-        for dim, key in keys:
-            row = self.open.setdefault(("m", month, county, dim, key), [0, 0])
-            row[0] += values.get("pending", 0)
-            row[1] += values.get("overdue", 0)
+        """An open tail: counts in every month from ``on``'s on (``open_*`` columns)."""
+        self.add(on, county, keys, {f"open_{m}": v for m, v in values.items()})
 
     def add_days(self, on: date, county: str, keys: Iterable[Key], days: int, sign: int) -> None:
         month = on.replace(day=1)
         for dim, key in keys:
-            self.days[("m", month, county, dim, key, days)] += sign
+            self.days[(month, county, dim, key, days)] += sign
 
     def seen(self, on: date, position: int, policy_version: str) -> None:
         known = self.policy.get(on)
@@ -118,92 +133,286 @@ class Agg:
 
     # ------------------------------------------------------------------ write
 
-    def write(
-        self, conn: Connection, stats: Table, days: Table, policy: Table, open_: Table
-    ) -> None:
-        keys = "grain, bucket, county, dim, key"
-        for table, measures, changes in (
-            (stats, MEASURES, self.rows),
-            (open_, ("pending", "overdue"), self.open),
-        ):
-            rows = [(*k, *v) for k, v in changes.items() if any(v)]
-            if rows:
-                cols = ", ".join(measures)
-                sets = ", ".join(f"{m} = {table.name}.{m} + excluded.{m}" for m in measures)
-                zero = " AND ".join(f"{m} = 0" for m in measures)
-                # only a negative change can bring a row back to all zeros
-                shrinking = [(*k, *v) for k, v in changes.items() if min(v) < 0]
-                _upsert(conn, table, f"{keys}, {cols}", rows, f"({keys})", sets, zero, shrinking)
-        hist = [(*k, v) for k, v in self.days.items() if v]
-        if hist:
-            _upsert(
-                conn,
-                days,
-                f"{keys}, days, n",
-                hist,
-                f"({keys}, days)",
-                f"n = {days.name}.n + excluded.n",
-                "n = 0",
-                [(*k, v) for k, v in self.days.items() if v < 0],
-            )
+    def write(self, conn: Connection, stats: Table, policy: Table) -> None:
+        """Add this batch's changes to the tables (rolled up to county, city and province).
+
+        Touched rows are read, merged in memory, deleted and written again; rows whose
+        figures all come back to zero are not written, so incremental maintenance and a
+        clean rebuild leave identical tables.
+        """
+        rows = self.rolled_up()
+        _merge(conn, stats, STATS_KEYS, rows, _merge_stats, _stats_row)
         if self.policy:
-            prows = [(on, pos, pv) for on, (pos, pv) in self.policy.items()]
-            _upsert(
-                conn,
-                policy,
-                '"on", position, policy_version',
-                prows,
-                '("on")',
-                "position = excluded.position, policy_version = excluded.policy_version",
-                None,
-                None,
-                where=f"excluded.position > {policy.name}.position",
+            self._write_policy(conn, policy)
+
+    def write_fresh(self, conn: Connection, stats: Table, policy: Table) -> None:
+        """Write everything into empty tables (a rebuild's side tables): inserts only."""
+        rows = self.rolled_up()
+        _insert(conn, stats, [r for k, v in rows.items() if (r := _stats_row(k, v)) is not None])
+        if self.policy:
+            self._write_policy(conn, policy)
+
+    def rolled_up(self) -> dict[RowKey, Any]:
+        """The changes per row key: [measures, {days: n} | None].
+
+        Each county's change also goes to its city and province rows; a month's flows,
+        open tails and histogram also go to its quarter's and year's rows (the month-end
+        stocks stay monthly). Rolled up step by step (county → city → province, month →
+        quarter → year), each step summing the rows of the one before.
+        """
+        # the batch's own lists are reused: an Agg is written once and then discarded
+        county: dict[tuple[str, str, str, date], Any] = {
+            (c, dim, key, month): [values, None]
+            for (month, c, dim, key), values in self.rows.items()
+        }
+        width = len(MEASURES)
+        for (month, c, dim, key, days), n in self.days.items():
+            if not n:
+                continue
+            k = (c, dim, key, month)
+            row = county.get(k)
+            if row is None:
+                row = county[k] = [[0] * width, None]
+            hist = row[1]
+            if hist is None:
+                row[1] = {days: n}
+            else:
+                hist[days] = hist.get(days, 0) + n
+        city = _roll(county, lambda scope: scope[:4] + "00", width)
+        province = _roll(city, lambda scope: scope[:2] + "0000", width)
+        rows: dict[RowKey, Any] = {}
+        # counties keep their totals only (by county, by city under a county): a county's
+        # report by studio, mediator, ... is answered from the facts (a county is small)
+        county_totals = {k: row for k, row in county.items() if k[1] == "none"}
+        for level, monthly in (("d", county_totals), ("c", city), ("p", province)):
+            for (scope, dim, key, month), row in monthly.items():
+                rows[(level, scope, dim, key, "m", month)] = row
+            quarters = _roll_months(monthly, quarter_of)
+            for (scope, dim, key, month), row in quarters.items():
+                rows[(level, scope, dim, key, "q", month)] = row
+            years = _roll_months(quarters, _year_of)
+            for (scope, dim, key, month), row in years.items():
+                rows[(level, scope, dim, key, "y", month)] = row
+        return rows
+
+    def _write_policy(self, conn: Connection, policy: Table) -> None:
+        months: dict[date, tuple[int, str]] = {}
+        for on, known in self.policy.items():
+            month = on.replace(day=1)
+            if month not in months or months[month][0] < known[0]:
+                months[month] = known
+        prows = [("d", on, pos, pv) for on, (pos, pv) in self.policy.items()]
+        prows += [("m", on, pos, pv) for on, (pos, pv) in months.items()]
+        tail = (
+            'ON CONFLICT (grain, "on") DO UPDATE SET position = excluded.position, '
+            "policy_version = excluded.policy_version "
+            f"WHERE excluded.position > {policy.name}.position"
+        )
+        columns = 'grain, "on", position, policy_version'
+        raw: Any = conn.connection.driver_connection
+        if conn.dialect.name != "postgresql":
+            sql = f'INSERT INTO "{policy.name}" ({columns}) VALUES (?, ?, ?, ?) {tail}'
+            raw.executemany(sql, prows)
+            return
+        with raw.cursor() as cur:
+            cur.executemany(
+                f'INSERT INTO "{policy.name}" ({columns}) VALUES (%s, %s, %s, %s) {tail}', prows
             )
 
 
-def _upsert(
+RowKey = tuple[str, str, str, str, str, date]  # level, scope, dim, key, grain, bucket
+STATS_KEYS = ("level", "scope", "dim", "key", "grain", "bucket")
+
+
+def quarter_of(month: date) -> date:
+    return month.replace(month=(month.month - 1) // 3 * 3 + 1)
+
+
+def _year_of(month: date) -> date:
+    return month.replace(month=1)
+
+
+_Rows = dict[tuple[str, str, str, date], Any]  # (scope, dim, key, month) -> [values, hist]
+
+
+def _add_hist(row: list[Any], hist: dict[int, int] | None) -> None:
+    if not hist:
+        return
+    into = row[1]
+    if into is None:
+        row[1] = dict(hist)
+        return
+    for d, n in hist.items():
+        into[d] = into.get(d, 0) + n
+
+
+def _roll(rows: _Rows, up: Callable[[str], str], width: int) -> _Rows:
+    """The same rows summed per enclosing scope."""
+    out: _Rows = {}
+    for (scope, dim, key, month), (values, hist) in rows.items():
+        k = (up(scope), dim, key, month)
+        row = out.get(k)
+        if row is None:
+            out[k] = [list(values), dict(hist) if hist else None]
+            continue
+        acc = row[0]
+        for i in range(width):
+            acc[i] += values[i]
+        _add_hist(row, hist)
+    return out
+
+
+MONTH_END = (IDX["pending"], IDX["overdue"])  # stocks at a month's end: never summed
+
+
+def _roll_months(rows: _Rows, up: Callable[[date], date]) -> _Rows:
+    """Flows, open tails and histograms summed per enclosing period."""
+    out: _Rows = {}
+    summed = [i for i in range(len(MEASURES)) if i not in MONTH_END]
+    for (scope, dim, key, month), (values, hist) in rows.items():
+        if not hist and not any(values[i] for i in summed):
+            continue
+        k = (scope, dim, key, up(month))
+        row = out.get(k)
+        if row is None:
+            fresh = list(values)
+            for i in MONTH_END:
+                fresh[i] = 0
+            out[k] = [fresh, dict(hist) if hist else None]
+            continue
+        acc = row[0]
+        for i in summed:
+            acc[i] += values[i]
+        _add_hist(row, hist)
+    return out
+
+
+def scopes(county: str) -> tuple[tuple[str, str], ...]:
+    """The rows a county's change adds to: the county, its city and its province."""
+    return (("d", county), ("c", county[:4] + "00"), ("p", county[:2] + "0000"))
+
+
+def level_of(prefix: str) -> tuple[str, str]:
+    """The level and scope whose rows hold exactly the region ``prefix`` (2, 4 or 6 digits)."""
+    return {2: "p", 4: "c", 6: "d"}[len(prefix)], (prefix + "0000")[:6]
+
+
+def counted(prefix: str, group_by_dim: str) -> bool:
+    """True when the counters hold the rows of a report (county rows keep ``none`` only)."""
+    return len(prefix) < 6 or group_by_dim == "none"
+
+
+def encode_hist(hist: dict[int, int] | None) -> str:
+    """A histogram as ``first:count,count,...`` (dense from its lowest to its highest day)."""
+    if not hist:
+        return ""
+    lo, hi = min(hist), max(hist)
+    if not hist[lo] or not hist[hi]:  # a count back to zero at an end: trim it
+        live = [d for d, n in hist.items() if n]
+        if not live:
+            return ""
+        lo, hi = min(live), max(live)
+    get = hist.get
+    return f"{lo}:" + ",".join([str(get(d, 0)) for d in range(lo, hi + 1)])
+
+
+def decode_hist(text: str | None) -> dict[int, int]:
+    if not text:
+        return {}
+    first, _, counts = text.partition(":")
+    lo = int(first)
+    return {lo + i: n for i, n in enumerate(map(int, counts.split(","))) if n}
+
+
+def _stats_row(k: RowKey, v: Any) -> tuple[Any, ...] | None:
+    measures, hist = v
+    text = encode_hist(hist)
+    if not text and not any(measures):
+        return None
+    return (*k, *measures, text)
+
+
+def _merge_stats(change: Any, stored: tuple[Any, ...]) -> Any:
+    measures, hist = change
+    width = len(MEASURES)
+    merged = [a + int(b) for a, b in zip(measures, stored[:width], strict=True)]
+    old = decode_hist(stored[width])
+    if hist:
+        for d, n in hist.items():
+            old[d] = old.get(d, 0) + n
+    return [merged, old]
+
+
+CHUNK = 200
+
+
+def _tuples(n: int, width: int, postgres: bool) -> str:
+    """``n`` row-value placeholders for ``width`` key columns (the last, the bucket, a date)."""
+    if postgres:
+        one = "(" + "%s, " * (width - 1) + "%s::date)"
+    else:
+        one = "(" + ", ".join("?" * width) + ")"
+    return ", ".join([one] * n)
+
+
+def _merge(
     conn: Connection,
     table: Table,
-    columns: str,
-    rows: list[tuple[Any, ...]],
-    conflict: str,
-    sets: str,
-    prune: str | None = None,
-    shrinking: list[tuple[Any, ...]] | None = None,
-    where: str | None = None,
+    key_columns: tuple[str, ...],
+    changes: dict[Any, Any],
+    merge: Callable[[Any, tuple[Any, ...]], Any],
+    to_row: Callable[[Any, Any], tuple[Any, ...] | None],
 ) -> None:
-    """Add ``rows`` into ``table``: COPY into a temporary table then one INSERT ... ON
-    CONFLICT on PostgreSQL; executemany of the same upsert on SQLite. ``prune``: rows of
-    the batch's keys that now match it (every figure back to zero) are deleted, so the
-    table holds exactly the rows a clean rebuild holds."""
-    tail = f"ON CONFLICT {conflict} DO UPDATE SET {sets}" + (f" WHERE {where}" if where else "")
-    key_names = [k.strip() for k in conflict.strip("()").split(",")]
+    """Read the stored rows of the changed keys, add the changes, replace them."""
+    if not changes:
+        return
+    postgres = conn.dialect.name == "postgresql"
+    width = len(key_columns)
+    keys_sql = ", ".join(key_columns)
+    value_columns = ", ".join(c.name for c in table.columns if c.name not in key_columns)
+    keys = list(changes)
+    raw: Any = conn.connection.driver_connection
+    cur = raw.cursor()
+    try:
+        for i in range(0, len(keys), CHUNK):
+            chunk = keys[i : i + CHUNK]
+            cur.execute(
+                f'SELECT {keys_sql}, {value_columns} FROM "{table.name}" '
+                f"WHERE ({keys_sql}) IN (VALUES {_tuples(len(chunk), width, postgres)})",
+                [v for k in chunk for v in k],
+            )
+            found: list[Any] = []
+            for row in cur.fetchall():
+                bucket = row[width - 1]
+                if not isinstance(bucket, date):
+                    bucket = date.fromisoformat(bucket)
+                k = (*row[: width - 1], bucket)
+                changes[k] = merge(changes[k], row[width:])
+                found.append(k)
+            if found:
+                cur.execute(
+                    f'DELETE FROM "{table.name}" '
+                    f"WHERE ({keys_sql}) IN (VALUES {_tuples(len(found), width, postgres)})",
+                    [v for k in found for v in k],
+                )
+    finally:
+        cur.close()
+    _insert(conn, table, [r for k, v in changes.items() if (r := to_row(k, v)) is not None])
+
+
+def _insert(conn: Connection, table: Table, rows: list[tuple[Any, ...]]) -> None:
+    """``rows`` (every column, in table order) into ``table``: COPY / one executemany."""
+    if not rows:
+        return
+    columns = ", ".join(f'"{c.name}"' for c in table.columns)
     raw: Any = conn.connection.driver_connection
     if conn.dialect.name != "postgresql":
-        marks = ", ".join("?" for _ in rows[0])
-        raw.executemany(f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks}) {tail}', rows)
-        if prune and shrinking:
-            match = " AND ".join(f"{k} = ?" for k in key_names)
-            raw.executemany(
-                f'DELETE FROM "{table.name}" WHERE {match} AND {prune}',
-                [row[: len(key_names)] for row in shrinking],
-            )
+        marks = ", ".join("?" for _ in table.columns)
+        raw.executemany(f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})', rows)
         return
-    temp = f"tmp_{table.name}"
-    with raw.cursor() as cur:
-        cur.execute(
-            f'CREATE TEMP TABLE IF NOT EXISTS "{temp}" '
-            f'(LIKE "{table.name}" INCLUDING DEFAULTS) ON COMMIT DELETE ROWS'
-        )
-        with cur.copy(f'COPY "{temp}" ({columns}) FROM STDIN') as copy:
-            for row in rows:
-                copy.write_row(row)
-        cur.execute(f'INSERT INTO "{table.name}" ({columns}) SELECT {columns} FROM "{temp}" {tail}')
-        if prune and shrinking:
-            match = " AND ".join(f"t.{k} = x.{k}" for k in key_names)
-            zero = " AND ".join(f"t.{c.strip()}" for c in prune.split(" AND "))
-            cur.execute(f'DELETE FROM "{table.name}" t USING "{temp}" x WHERE {match} AND {zero}')
-        cur.execute(f'TRUNCATE "{temp}"')
+    with raw.cursor() as cur, cur.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 # ---------------------------------------------------------------------- received
@@ -240,8 +449,12 @@ def apply_received(
     contribution: list[tuple[Key, dict[str, int]]],
     sign: int,
 ) -> None:
+    # keys sharing one set of values (the whole case under every dim) go in one call
+    shared: dict[int, tuple[dict[str, int], list[Key]]] = {}
     for key, values in contribution:
-        agg.add(received_on, region, (key,), {m: sign * v for m, v in values.items()})
+        shared.setdefault(id(values), (values, []))[1].append(key)
+    for values, keys in shared.values():
+        agg.add(received_on, region, keys, {m: sign * v for m, v in values.items()})
 
 
 # ---------------------------------------------------------------------- pending / overdue
@@ -303,7 +516,7 @@ def apply_pending(
 
     Stored as the stock at each month's last day: on ``rm_stats`` rows, the months from
     the first change to the last one, minus the final value; the final value (1 while a
-    mediation is still open, else 0) once, on an ``rm_stats_open`` row of the first
+    mediation is still open, else 0) once, in the ``open_*`` columns of the first
     month, which counts for every month from then on.
     """
     if not ms:
@@ -322,7 +535,7 @@ def apply_pending(
         last = changes[-1][0].replace(day=1)
         month, stock, i = first, 0, 0
         while month <= last:
-            end = _next_month(month)
+            end = next_month(month)
             while i < len(changes) and changes[i][0] < end:
                 stock += changes[i][1]
                 i += 1
@@ -339,21 +552,21 @@ def apply_pending(
 def period_buckets(from_: date, to: date) -> tuple[list[date], list[tuple[date, date]]]:
     """Whole months inside [from_, to] (their first days) and the day ranges left over."""
     months: list[date] = []
-    first = from_ if from_.day == 1 else _next_month(from_)
+    first = from_ if from_.day == 1 else next_month(from_)
     m = first
-    while _next_month(m) - timedelta(days=1) <= to:
+    while next_month(m) - timedelta(days=1) <= to:
         months.append(m)
-        m = _next_month(m)
+        m = next_month(m)
     if not months:
         return [], [(from_, to)]
     ranges = []
     if from_ < months[0]:
         ranges.append((from_, months[0] - timedelta(days=1)))
-    after = _next_month(months[-1])
+    after = next_month(months[-1])
     if after <= to:
         ranges.append((after, to))
     return months, ranges
 
 
-def _next_month(d: date) -> date:
+def next_month(d: date) -> date:
     return date(d.year + (d.month == 12), d.month % 12 + 1, 1)

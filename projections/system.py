@@ -12,6 +12,7 @@ Public interface other layers rely on (keep these signatures):
         .lag() -> int                         # latest position - tracked position
         .close() -> None
         .today() -> date
+        .halts() -> list[dict]                # views stopped by a poison event (see runner)
 
 The read models live in the event store's database unless ``read_model_url`` (or the
 environment variable ``MEDIATION_READ_MODEL_URL``) names another. In-process mode (the
@@ -29,6 +30,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from typing import Any
 
 import sqlalchemy.exc
 from sqlalchemy import Engine
@@ -37,7 +39,7 @@ from mediation.application import MediationApplication
 from mediation.clock import Clock
 from mediation.policy import PolicyBook
 from mediation.settings import Settings, get_settings, persistence_env
-from projections.runner import PositionAlreadyTracked, Runner, TrackingConflict
+from projections.runner import PoisonEvent, PositionAlreadyTracked, Runner, TrackingConflict
 from projections.sql import make_engine
 from projections.views import all_views
 
@@ -49,6 +51,10 @@ READ_MODEL_URL_ENV = "MEDIATION_READ_MODEL_URL"
 
 class ProjectionTimeout(TimeoutError):
     """The read models did not reach a position in time."""
+
+
+class ProjectionHalted(ProjectionTimeout):
+    """A view is halted by a poison event: it will not reach the position by waiting."""
 
 
 class System:
@@ -84,13 +90,20 @@ class System:
         self._deferred = False
         if in_process:
             self.app.on_saved(self._after_save)
-            self.catch_up()
+            self._after_save()  # a halted view is logged and shown, and does not stop startup
 
     def _after_save(self) -> int | None:
         """Catch up after a save; the position reached lets the API skip waiting for it."""
         if self._deferred:
             return None
-        return self.catch_up()
+        try:
+            return self.catch_up()
+        except PoisonEvent as poison:
+            # The command's events are saved: it stays acknowledged. The view stays halted
+            # (see ``halts``, shown on /readyz) until the cause is fixed and the process
+            # restarted; the other views go on.
+            log.error("read model halted after an acknowledged command: %s", poison)
+            return None
 
     @contextmanager
     def deferred(self) -> Iterator[None]:
@@ -129,11 +142,15 @@ class System:
         """Return once every view has tracked ``position`` (read-your-writes)."""
         deadline = time.monotonic() + timeout
         delay = 0.005
+        looked = False
         while self.runner.min_tracked() < position:
             if self.in_process:
                 self.catch_up()
                 if self.runner.min_tracked() >= position:
                     return
+            if self.runner.halted or (not looked and self.runner.halts()):
+                raise ProjectionHalted(f"a read model is halted before position {position}")
+            looked = True
             if time.monotonic() > deadline:
                 raise ProjectionTimeout(f"read models did not reach position {position}")
             time.sleep(delay)
@@ -141,6 +158,24 @@ class System:
 
     def lag(self) -> int:
         return self.runner.lag()
+
+    def halts(self) -> list[dict[str, Any]]:
+        """Views halted by a poison event (in this process or, recorded, in a worker).
+
+        Each: ``view``, ``position`` (the event it cannot process), ``tracked`` (where it
+        stays), ``error`` and ``halted_at`` (naive UTC).
+        """
+        found = {h["view"]: h for h in self.runner.halts()}
+        for name, poison in self.runner.halted.items():
+            if name not in found:  # its record could not be written
+                found[name] = {
+                    "view": name,
+                    "position": poison.position,
+                    "tracked": self.runner.tracked(name),
+                    "error": f"{type(poison.cause).__name__}: {poison.cause}",
+                    "halted_at": None,
+                }
+        return [found[name] for name in sorted(found)]
 
     def today(self) -> date:
         return self.app.today()

@@ -25,6 +25,7 @@ value written is derived from the events alone, so a rebuild gives identical row
 from __future__ import annotations
 
 import json
+import operator
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
@@ -40,11 +41,12 @@ from mediation.policy import Policy, PolicyBook
 from mediation.values import Route, Status
 from projections import stats
 from projections.decode import Ev, cents, day, decode, ident, plain
-from projections.sql import case_tables, organisation_tables
+from projections.sql import OBSOLETE_CASE_TABLES, case_tables, organisation_tables
 
 CHINA = ZoneInfo("Asia/Shanghai")
 NO_DUE = date(9999, 12, 31)
 CHUNK = 500
+LOAD_CHUNK = 5000  # case rows per write at the end of a rebuild's load
 
 Fault = Callable[[int], None]
 Positioned = tuple[int, Any]
@@ -107,9 +109,12 @@ STUDIO_EVENTS: tuple[type[Any], ...] = (
 )
 
 
-def _sqlite_value(v: Any) -> Any:
-    # the storage format SQLAlchemy's SQLite DateTime reads and writes
-    return v.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(v, datetime) else v
+def _sqlite_stamp(v: Any) -> Any:
+    """A datetime in the storage format SQLAlchemy's SQLite DateTime reads and writes."""
+    if not isinstance(v, datetime):
+        return v
+    text = v.isoformat(" ")
+    return text if v.microsecond else text + ".000000"
 
 
 def _insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -121,18 +126,28 @@ def _insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> 
         return
     columns = [c.name for c in table.columns]
     names = ", ".join(f'"{c}"' for c in columns)
+    values = operator.itemgetter(*columns)
     raw: Any = conn.connection.driver_connection
     if conn.dialect.name != "postgresql":
-        stamps = {c.name for c in table.columns if isinstance(c.type, DateTime)}
+        stamps = [i for i, c in enumerate(table.columns) if isinstance(c.type, DateTime)]
         marks = ", ".join("?" for _ in columns)
-        values = [
-            [_sqlite_value(row[c]) if c in stamps else row[c] for c in columns] for row in rows
-        ]
-        raw.executemany(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', values)
+        if stamps:
+            out = []
+            for row in rows:
+                line = list(values(row))
+                for i in stamps:
+                    if line[i] is not None:
+                        line[i] = _sqlite_stamp(line[i])
+                out.append(line)
+            raw.executemany(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', out)
+        else:
+            raw.executemany(
+                f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', map(values, rows)
+            )
         return
     with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
         for row in rows:
-            copy.write_row([row[c] for c in columns])
+            copy.write_row(values(row))
 
 
 def _categories(claims: list[list[Any]]) -> str:
@@ -170,6 +185,21 @@ def sort_due(row: dict[str, Any]) -> date:
     return min(due) if due else NO_DUE
 
 
+class _Load:
+    """What a rebuild's load carries across its batches (``CasesView.begin_load``)."""
+
+    def __init__(self) -> None:
+        self.agg = stats.Agg()
+        self.states: dict[str, dict[str, Any]] = {}
+        # the primary key of every fact a later event may still mark, by (case, mediation,
+        # kind): a mark then updates that one row (no search by case)
+        self.written: dict[tuple[str, int, str], tuple[int, int]] = {}
+        self.retired: dict[str, list[dict[str, Any]]] = defaultdict(list)
+
+
+MARKED = frozenset({"entrusted", "succeeded"})  # the kinds ``_mark`` changes
+
+
 class _Batch:
     """What one batch of the cases view will write."""
 
@@ -187,11 +217,24 @@ class _Batch:
         # ended (were replaced by a new entrustment) during it
         self.orig: dict[str, str | None] = {}
         self.retired: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.loading = False  # a rebuild's batch (CasesView._load_batch)
 
     def seq(self, table: str, position: int) -> int:
         n = self._seq.get((table, position), 0)
         self._seq[(table, position)] = n + 1
         return n
+
+
+def _write_claims(conn: Connection, claims: Table, batch: _Batch) -> None:
+    """A batch's new claims, then the severances that close open ones (recorded_to)."""
+    _insert_many(conn, claims, batch.claims)
+    c = claims.c
+    for case_id, categories, moment in batch.severed:
+        conn.execute(
+            update(claims)
+            .where(and_(c.case_id == case_id, c.category.in_(categories), c.recorded_to.is_(None)))
+            .values(recorded_to=moment)
+        )
 
 
 FLOWS = {"entrusted", "succeeded", "failed", "agreed", "paid"}
@@ -201,25 +244,48 @@ class CasesView:
     name = "cases"
     topics = _topics(*CASE_EVENTS)
     versions = _versions(*CASE_EVENTS)
+    obsolete = OBSOLETE_CASE_TABLES
 
     def __init__(self, policies: PolicyBook | None = None) -> None:
         self.policies = policies or PolicyBook.default()
-        # during a rebuild's load: the counters of every batch, summed and written once
-        self.carried: stats.Agg | None = None
+        # during a rebuild's load: what is carried across its batches (see begin_load)
+        self.carried: _Load | None = None
 
     def begin_load(self) -> None:
-        """A rebuild into side tables starts: carry the counters across its batches.
+        """A rebuild into side tables starts: carry work across its batches.
 
-        Safe because a rebuild's side tables are thrown away unless it completes: a failed
-        rebuild is started again from position zero (``Runner.rebuild`` drops them first).
+        The case rows stay in memory (each is written once, at the end, instead of being
+        read and rewritten by every batch that touches it), so do the primary keys of the
+        facts that later events may still mark (a mediation's ``entrusted`` and
+        ``succeeded`` rows: a mark updates that row by its key), and the counters are
+        summed and written once. Safe because a rebuild's side tables are
+        thrown away unless it completes: a failed rebuild is started again from position
+        zero (``Runner.rebuild`` drops them first). Each batch still commits its other rows
+        with its tracking record.
         """
-        self.carried = stats.Agg()
+        self.carried = _Load()
 
     def end_load(self, conn: Connection, suffix: str) -> None:
-        carried, self.carried = self.carried, None
-        if carried is not None:
-            t = case_tables(suffix)
-            carried.write(conn, t["stats"], t["stats_days"], t["policy_days"], t["stats_open"])
+        load, self.carried = self.carried, None
+        if load is None:
+            return
+        t = case_tables(suffix)
+        agg = load.agg
+        cases: list[dict[str, Any]] = []
+        for state in load.states.values():
+            state["sort_due"] = sort_due(state)
+            ms = state["m_state"]
+            for old in load.retired.get(state["case_id"], ()):
+                stats.apply_pending(agg, old, +1)
+            stats.apply_pending(agg, ms, +1)
+            state["m_state"] = json.dumps(ms, separators=(",", ":")) if ms is not None else None
+            cases.append(state)
+            if len(cases) == LOAD_CHUNK:  # bounded write buffers
+                _insert_many(conn, t["cases"], cases)
+                cases.clear()
+        _insert_many(conn, t["cases"], cases)
+        load.states.clear()
+        agg.write_fresh(conn, t["stats"], t["policy_days"])
 
     def abort_load(self) -> None:
         self.carried = None
@@ -236,12 +302,13 @@ class CasesView:
         self, conn: Connection, suffix: str, events: Sequence[Positioned], fault: Fault | None
     ) -> None:
         t = case_tables(suffix)
+        batch = _Batch()
+        load = self.carried if suffix else None
+        if load is not None:
+            self._load_batch(conn, t, load, batch, events, fault)
+            return
         ids = sorted({ev.originator_id for _, ev in events if ev.kind != "Received"})
         states: dict[str, dict[str, Any]] = {}
-        batch = _Batch()
-        carried = self.carried if suffix else None
-        if carried is not None:
-            batch.agg = carried
         for i in range(0, len(ids), CHUNK):
             chunk = ids[i : i + CHUNK]
             for row in conn.execute(select(t["cases"]).where(t["cases"].c.case_id.in_(chunk))):
@@ -253,20 +320,7 @@ class CasesView:
             if fault is not None:
                 fault(position)
             self._apply(states, batch, position, ev)
-        _insert_many(conn, t["claims"], batch.claims)
-        for case_id, categories, moment in batch.severed:
-            c = t["claims"].c
-            conn.execute(
-                update(t["claims"])
-                .where(
-                    and_(
-                        c.case_id == case_id,
-                        c.category.in_(categories),
-                        c.recorded_to.is_(None),
-                    )
-                )
-                .values(recorded_to=moment)
-            )
+        _write_claims(conn, t["claims"], batch)
         _insert_many(conn, t["facts"], batch.facts)
         f = t["facts"].c
         by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
@@ -310,8 +364,48 @@ class CasesView:
                     stats.apply_pending(agg, ms, +1)
                 changed.append({**state, "m_state": stored})
             _insert_many(conn, t["cases"], changed)
-        if carried is None:
-            agg.write(conn, t["stats"], t["stats_days"], t["policy_days"], t["stats_open"])
+        agg.write(conn, t["stats"], t["policy_days"])
+
+    def _load_batch(
+        self,
+        conn: Connection,
+        t: dict[str, Table],
+        load: _Load,
+        batch: _Batch,
+        events: Sequence[Positioned],
+        fault: Fault | None,
+    ) -> None:
+        """A rebuild's batch: case rows and counters stay in memory."""
+        batch.agg = load.agg
+        batch.retired = load.retired
+        batch.loading = True
+        states = load.states
+        written = load.written
+        for position, ev in events:
+            if fault is not None:
+                fault(position)
+            self._apply(states, batch, position, ev)
+        # marks on facts of earlier batches, by primary key
+        by_pk: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+        for key, values in batch.marks:
+            pk = written.get(key)
+            if pk is not None:
+                params = {f"m_{k}": v for k, v in values.items()}
+                params.update(m_position=pk[0], m_seq=pk[1])
+                by_pk[tuple(sorted(values))].append(params)
+        for key, fact in batch.by_key.items():
+            written[key] = (fact["position"], fact["seq"])
+        _write_claims(conn, t["claims"], batch)
+        _insert_many(conn, t["facts"], batch.facts)
+        f = t["facts"].c
+        for columns, params_list in by_pk.items():
+            conn.execute(
+                update(t["facts"])
+                .where(and_(f.position == bindparam("m_position"), f.seq == bindparam("m_seq")))
+                .values({c: bindparam(f"m_{c}") for c in columns}),
+                params_list,
+            )
+        _insert_many(conn, t["subsidies"], batch.subsidies)
 
     # ------------------------------------------------------------------ events
 
@@ -358,7 +452,8 @@ class CasesView:
         }
         fact.update(values)
         batch.facts.append(fact)
-        batch.by_key[(fact["case_id"], fact["mediation"], kind)] = fact
+        if not batch.loading or kind in MARKED:  # a rebuild indexes only the markable ones
+            batch.by_key[(fact["case_id"], fact["mediation"], kind)] = fact
         batch.agg.seen(on, position, ev.policy_version)
         if kind in FLOWS:
             keys = stats.dim_keys(

@@ -8,6 +8,10 @@ PostgreSQL log every ``poll`` seconds costs one indexed ``max(id)`` query), repo
 database goes away it drops its connections, waits with a growing back-off and reconnects
 by itself. Every batch is exactly-once, so it can be killed at any moment (even
 ``kill -9``) and restarted.
+
+An event a view cannot process (``PoisonEvent``) is not retried: the worker says which
+view and position, and exits with status ``HALTED`` (3) so a supervisor can tell it from
+a crash (systemd: ``RestartPreventExitStatus=3``). Fix the cause, then start it again.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from collections.abc import Callable
 import sqlalchemy.exc
 from eventsourcing.persistence import PersistenceError
 
+from projections.runner import PoisonEvent
 from projections.system import System
 
 log = logging.getLogger("projections.worker")
@@ -33,6 +38,8 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 Report = Callable[[str], None]
+
+HALTED = 3  # exit status: a view met a poison event
 
 
 def _say(message: str) -> None:
@@ -69,6 +76,12 @@ def follow(
                 last_report = now
             if after == before:
                 stop.wait(poll)
+        except PoisonEvent as poison:
+            report(f"HALTED: {poison}")
+            log.error("projection worker halted: %s", poison)
+            if system is not None:
+                system.close()
+            raise
         except CONNECTION_ERRORS as error:
             report(f"database unavailable ({type(error).__name__}); retrying in {backoff:.1f}s")
             log.warning("projection worker lost the database", exc_info=True)
@@ -105,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
             follow(make, poll=args.poll, report_every=args.report_every, batch_size=args.batch)
         except KeyboardInterrupt:
             return 0
+        except PoisonEvent:
+            return HALTED
         return 0
     system = make()
     try:
@@ -112,6 +127,9 @@ def main(argv: list[str] | None = None) -> int:
             system.runner.batch_size = args.batch
         position = system.catch_up()
         _say(f"tracked position {position}, lag {system.lag()}")
+    except PoisonEvent as poison:
+        _say(f"HALTED: {poison}")
+        return HALTED
     finally:
         system.close()
     return 0

@@ -62,19 +62,16 @@ def _wrap(svg: list[str], title: str, width: int, height: int) -> Markup:
     return Markup(head + "".join(svg) + "</svg>")
 
 
-def bar_chart(
-    title: str,
-    categories: Sequence[str],
+def _frame(
     series: Sequence[Series],
-    *,
-    percent: bool = True,
-    width: int = 760,
-    height: int = 340,
-) -> Markup:
-    """Grouped vertical bars, one group per category, one bar per series."""
-    left, right, top, bottom = 56, 16, 36, 84
-    plot_w = width - left - right
-    plot_h = height - top - bottom
+    percent: bool,
+    left: int,
+    right: int,
+    top: int,
+    plot_h: int,
+    width: int,
+) -> tuple[float, list[str]]:
+    """The value scale's top, and the legend with five horizontal gridlines and labels."""
     values = [v for s in series for v in s.values if v is not None]
     top_value = _nice_max(max(values, default=0.0), percent)
     svg: list[str] = _legend(series, left, 20)
@@ -88,6 +85,23 @@ def bar_chart(
             f'<text x="{left - 6}" y="{y + 4:.1f}" class="axis" text-anchor="end">'
             f"{_fmt(top_value * frac, percent)}</text>"
         )
+    return top_value, svg
+
+
+def bar_chart(
+    title: str,
+    categories: Sequence[str],
+    series: Sequence[Series],
+    *,
+    percent: bool = True,
+    width: int = 760,
+    height: int = 340,
+) -> Markup:
+    """Grouped vertical bars, one group per category, one bar per series."""
+    left, right, top, bottom = 56, 16, 36, 84
+    plot_w = width - left - right
+    plot_h = height - top - bottom
+    top_value, svg = _frame(series, percent, left, right, top, plot_h, width)
     n = max(len(categories), 1)
     group_w = plot_w / n
     bar_w = max(min(group_w * 0.8 / max(len(series), 1), 28), 3)
@@ -136,19 +150,7 @@ def line_chart(
     left, right, top, bottom = 56, 16, 36, 56
     plot_w = width - left - right
     plot_h = height - top - bottom
-    values = [v for s in series for v in s.values if v is not None]
-    top_value = _nice_max(max(values, default=0.0), percent)
-    svg: list[str] = _legend(series, left, 20)
-    for i in range(5):
-        frac = i / 4
-        y = top + plot_h - frac * plot_h
-        svg.append(
-            f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" class="grid"/>'
-        )
-        svg.append(
-            f'<text x="{left - 6}" y="{y + 4:.1f}" class="axis" text-anchor="end">'
-            f"{_fmt(top_value * frac, percent)}</text>"
-        )
+    top_value, svg = _frame(series, percent, left, right, top, plot_h, width)
     n = len(categories)
     step = plot_w / max(n - 1, 1)
 

@@ -94,10 +94,17 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
     users = UserStore(url)
     users.add("clerk", PASSWORD, role="clerk", region_code="420100")
-    users.add("mediator", PASSWORD, role="mediator", region_code="420100",
-              studio_id=studio.id, mediator_id=mediator.mediator_id)
-    users.add("coordinator", PASSWORD, role="coordinator", region_code="420100",
-              studio_id=studio.id)
+    users.add(
+        "mediator",
+        PASSWORD,
+        role="mediator",
+        region_code="420100",
+        studio_id=studio.id,
+        mediator_id=mediator.mediator_id,
+    )
+    users.add(
+        "coordinator", PASSWORD, role="coordinator", region_code="420100", studio_id=studio.id
+    )
     users.add("auditor", PASSWORD, role="auditor", region_code="420000")
     users.close()
 
@@ -158,8 +165,10 @@ def page_for(browser, site: Site, outside_requests: list[str]):  # type: ignore[
 
     def make(username: str, width: int = 1280, height: int = 800):  # type: ignore[no-untyped-def]
         context = browser.new_context(  # type: ignore[attr-defined]
-            viewport={"width": width, "height": height}, locale="zh-CN",
-            timezone_id="Asia/Shanghai", accept_downloads=True,
+            viewport={"width": width, "height": height},
+            locale="zh-CN",
+            timezone_id="Asia/Shanghai",
+            accept_downloads=True,
         )
         contexts.append(context)
 

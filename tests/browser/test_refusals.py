@@ -16,7 +16,8 @@ from tests.support.factories import credit_code, resident_id
 
 
 def test_entrusting_a_labour_relationship_claim_is_refused_naming_the_rule(
-    page_for, site: Site  # type: ignore[no-untyped-def]
+    page_for,
+    site: Site,  # type: ignore[no-untyped-def]
 ) -> None:
     app = site.system.app  # type: ignore[attr-defined]
     clerk = CommandContext(Actor("clerk", Role.CLERK))
@@ -32,8 +33,15 @@ def test_entrusting_a_labour_relationship_claim_is_refused_naming_the_rule(
             Claim(ClaimCategory.REMUNERATION, Decimal("5000.00")),
         ],
     )
-    app.assess(clerk, case.id, on=on, within_scope=True, meets_acceptance_conditions=True,
-               suitable_for_mediation=True, reason="适宜调解")
+    app.assess(
+        clerk,
+        case.id,
+        on=on,
+        within_scope=True,
+        meets_acceptance_conditions=True,
+        suitable_for_mediation=True,
+        reason="适宜调解",
+    )
     app.record_consent(clerk, case.id, party=Party.APPLICANT, given=True, on=on)
     app.record_consent(clerk, case.id, party=Party.RESPONDENT, given=True, on=on)
     site.system.catch_up()  # type: ignore[attr-defined]

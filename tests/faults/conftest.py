@@ -17,3 +17,20 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def scale(quick: int, full: int) -> int:
     return full if FULL else quick
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """PostgreSQL-only fault tests run only when PostgreSQL is a selected backend
+    (``MEDIATION_TEST_BACKENDS``): deselected otherwise, never skipped."""
+    from tests.conftest import BACKENDS
+
+    if "postgres" in BACKENDS:
+        return
+    here = os.path.dirname(__file__)
+    keep, drop = [], []
+    for item in items:
+        in_faults = str(item.path).startswith(here)
+        (drop if in_faults and item.get_closest_marker("postgres") else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

@@ -223,3 +223,20 @@ def test_sample_export_is_what_its_generator_writes(tmp_path: Path) -> None:
 
     write_csv(generate(1000, 2023), tmp_path / "regenerated.csv")
     assert (tmp_path / "regenerated.csv").read_bytes() == FIXTURE.read_bytes()
+
+
+@pytest.mark.parametrize("keep", [0, 1, 3, 10_000])
+def test_a_file_too_long_to_keep_parsed_is_read_again_with_the_same_result(
+    app: MediationApplication, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keep: int
+) -> None:
+    monkeypatch.setattr("mediation.importer.KEEP_PARSED_ROWS", keep)
+    path = tmp_path / "export.csv"
+    with FIXTURE.open(encoding="utf-8", newline="") as f:
+        sample = [r for _, r in zip(range(5), csv.DictReader(f), strict=False)]
+    _write_csv(path, [*_rows(), *sample])
+
+    summary = import_file(app, path, actor=IMPORTER, progress=False)
+
+    assert [(p.row, p.old_case_no, p.code) for p in summary.refused] == EXPECTED_REFUSALS
+    assert (summary.rows, summary.imported) == (12, 6)
+    assert all(app.recorder.select_events(case_id_for(r["old_case_no"])) for r in sample)

@@ -48,6 +48,12 @@ def _compare(system: System, events: list[object], rng: random.Random) -> None:
         (date(2026, 1, 1), date(2026, 3, 31)),
         (date(2026, 2, 1), date(2026, 2, 28)),
         (date(2026, 3, 1), date(2026, 4, 30)),
+        # read from quarter and year rows (and a month before them)
+        (date(2025, 12, 1), date(2026, 6, 30)),
+        (date(2026, 1, 1), date(2026, 12, 31)),
+        # stocks from open tails summed in the year rows of earlier years
+        (date(2027, 1, 1), date(2027, 1, 31)),
+        (date(2027, 1, 1), date(2027, 6, 30)),
     ]
     for moment in [*moments, "months"]:
         for group_by in queries.GROUP_BYS:

@@ -2,7 +2,8 @@
 
 * faults raised inside the view update at random points, then a restart, give tables
   identical to a clean rebuild;
-* a real ``kill -9`` of a following worker process, then a restart, does too;
+* a real ``kill -9`` of a following worker process, repeated while a writer keeps saving
+  (``MEDIATION_FAULTS_FULL=1``: more kills), then a restart, does too;
 * replaying an already tracked position is refused and changes nothing.
 """
 
@@ -18,9 +19,10 @@ from datetime import date
 
 import pytest
 
-from projections.runner import PositionAlreadyTracked, table_rows
+from projections.runner import PoisonEvent, PositionAlreadyTracked, table_rows
 from projections.sql import NEXT, case_tables, organisation_tables
 from projections.system import System
+from tests.faults.conftest import scale
 from tests.projections.history import drive
 from tests.support.factories import CLERK, SteppingClock, new_case
 
@@ -97,21 +99,24 @@ def test_faults_inside_the_view_update_then_restart_equal_a_clean_rebuild(
         writer.close()
     rng = random.Random(seed)
     faults = 0
+
+    def fault(position: int) -> None:
+        nonlocal faults
+        if rng.random() < 0.04:
+            faults += 1
+            raise InjectedFault(position)
+
     for _attempt in range(200):
         # every attempt is a restart: a fresh System resuming from its tracking records
         restarted = System(database_url, clock=clock, in_process=False)
         try:
             restarted.runner.batch_size = rng.choice([1, 3, 10, 50])
-
-            def fault(position: int) -> None:
-                if rng.random() < 0.04:
-                    raise InjectedFault(position)
-
             restarted.runner.fault = fault
             try:
+                # a failed batch is re-run one event at a time; a fault met again there
+                # halts the view (PoisonEvent) until the restart
                 restarted.catch_up()
-            except InjectedFault:
-                faults += 1
+            except (InjectedFault, PoisonEvent):
                 continue
             restarted.runner.fault = None
             assert restarted.lag() == 0
@@ -132,38 +137,67 @@ def _worker(url: str, *args: str) -> subprocess.Popen[bytes]:
     )
 
 
+@pytest.mark.faults
 def test_kill_9_of_a_following_worker_then_restart_equals_a_clean_rebuild(
     database_url: str, clock: SteppingClock
 ) -> None:
+    """Killed again and again while the store moves on (a writer thread keeps saving)."""
+    import threading
+
+    kills = scale(3, 12)
+    rng = random.Random(11)
     system = System(database_url, clock=clock, in_process=False)
     worker: subprocess.Popen[bytes] | None = None
+    stop = threading.Event()
+    written: list[int] = []
+    errors: list[BaseException] = []
+
+    def write() -> None:  # the load: cases keep arriving while workers come and go
+        try:
+            for i in range(10_000):
+                if stop.is_set():
+                    return
+                new_case(system.app, received_on=date(2026, 2, 1 + i % 28), ctx=CLERK)
+                written.append(i)
+                time.sleep(0.005)
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    writer = threading.Thread(target=write)
     try:
         drive(system.app, clock, random.Random(11), cases=30, days=60)
-        head = system.runner.head()
-        worker = _worker(database_url, "--follow", "--batch", "1", "--poll", "0.02")
-        deadline = time.monotonic() + 60
-        while system.runner.tracked("cases") == 0 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        time.sleep(random.uniform(0.02, 0.1))
-        os.kill(worker.pid, signal.SIGKILL)
-        worker.wait()
-        killed_at = system.runner.min_tracked()
-        assert killed_at < head, "the worker finished before it was killed"
-        assert system.runner.tracked("cases") > 0
-        # the store moves on while no worker runs
-        for i in range(3):
-            new_case(system.app, received_on=date(2026, 2, 10 + i), ctx=CLERK)
-        assert system.runner.head() > head
+        writer.start()
+        behind_at_kill = 0
+        for _ in range(kills):
+            before = system.runner.min_tracked()
+            batch = rng.choice(["1", "5", "50"])
+            worker = _worker(database_url, "--follow", "--batch", batch, "--poll", "0.02")
+            deadline = time.monotonic() + 60
+            while system.runner.min_tracked() <= before and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert system.runner.min_tracked() > before, "the worker made no progress"
+            time.sleep(rng.uniform(0.02, 0.3))
+            os.kill(worker.pid, signal.SIGKILL)
+            worker.wait()
+            worker = None
+            behind_at_kill += system.runner.min_tracked() < system.runner.head()
+        stop.set()
+        writer.join(timeout=60)
+        assert errors == [] and written, "the writer did not write"
+        assert behind_at_kill > 0, "every worker had caught up before it was killed"
         worker = _worker(database_url, "--follow", "--batch", "50", "--poll", "0.02")
         deadline = time.monotonic() + 60
         while system.lag() > 0 and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert system.lag() == 0, f"worker did not catch up (killed at {killed_at})"
+        assert system.lag() == 0, "worker did not catch up"
         worker.terminate()
         worker.wait()
         worker = None
         assert _all_rows(system) == _rebuilt_rows(system)
     finally:
+        stop.set()
+        if writer.is_alive():
+            writer.join(timeout=60)
         if worker is not None:
             worker.kill()
             worker.wait()
@@ -205,3 +239,35 @@ def test_two_in_process_systems_writing_at_once_count_every_event_once(
     finally:
         second.close()
         first.close()
+
+
+def test_views_caught_up_together_commit_or_roll_back_as_one(
+    database_url: str, clock: SteppingClock
+) -> None:
+    """The in-process path: a short backlog goes to every view in one transaction."""
+    system = System(database_url, clock=clock, in_process=False)
+    try:
+        drive(system.app, clock, random.Random(12), cases=3, days=10)
+        system.catch_up()
+        settled = _all_rows(system)
+        before = system.runner.tracked_all()
+        assert len(set(before.values())) == 1
+        new_case(system.app, received_on=system.today(), ctx=CLERK)
+        head = system.runner.head()
+        assert head - min(before.values()) <= system.runner.batch_size
+
+        def fault(position: int) -> None:
+            if position == 0:  # after every view's writes, before the commit
+                raise InjectedFault(position)
+
+        system.runner.fault = fault
+        with pytest.raises(InjectedFault):
+            system.runner._catch_up_together(min(before.values()))
+        assert system.runner.tracked_all() == before
+        assert _all_rows(system) == settled
+        system.runner.fault = None
+        assert system.runner.catch_up() == head
+        assert set(system.runner.tracked_all().values()) == {head}
+        assert _all_rows(system) == _rebuilt_rows(system)
+    finally:
+        system.close()
