@@ -57,12 +57,14 @@ REBUILD_BATCH_SIZE = 20000
 # indexes a rebuild keeps while loading (the view's updates find rows by them: a severance
 # closes claims loaded by earlier batches; a load marks facts by their primary key)
 NEEDED_WHILE_LOADING = {f"{name}{NEXT}" for name in ("ix_rm_claims_case",)}
-# Carrying the case state across a rebuild's batches costs memory in proportion to the
-# history (≈ 0.5 KiB per event). Above this many events a rebuild streams instead, as
-# catch-up does: each batch reads and rewrites the rows it touches (slower; memory bounded
-# by the batch). ``MEDIATION_REBUILD_CARRY_LIMIT`` overrides it (0: always stream).
+# A rebuild carries the case state across its batches (each case row written once, at
+# the end), holding at most ``views.CARRY_CASES`` rows in memory and spilling the oldest
+# to the side table above that, so memory stays bounded at any history size. A history
+# above this many events streams instead, as catch-up does: each batch reads and rewrites
+# the rows it touches (slower). ``MEDIATION_REBUILD_CARRY_LIMIT`` sets it (0: always
+# stream; the default never streams).
 CARRY_LIMIT_ENV = "MEDIATION_REBUILD_CARRY_LIMIT"
-CARRY_LIMIT = 1_000_000
+CARRY_LIMIT = 2**62
 # indexes a streaming rebuild needs while loading (its updates find facts by case)
 NEEDED_WHILE_STREAMING = NEEDED_WHILE_LOADING | {f"ix_rm_facts_case{NEXT}"}
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import operator
+import os
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
@@ -47,6 +48,17 @@ CHINA = ZoneInfo("Asia/Shanghai")
 NO_DUE = date(9999, 12, 31)
 CHUNK = 500
 LOAD_CHUNK = 5000  # case rows per write at the end of a rebuild's load
+# A rebuild carries at most this many case rows in memory (≈ 4 KiB each); above it the
+# rows touched longest ago are written out ("spilled") and read back if a later event
+# needs them. ``MEDIATION_REBUILD_CARRY_CASES`` overrides it.
+CARRY_CASES_ENV = "MEDIATION_REBUILD_CARRY_CASES"
+CARRY_CASES = 50_000
+
+
+def carry_cases() -> int:
+    value = os.environ.get(CARRY_CASES_ENV, "").strip()
+    return max(int(value), 1) if value.isdigit() else CARRY_CASES
+
 
 Fault = Callable[[int], None]
 Positioned = tuple[int, Any]
@@ -195,6 +207,12 @@ class _Load:
         # kind): a mark then updates that one row (no search by case)
         self.written: dict[tuple[str, int, str], tuple[int, int]] = {}
         self.retired: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.limit = carry_cases()
+        # marks on facts of spilled cases (their keys are no longer carried): applied in
+        # order at the end, by (case, mediation, kind), once that index exists
+        self.deferred: list[tuple[tuple[str, int, str], dict[str, Any]]] = []
+        self.spilled = 0  # case rows written out early, and read back
+        self.reloaded = 0
 
 
 MARKED = frozenset({"entrusted", "succeeded"})  # the kinds ``_mark`` changes
@@ -270,22 +288,61 @@ class CasesView:
         if load is None:
             return
         t = case_tables(suffix)
+        self._write_carried(conn, t, load, len(load.states))
+        if load.deferred:
+            name = f"ix_rm_facts_case{suffix}"
+            next(i for i in t["facts"].indexes if i.name == name).create(conn, checkfirst=True)
+            f = t["facts"].c
+            for (case_id, mediation, kind), values in load.deferred:
+                conn.execute(
+                    update(t["facts"])
+                    .where(and_(f.case_id == case_id, f.mediation == mediation, f.kind == kind))
+                    .values(values)
+                )
+        load.agg.write_fresh(conn, t["stats"], t["policy_days"])
+
+    def _write_carried(
+        self, conn: Connection, t: dict[str, Table], load: _Load, count: int
+    ) -> None:
+        """Write the ``count`` case rows carried longest (insertion order) and forget them.
+
+        Each leaves its open-mediation stock in the counters (as ``end_load`` does for all
+        rows) and takes its fact keys with it: a later mark on its facts is deferred.
+        """
         agg = load.agg
+        states = load.states
         cases: list[dict[str, Any]] = []
-        for state in load.states.values():
+        gone = [case_id for case_id, _ in zip(states, range(count), strict=False)]
+        for case_id in gone:
+            state = states.pop(case_id)
             state["sort_due"] = sort_due(state)
             ms = state["m_state"]
-            for old in load.retired.get(state["case_id"], ()):
+            for old in load.retired.pop(case_id, ()):
                 stats.apply_pending(agg, old, +1)
             stats.apply_pending(agg, ms, +1)
             state["m_state"] = json.dumps(ms, separators=(",", ":")) if ms is not None else None
+            for mediation in range(1, state["mediation"] + 1):
+                for kind in MARKED:
+                    load.written.pop((case_id, mediation, kind), None)
             cases.append(state)
             if len(cases) == LOAD_CHUNK:  # bounded write buffers
                 _insert_many(conn, t["cases"], cases)
                 cases.clear()
         _insert_many(conn, t["cases"], cases)
-        load.states.clear()
-        agg.write_fresh(conn, t["stats"], t["policy_days"])
+
+    def _reload(self, conn: Connection, t: dict[str, Table], load: _Load, ids: list[str]) -> None:
+        """Read spilled case rows back (they leave the table until written again)."""
+        rows = t["cases"]
+        for i in range(0, len(ids), CHUNK):
+            chunk = ids[i : i + CHUNK]
+            for row in conn.execute(select(rows).where(rows.c.case_id.in_(chunk))):
+                state = dict(row._mapping)
+                ms = json.loads(state["m_state"]) if state["m_state"] else None
+                stats.apply_pending(load.agg, ms, -1)  # counted again when written again
+                state["m_state"] = ms
+                load.states[row.case_id] = state
+            conn.execute(delete(rows).where(rows.c.case_id.in_(chunk)))
+        load.reloaded += len(ids)
 
     def abort_load(self) -> None:
         self.carried = None
@@ -381,6 +438,11 @@ class CasesView:
         batch.loading = True
         states = load.states
         written = load.written
+        missing = sorted(
+            {ev.originator_id for _, ev in events if ev.kind != "Received"} - states.keys()
+        )
+        if missing:  # spilled by an earlier batch
+            self._reload(conn, t, load, missing)
         for position, ev in events:
             if fault is not None:
                 fault(position)
@@ -393,6 +455,8 @@ class CasesView:
                 params = {f"m_{k}": v for k, v in values.items()}
                 params.update(m_position=pk[0], m_seq=pk[1])
                 by_pk[tuple(sorted(values))].append(params)
+            else:  # a fact of a spilled case
+                load.deferred.append((key, values))
         for key, fact in batch.by_key.items():
             written[key] = (fact["position"], fact["seq"])
         _write_claims(conn, t["claims"], batch)
@@ -406,6 +470,10 @@ class CasesView:
                 params_list,
             )
         _insert_many(conn, t["subsidies"], batch.subsidies)
+        if len(states) > load.limit:  # keep memory bounded: write out the oldest quarter
+            count = len(states) - load.limit * 3 // 4
+            self._write_carried(conn, t, load, count)
+            load.spilled += count
 
     # ------------------------------------------------------------------ events
 

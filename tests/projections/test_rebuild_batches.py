@@ -9,6 +9,7 @@ import random
 import pytest
 
 from projections import runner as runner_module
+from projections import views as views_module
 from projections.runner import table_rows
 from projections.sql import case_tables
 from projections.system import System
@@ -16,16 +17,34 @@ from tests.projections.history import drive
 from tests.support.factories import SteppingClock
 
 
-@pytest.mark.parametrize(("size", "carry"), [(1, True), (13, True), (13, False)])
+@pytest.mark.parametrize(
+    ("size", "carry", "cases_in_memory"),
+    [(1, True, None), (13, True, None), (13, False, None), (1, True, 2), (13, True, 3)],
+)
 def test_rebuild_in_small_batches_equals_incremental(
     database_url: str,
     clock: SteppingClock,
     monkeypatch: pytest.MonkeyPatch,
     size: int,
     carry: bool,
+    cases_in_memory: int | None,
 ) -> None:
-    """``carry=False``: a history above the carry limit is rebuilt streaming."""
+    """``carry=False``: a history above the carry limit is rebuilt streaming.
+
+    ``cases_in_memory``: the carried rows are capped, so cases are spilled to the side
+    table, read back by their later events, and marks on their facts are deferred.
+    """
     monkeypatch.setenv(runner_module.CARRY_LIMIT_ENV, "" if carry else "0")
+    monkeypatch.setenv(views_module.CARRY_CASES_ENV, str(cases_in_memory or ""))
+    loads: list[views_module._Load] = []
+    begin_load = views_module.CasesView.begin_load
+
+    def remember(view: views_module.CasesView) -> None:
+        begin_load(view)
+        assert view.carried is not None
+        loads.append(view.carried)
+
+    monkeypatch.setattr(views_module.CasesView, "begin_load", remember)
     system = System(database_url, clock=clock, in_process=False)
     try:
         system.runner.batch_size = 5
@@ -37,5 +56,9 @@ def test_rebuild_in_small_batches_equals_incremental(
         assert table_rows(system.engine, case_tables("__next")) == table_rows(
             system.engine, case_tables()
         )
+        if cases_in_memory is not None:  # the spill paths really ran
+            assert loads[-1].spilled > 0
+            assert loads[-1].reloaded > 0
+            assert loads[-1].deferred
     finally:
         system.close()
