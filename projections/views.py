@@ -53,6 +53,9 @@ LOAD_CHUNK = 5000  # case rows per write at the end of a rebuild's load
 # needs them. ``MEDIATION_REBUILD_CARRY_CASES`` overrides it.
 CARRY_CASES_ENV = "MEDIATION_REBUILD_CARRY_CASES"
 CARRY_CASES = 50_000
+# Likewise the carried counters: above this many changed (month, county, dim, key) rows
+# they are added to the side tables (a merge, as catch-up does) and started afresh.
+CARRY_COUNTERS = 50_000
 
 
 def carry_cases() -> int:
@@ -213,6 +216,8 @@ class _Load:
         self.deferred: list[tuple[tuple[str, int, str], dict[str, Any]]] = []
         self.spilled = 0  # case rows written out early, and read back
         self.reloaded = 0
+        self.counter_flushes = 0  # carried counters merged into the side tables early
+        self.counter_limit = CARRY_COUNTERS
 
 
 MARKED = frozenset({"entrusted", "succeeded"})  # the kinds ``_mark`` changes
@@ -299,7 +304,10 @@ class CasesView:
                     .where(and_(f.case_id == case_id, f.mediation == mediation, f.kind == kind))
                     .values(values)
                 )
-        load.agg.write_fresh(conn, t["stats"], t["policy_days"])
+        if load.counter_flushes:
+            load.agg.write(conn, t["stats"], t["policy_days"])  # add to the flushed rows
+        else:
+            load.agg.write_fresh(conn, t["stats"], t["policy_days"])
 
     def _write_carried(
         self, conn: Connection, t: dict[str, Table], load: _Load, count: int
@@ -474,6 +482,10 @@ class CasesView:
             count = len(states) - load.limit * 3 // 4
             self._write_carried(conn, t, load, count)
             load.spilled += count
+        if len(load.agg.rows) + len(load.agg.days) > load.counter_limit:
+            load.agg.write(conn, t["stats"], t["policy_days"])
+            load.agg = stats.Agg()
+            load.counter_flushes += 1
 
     # ------------------------------------------------------------------ events
 
