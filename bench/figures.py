@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import importlib
 import multiprocessing
+import os
 import resource
 import statistics
 import time
@@ -336,6 +337,48 @@ def _event_count(store: Store) -> int:
         raw.close()
 
 
+# Importing through the domain runs at ≈ 10–20k events/s here, so a 10^7-event history
+# would take the better part of an hour per backend: above this many events the growth
+# figure copies the imported cases' events under new case ids (same dates, regions,
+# studios and mediators; the copies' hash chains are not valid, which a rebuild does not
+# check). The rebuild does the same work per event either way.
+IMPORT_UP_TO = int(os.environ.get("MEDIATION_BENCH_IMPORT_UP_TO", "1000000"))
+
+
+def _max_position(store: Store) -> int:
+    order = "rowid" if store.backend == "sqlite" else "notification_id"
+    raw = store.raw()
+    try:
+        return int(raw.execute(f"SELECT max({order}) FROM {store.events_table}").fetchone()[0])
+    finally:
+        raw.close()
+
+
+def _copy_cases(store: Store, copy: int, base: int, limit: int) -> int:
+    """Append copy number ``copy`` of the case events up to position ``base`` (at most
+    ``limit`` of them, in log order) under new case ids: the id's first 8 hex digits
+    become ``copy``."""
+    raw = store.raw()
+    try:
+        if store.backend == "sqlite":
+            new_id = f"printf('%08x', {copy}) || substr(originator_id, 9)"
+            order = "rowid"
+        else:
+            new_id = f"(lpad(to_hex({copy}), 8, '0') || substr(originator_id::text, 9))::uuid"
+            order = "notification_id"
+        store.begin(raw)
+        cur = raw.execute(
+            f"INSERT INTO {store.events_table} (originator_id, originator_version, topic, state) "
+            f"SELECT {new_id}, originator_version, topic, state FROM {store.events_table} "
+            f"WHERE {order} <= {int(base)} AND topic LIKE 'mediation.case.%' "
+            f"ORDER BY {order} LIMIT {int(limit)}"
+        )
+        store.commit(raw)
+        return int(cur.rowcount)
+    finally:
+        raw.close()
+
+
 def _scan(store: Store) -> int:
     """A plain sequential read of the events table, in log order, every column."""
     raw = store.raw()
@@ -572,12 +615,20 @@ def growth(backend: str, workdir: Path, sizes: Sizes) -> dict[str, Any]:
     with fresh_store(backend, workdir) as store:
         MediationApplication(persistence_env(store.url)).close()  # creates the tables
         calls = 0
+        copies = copied = 0
+        base: int | None = None  # the last imported position, once copying has begun
         for target in sizes.growth_events:
             # about 8.8 events per generated row; import until the target is reached
-            while (have := _event_count(store)) < target:
-                need = max(int((target - have) / 8.5) + 1, 100)
+            # (above IMPORT_UP_TO: copy the imported cases under new ids instead)
+            while (have := _event_count(store)) < min(target, IMPORT_UP_TO):
+                need = max(int((min(target, IMPORT_UP_TO) - have) / 8.5) + 1, 100)
                 populate(store, workdir, need, tag=f"G{calls}-")
                 calls += 1
+            while (have := _event_count(store)) < target:
+                if base is None:
+                    base = _max_position(store)
+                copies += 1
+                copied += _copy_cases(store, copies, base, target - have)
             events = _event_count(store)
             with spawn.Pool(1) as pool:
                 child = pool.apply(
@@ -587,6 +638,7 @@ def growth(backend: str, workdir: Path, sizes: Sizes) -> dict[str, Any]:
             points.append(
                 {
                     "events": events,
+                    "copied_events": copied,
                     "rebuild_s": child["rebuild_s"],
                     "rebuild_events_per_s": events / child["rebuild_s"],
                     "stats_ms": child["stats_ms"],
