@@ -24,15 +24,9 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder
 from psycopg.rows import tuple_row
 from sqlalchemy import (
     BigInteger,
-    Column,
     Connection,
-    DateTime,
     Engine,
-    MetaData,
-    PrimaryKeyConstraint,
-    String,
     Table,
-    Text,
     and_,
     delete,
     insert,
@@ -46,7 +40,7 @@ from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from sqlalchemy.schema import CreateTable
 
 from mediation.application import MediationApplication
-from projections.sql import NEXT, TRACKING, tracking, utc_naive, view_state
+from projections.sql import NEXT, TRACKING, halt_records, tracking, utc_naive, view_state
 from projections.views import Fault, Positioned, View
 
 log = logging.getLogger("projections.runner")
@@ -115,19 +109,6 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 )
 
 
-# The last poison event of each view, for every process to see (``/readyz`` of an API
-# whose worker halted). A record is in force while the view's tracked position is below it.
-HALTS = MetaData()
-halt_records = Table(
-    "rm_halts",
-    HALTS,
-    Column("view", String(64), nullable=False),
-    Column("position", BigInteger, nullable=False),
-    Column("error", Text, nullable=False),
-    Column("halted_at", DateTime, nullable=False),
-    PrimaryKeyConstraint("view", name="pk_rm_halts"),
-)
-
 Progress = Callable[[int], object]
 
 
@@ -179,7 +160,6 @@ class Runner:
                 # processes starting together would race CREATE TABLE on the catalogue
                 conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('mediation.views'))"))
             TRACKING.create_all(conn, checkfirst=True)
-            HALTS.create_all(conn, checkfirst=True)
             for view in self.views.values():
                 for table in view.tables(suffix).values():
                     table.create(conn, checkfirst=True)

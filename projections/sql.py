@@ -75,6 +75,18 @@ tracking = Table(
     PrimaryKeyConstraint("view", "position", name="pk_rm_tracking"),
 )
 
+# The last poison event of each view, for every process to see (``/readyz`` of an API
+# whose worker halted). A record is in force while the view's tracked position is below it.
+halt_records = Table(
+    "rm_halts",
+    TRACKING,
+    Column("view", String(64), nullable=False),
+    Column("position", BigInteger, nullable=False),
+    Column("error", Text, nullable=False),
+    Column("halted_at", DateTime, nullable=False),
+    PrimaryKeyConstraint("view", name="pk_rm_halts"),
+)
+
 
 def utc_naive(moment: datetime) -> datetime:
     """The storage form of a recorded moment: UTC without tzinfo (comparable on both backends)."""
