@@ -269,6 +269,25 @@ OBSOLETE_CASE_TABLES = ("rm_stats_days", "rm_stats_open")
 
 
 @cache
+def stats_stage_table(suffix: str) -> Table:
+    """A rebuild's counter changes, appended unmerged when its carried counters grow large
+    (``CasesView``); summed, rolled up and written into ``rm_stats`` at the end of the load,
+    then dropped. Not part of the view: never swapped in, never read by queries.
+    ``days`` is -1 on a row of measures, else a histogram row (its count in the first
+    measure)."""
+    return Table(
+        f"rm_stats_stage{suffix}",
+        MetaData(),
+        Column("month", Date, nullable=False),
+        Column("county", String(6), nullable=False),
+        Column("dim", String(8), nullable=False),
+        Column("key", String(40), nullable=False),
+        Column("days", Integer, nullable=False),
+        *[Column(m, BigInteger, nullable=False) for m in STATS_MEASURES],
+    )
+
+
+@cache
 def organisation_tables(suffix: str = "") -> dict[str, Table]:
     """The ``organisation`` view: studios and their mediators."""
     md = MetaData()

@@ -152,6 +152,25 @@ class Agg:
         if self.policy:
             self._write_policy(conn, policy)
 
+    def stage(self, conn: Connection, staging: Table, policy: Table) -> None:
+        """Append these changes, unmerged and not rolled up, to ``staging`` (see
+        ``write_staged``); the policy versions are upserted as ``write`` does."""
+        width = len(MEASURES)
+        rows: list[tuple[Any, ...]] = [
+            (month, county, dim, key, -1, *values)
+            for (month, county, dim, key), values in self.rows.items()
+            if any(values)
+        ]
+        pad = [0] * (width - 1)
+        rows += [
+            (month, county, dim, key, days, n, *pad)
+            for (month, county, dim, key, days), n in self.days.items()
+            if n
+        ]
+        _insert(conn, staging, rows)
+        if self.policy:
+            self._write_policy(conn, policy)
+
     def rolled_up(self) -> dict[RowKey, Any]:
         """The changes per row key: [measures, {days: n} | None].
 
@@ -398,6 +417,61 @@ def _merge(
     finally:
         cur.close()
     _insert(conn, table, [r for k, v in changes.items() if (r := to_row(k, v)) is not None])
+
+
+def write_staged(conn: Connection, staging: Table, stats: Table) -> None:
+    """Sum the staged changes and write them, rolled up, into an empty ``stats`` table.
+
+    Rolling up never mixes two (dim, key) pairs, so the staged rows are read ordered by
+    them and each pair is summed, rolled up and written on its own: memory holds one
+    pair's rows (at most every county × month of it), not the whole table.
+    """
+    width = len(MEASURES)
+    postgres = conn.dialect.name == "postgresql"
+    raw: Any = conn.connection.driver_connection
+    columns = ", ".join(f'"{c.name}"' for c in staging.columns)
+    query = f'SELECT {columns} FROM "{staging.name}" ORDER BY dim, key'
+    cur = raw.cursor(name="staged") if postgres else raw.cursor()
+    if postgres:
+        cur.itersize = 20_000
+    out: list[tuple[Any, ...]] = []
+    group: Agg | None = None
+    current: tuple[str, str] | None = None
+
+    def flush() -> None:
+        if group is None:
+            return
+        for k, v in group.rolled_up().items():
+            row = _stats_row(k, v)
+            if row is not None:
+                out.append(row)
+        if len(out) >= 20_000:
+            _insert(conn, stats, out)
+            out.clear()
+
+    try:
+        cur.execute(query)
+        for stored_month, county, dim, key, days, *values in cur:
+            month = (
+                date.fromisoformat(stored_month) if isinstance(stored_month, str) else stored_month
+            )
+            if (dim, key) != current:
+                flush()
+                group, current = Agg(), (dim, key)
+            assert group is not None
+            if days < 0:
+                row = group.rows.get((month, county, dim, key))
+                if row is None:
+                    group.rows[(month, county, dim, key)] = [int(v) for v in values]
+                else:
+                    for i in range(width):
+                        row[i] += int(values[i])
+            else:
+                group.days[(month, county, dim, key, int(days))] += int(values[0])
+        flush()
+    finally:
+        cur.close()
+    _insert(conn, stats, out)
 
 
 def _insert(conn: Connection, table: Table, rows: list[tuple[Any, ...]]) -> None:

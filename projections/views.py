@@ -42,7 +42,12 @@ from mediation.policy import Policy, PolicyBook
 from mediation.values import Route, Status
 from projections import stats
 from projections.decode import Ev, cents, day, decode, ident, plain
-from projections.sql import OBSOLETE_CASE_TABLES, case_tables, organisation_tables
+from projections.sql import (
+    OBSOLETE_CASE_TABLES,
+    case_tables,
+    organisation_tables,
+    stats_stage_table,
+)
 
 CHINA = ZoneInfo("Asia/Shanghai")
 NO_DUE = date(9999, 12, 31)
@@ -54,7 +59,8 @@ LOAD_CHUNK = 5000  # case rows per write at the end of a rebuild's load
 CARRY_CASES_ENV = "MEDIATION_REBUILD_CARRY_CASES"
 CARRY_CASES = 50_000
 # Likewise the carried counters: above this many changed (month, county, dim, key) rows
-# they are added to the side tables (a merge, as catch-up does) and started afresh.
+# they are appended to a staging table and started afresh; the staged rows are summed and
+# rolled up once, at the end of the load (``stats.write_staged``).
 CARRY_COUNTERS = 50_000
 
 
@@ -304,8 +310,11 @@ class CasesView:
                     .where(and_(f.case_id == case_id, f.mediation == mediation, f.kind == kind))
                     .values(values)
                 )
-        if load.counter_flushes:
-            load.agg.write(conn, t["stats"], t["policy_days"])  # add to the flushed rows
+        if load.counter_flushes:  # earlier changes are staged: add these, sum, roll up
+            staging = stats_stage_table(suffix)
+            load.agg.stage(conn, staging, t["policy_days"])
+            stats.write_staged(conn, staging, t["stats"])
+            staging.drop(conn)
         else:
             load.agg.write_fresh(conn, t["stats"], t["policy_days"])
 
@@ -370,7 +379,7 @@ class CasesView:
         batch = _Batch()
         load = self.carried if suffix else None
         if load is not None:
-            self._load_batch(conn, t, load, batch, events, fault)
+            self._load_batch(conn, t, suffix, load, batch, events, fault)
             return
         ids = sorted({ev.originator_id for _, ev in events if ev.kind != "Received"})
         states: dict[str, dict[str, Any]] = {}
@@ -435,6 +444,7 @@ class CasesView:
         self,
         conn: Connection,
         t: dict[str, Table],
+        suffix: str,
         load: _Load,
         batch: _Batch,
         events: Sequence[Positioned],
@@ -483,7 +493,11 @@ class CasesView:
             self._write_carried(conn, t, load, count)
             load.spilled += count
         if len(load.agg.rows) + len(load.agg.days) > load.counter_limit:
-            load.agg.write(conn, t["stats"], t["policy_days"])
+            staging = stats_stage_table(suffix)
+            if not load.counter_flushes:  # a failed rebuild's table may be left over
+                staging.drop(conn, checkfirst=True)
+                staging.create(conn)
+            load.agg.stage(conn, staging, t["policy_days"])
             load.agg = stats.Agg()
             load.counter_flushes += 1
 
