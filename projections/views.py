@@ -34,7 +34,17 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from eventsourcing.persistence import Mapper, Notification
-from sqlalchemy import Connection, DateTime, Table, and_, bindparam, delete, select, update
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    select,
+    text,
+    update,
+)
 
 from mediation.case import Case
 from mediation.organisation import Studio
@@ -358,8 +368,8 @@ class CasesView:
                 stats.apply_pending(load.agg, ms, -1)  # counted again when written again
                 state["m_state"] = ms
                 load.states[row.case_id] = state
+                load.reloaded += 1
             conn.execute(delete(rows).where(rows.c.case_id.in_(chunk)))
-        load.reloaded += len(ids)
 
     def abort_load(self) -> None:
         self.carried = None
@@ -456,9 +466,11 @@ class CasesView:
         batch.loading = True
         states = load.states
         written = load.written
-        missing = sorted(
-            {ev.originator_id for _, ev in events if ev.kind != "Received"} - states.keys()
-        )
+        touched: set[str] = set()
+        received: set[str] = set()
+        for _, ev in events:
+            (received if ev.kind == "Received" else touched).add(ev.originator_id)
+        missing = sorted(touched - received - states.keys())
         if missing:  # spilled by an earlier batch
             self._reload(conn, t, load, missing)
         for position, ev in events:
@@ -492,6 +504,10 @@ class CasesView:
             count = len(states) - load.limit * 3 // 4
             self._write_carried(conn, t, load, count)
             load.spilled += count
+            if conn.dialect.name == "postgresql":
+                # fresh statistics: a read-back's plan (prepared after a few batches) must
+                # use the key index, not a scan planned when the table was empty
+                conn.execute(text(f'ANALYZE "{t["cases"].name}"'))
         if len(load.agg.rows) + len(load.agg.days) > load.counter_limit:
             staging = stats_stage_table(suffix)
             if not load.counter_flushes:  # a failed rebuild's table may be left over
