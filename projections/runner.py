@@ -149,6 +149,22 @@ class Runner:
         return False
 
     def ensure(self, suffix: str = "") -> None:
+        """Create missing tables (and rebuild views of an older layout), one process at a
+        time: a process checking the layout while another creates the tables would see
+        some of them and take the view for an older layout."""
+        if self.engine.dialect.name != "postgresql":
+            self._ensure(suffix)
+            return
+        key = "SELECT pg_advisory_{}(hashtext('mediation.views.ensure'))"
+        with self.engine.connect() as holder:  # a session lock, held on its own connection
+            holder.execute(text(key.format("lock")))
+            try:
+                self._ensure(suffix)
+            finally:
+                holder.execute(text(key.format("unlock")))
+                holder.commit()
+
+    def _ensure(self, suffix: str) -> None:
         if not suffix:
             # tables from an older layout: rebuild side by side and swap (never half-migrate)
             for view in self.views.values():
