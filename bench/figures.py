@@ -346,7 +346,7 @@ IMPORT_UP_TO = int(os.environ.get("MEDIATION_BENCH_IMPORT_UP_TO", "1000000"))
 
 
 def _max_position(store: Store) -> int:
-    order = "rowid" if store.backend == "sqlite" else "notification_id"
+    order = store.position_column
     raw = store.raw()
     try:
         return int(raw.execute(f"SELECT max({order}) FROM {store.events_table}").fetchone()[0])
@@ -360,12 +360,11 @@ def _copy_cases(store: Store, copy: int, base: int, limit: int) -> int:
     become ``copy``."""
     raw = store.raw()
     try:
+        order = store.position_column
         if store.backend == "sqlite":
             new_id = f"printf('%08x', {copy}) || substr(originator_id, 9)"
-            order = "rowid"
         else:
             new_id = f"(lpad(to_hex({copy}), 8, '0') || substr(originator_id::text, 9))::uuid"
-            order = "notification_id"
         store.begin(raw)
         cur = raw.execute(
             f"INSERT INTO {store.events_table} (originator_id, originator_version, topic, state) "
@@ -384,7 +383,7 @@ def _scan(store: Store) -> int:
     raw = store.raw()
     n = 0
     try:
-        order = "rowid" if store.backend == "sqlite" else "notification_id"
+        order = store.position_column
         if store.backend == "postgres":
             with raw.cursor(name="scan") as cur:
                 raw.autocommit = False
@@ -435,7 +434,7 @@ def rebuild_vs_scan(store: Store, sizes: Sizes, events: int) -> dict[str, Any]:
 def _naive_rows(store: Store) -> tuple[Any, Any]:
     raw = store.raw()
     try:
-        order = "rowid" if store.backend == "sqlite" else "notification_id"
+        order = store.position_column
         # only the kinds the fold reads: a naive query still filters by topic in SQL
         topics = ", ".join(f"'mediation.case.{k}'" for k in naive.TOPICS)
         rows = raw.execute(

@@ -35,6 +35,11 @@ class Store:
     def events_table(self) -> str:
         return "stored_events" if self.backend == "sqlite" else "mediation_events"
 
+    @property
+    def position_column(self) -> str:
+        """The events table's log position (SQLite's table has no named one)."""
+        return "rowid" if self.backend == "sqlite" else "notification_id"
+
     def raw(self) -> Any:
         """A plain driver connection (autocommit; callers open their own transactions)."""
         if self.backend == "sqlite":

@@ -68,6 +68,13 @@ def carry_limit() -> int:
     return int(value) if value.isdigit() else CARRY_LIMIT
 
 
+def _lock_catalogue(conn: Connection) -> None:
+    """Serialise this transaction's CREATE/DROP of read-model tables with other processes'
+    (PostgreSQL refuses concurrent catalogue changes to the same names)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('mediation.views'))"))
+
+
 class PositionAlreadyTracked(Exception):
     """A position at or before the view's tracked position was offered again: refused."""
 
@@ -172,9 +179,7 @@ class Runner:
                     log.warning("view %s has an older table layout; rebuilding it", view.name)
                     self.rebuild(view.name)
         with self.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                # processes starting together would race CREATE TABLE on the catalogue
-                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('mediation.views'))"))
+            _lock_catalogue(conn)
             TRACKING.create_all(conn, checkfirst=True)
             for view in self.views.values():
                 for table in view.tables(suffix).values():
@@ -482,9 +487,7 @@ class Runner:
             log.info("rebuilding %s streaming (history above %s events)", name, carry_limit())
         needed = NEEDED_WHILE_LOADING if carry else NEEDED_WHILE_STREAMING
         with self.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                # processes starting together would race CREATE TABLE on the catalogue
-                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('mediation.views'))"))
+            _lock_catalogue(conn)
             TRACKING.create_all(conn, checkfirst=True)
             for table in view.tables(NEXT).values():
                 # secondary indexes after the load (cheaper than maintaining them), except
@@ -541,9 +544,7 @@ class Runner:
 
     def drop_next(self, view: View) -> None:
         with self.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                # processes starting together would race CREATE TABLE on the catalogue
-                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('mediation.views'))"))
+            _lock_catalogue(conn)
             TRACKING.create_all(conn, checkfirst=True)
             for table in view.tables(NEXT).values():
                 table.drop(conn, checkfirst=True)

@@ -28,8 +28,9 @@ import json
 import operator
 import os
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
+from itertools import islice
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -264,6 +265,27 @@ class _Batch:
         return n
 
 
+def _dump_m_state(ms: dict[str, Any] | None) -> str | None:
+    """A case's open-mediation state as stored in ``rm_cases.m_state``."""
+    return json.dumps(ms, separators=(",", ":")) if ms is not None else None
+
+
+def _read_cases(
+    conn: Connection, cases: Table, ids: Sequence[str], *, remove: bool = False
+) -> Iterator[tuple[dict[str, Any], str | None]]:
+    """The stored rows of ``ids`` (``m_state`` parsed) with their stored ``m_state`` text;
+    ``remove``: delete them from the table too (a rebuild reads a spilled row back)."""
+    for i in range(0, len(ids), CHUNK):
+        chunk = ids[i : i + CHUNK]
+        for row in conn.execute(select(cases).where(cases.c.case_id.in_(chunk))):
+            state = dict(row._mapping)
+            stored = state["m_state"]
+            state["m_state"] = json.loads(stored) if stored else None
+            yield state, stored
+        if remove:
+            conn.execute(delete(cases).where(cases.c.case_id.in_(chunk)))
+
+
 def _write_claims(conn: Connection, claims: Table, batch: _Batch) -> None:
     """A batch's new claims, then the severances that close open ones (recorded_to)."""
     _insert_many(conn, claims, batch.claims)
@@ -339,7 +361,7 @@ class CasesView:
         agg = load.agg
         states = load.states
         cases: list[dict[str, Any]] = []
-        gone = [case_id for case_id, _ in zip(states, range(count), strict=False)]
+        gone = list(islice(states, count))
         for case_id in gone:
             state = states.pop(case_id)
             state["sort_due"] = sort_due(state)
@@ -347,7 +369,7 @@ class CasesView:
             for old in load.retired.pop(case_id, ()):
                 stats.apply_pending(agg, old, +1)
             stats.apply_pending(agg, ms, +1)
-            state["m_state"] = json.dumps(ms, separators=(",", ":")) if ms is not None else None
+            state["m_state"] = _dump_m_state(ms)
             for mediation in range(1, state["mediation"] + 1):
                 for kind in MARKED:
                     load.written.pop((case_id, mediation, kind), None)
@@ -359,17 +381,10 @@ class CasesView:
 
     def _reload(self, conn: Connection, t: dict[str, Table], load: _Load, ids: list[str]) -> None:
         """Read spilled case rows back (they leave the table until written again)."""
-        rows = t["cases"]
-        for i in range(0, len(ids), CHUNK):
-            chunk = ids[i : i + CHUNK]
-            for row in conn.execute(select(rows).where(rows.c.case_id.in_(chunk))):
-                state = dict(row._mapping)
-                ms = json.loads(state["m_state"]) if state["m_state"] else None
-                stats.apply_pending(load.agg, ms, -1)  # counted again when written again
-                state["m_state"] = ms
-                load.states[row.case_id] = state
-                load.reloaded += 1
-            conn.execute(delete(rows).where(rows.c.case_id.in_(chunk)))
+        for state, _ in _read_cases(conn, t["cases"], ids, remove=True):
+            stats.apply_pending(load.agg, state["m_state"], -1)  # counted again when written
+            load.states[state["case_id"]] = state
+            load.reloaded += 1
 
     def abort_load(self) -> None:
         self.carried = None
@@ -393,13 +408,9 @@ class CasesView:
             return
         ids = sorted({ev.originator_id for _, ev in events if ev.kind != "Received"})
         states: dict[str, dict[str, Any]] = {}
-        for i in range(0, len(ids), CHUNK):
-            chunk = ids[i : i + CHUNK]
-            for row in conn.execute(select(t["cases"]).where(t["cases"].c.case_id.in_(chunk))):
-                state = dict(row._mapping)
-                batch.orig[row.case_id] = state["m_state"]
-                state["m_state"] = json.loads(state["m_state"]) if state["m_state"] else None
-                states[row.case_id] = state
+        for state, stored in _read_cases(conn, t["cases"], ids):
+            batch.orig[state["case_id"]] = stored
+            states[state["case_id"]] = state
         for position, ev in events:
             if fault is not None:
                 fault(position)
@@ -438,7 +449,7 @@ class CasesView:
                 state = states[case_id]
                 state["sort_due"] = sort_due(state)
                 ms = state["m_state"]
-                stored = json.dumps(ms, separators=(",", ":")) if ms is not None else None
+                stored = _dump_m_state(ms)
                 orig = batch.orig.get(case_id)
                 retired = batch.retired.get(case_id, [])
                 if stored != orig or retired:
