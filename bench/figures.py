@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import naive
-from bench.harness import Store, alternate, fresh_store, rate, seconds
+from bench.harness import Store, alternate, alternate_many, fresh_store, rate, seconds
 from mediation.application import CommandContext, MediationApplication
 from mediation.importer import COLUMNS, import_file
 from mediation.settings import persistence_env
@@ -401,6 +401,26 @@ def _scan(store: Store) -> int:
     return n
 
 
+def _library_read(store: Store) -> int:
+    """Every event read through the library in log order, as an event-sourced consumer reads
+    them: the recorder's ``select_notifications`` (pages of 5,000), each notification turned
+    into its domain event by the application's mapper (JSON, transcodings, upcasters)."""
+    app = MediationApplication(persistence_env(store.url))
+    n = 0
+    try:
+        recorder: Any = app.recorder
+        to_event = app.mapper.to_domain_event
+        start = 1
+        while page := recorder.select_notifications(start, 5000):
+            for notification in page:
+                to_event(notification)
+            n += len(page)
+            start = page[-1].id + 1
+    finally:
+        app.close()
+    return n
+
+
 def _rebuild_all(system: Any) -> None:
     for name in list(system.runner.views):
         system.runner.rebuild(name)
@@ -419,11 +439,16 @@ def rebuild_vs_scan(store: Store, sizes: Sizes, events: int) -> dict[str, Any]:
         def scan() -> float:
             return rate(events, lambda: _scan(store))
 
-        ours, theirs = alternate(max(3, sizes.rounds - 2), rebuild, scan)
+        def read() -> float:
+            return rate(events, lambda: _library_read(store))
+
+        ours, theirs, library = alternate_many(max(3, sizes.rounds - 2), rebuild, scan, read)
         return {
             "ratio": ours / theirs,
+            "ratio_read": ours / library,
             "rebuild_events_per_s": ours,
             "scan_events_per_s": theirs,
+            "read_events_per_s": library,
             "events": events,
             "views": sorted(system.runner.views),
         }

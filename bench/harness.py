@@ -111,6 +111,16 @@ def alternate(rounds: int, subject: Timed, baseline: Timed) -> tuple[float, floa
     return statistics.median(ours), statistics.median(theirs)
 
 
+def alternate_many(rounds: int, *timed: Timed) -> list[float]:
+    """Run each alternately (the order rotated every round); the median of each."""
+    results: list[list[float]] = [[] for _ in timed]
+    for r in range(rounds):
+        for i in range(len(timed)):
+            j = (i + r) % len(timed)
+            results[j].append(timed[j]())
+    return [statistics.median(values) for values in results]
+
+
 def rate(units: int, work: Callable[[], object]) -> float:
     started = time.perf_counter()
     work()

@@ -121,6 +121,10 @@ class Agg:
         """An open tail: counts in every month from ``on``'s on (``open_*`` columns)."""
         self.add(on, county, keys, {f"open_{m}": v for m, v in values.items()})
 
+    def size(self) -> int:
+        """The changed rows and histogram cells held: the measure of its memory."""
+        return len(self.rows) + len(self.days)
+
     def add_days(self, on: date, county: str, keys: Iterable[Key], days: int, sign: int) -> None:
         month = on.replace(day=1)
         for dim, key in keys:
