@@ -902,7 +902,14 @@ def _counters_sql(postgres: bool, grouped_by_scope: bool, pieces: int) -> str:
     the stock at ``to`` per key / in total — the month-end stock of ``to``'s month plus
     every open tail started by then (the year rows of the years before, the month rows of
     ``to``'s year up to its month); ``v``: the policy version of the latest fact dated up
-    to ``to``. Fewer than 50 parameters, so the driver caches its conversion too.
+    to ``to``. Each branch fixes (level, dim, grain) and bounds the bucket, so it is one
+    range of the key index (``pk_rm_stats``: level, dim, grain, bucket, scope, key); an OR
+    of grains made PostgreSQL read every grain's rows of the level and filter them.
+
+    Parameters, in order (``_counter_params``): per piece, the keys and the piece (``g``),
+    then per piece the total's keys and the piece (``t``); the month-end month, then the
+    keys with the years' bound and with the months' bounds (``s``); the same with the
+    total's keys (``S``); the month for ``v``.
     """
     t = case_tables()
     st, pd = t["stats"].name, t["policy_days"].name
@@ -913,14 +920,13 @@ def _counters_sql(postgres: bool, grouped_by_scope: bool, pieces: int) -> str:
     else:  # one scope, the report's dim
         keys = f"level = {m} AND dim = {m} AND scope = {m} AND scope = {m}"
     total = f"level = {m} AND dim = 'none' AND scope = {m}"
-    periods = " OR ".join([f"(grain = {m} AND bucket = {m})"] * pieces)
-    tails = f"((grain = 'y' AND bucket < {m}) OR (grain = 'm' AND bucket >= {m} AND bucket <= {m}))"
 
     def flows(tag: str, where: str) -> str:
-        return (
+        one = (
             f"SELECT '{tag}', scope, key, {_FLOW_COLUMNS}, 0, 0, hist FROM {st} "
-            f"WHERE {where} AND ({periods})"
+            f"WHERE {where} AND grain = {m} AND bucket = {m}"
         )
+        return " UNION ALL ".join([one] * pieces)
 
     def stock(tag: str, where: str) -> str:
         sums = ", ".join(
@@ -928,9 +934,15 @@ def _counters_sql(postgres: bool, grouped_by_scope: bool, pieces: int) -> str:
             f"+ SUM(open_{c}) AS {bigint})"
             for c in ("pending", "overdue")
         )
+        columns = "scope, key, grain, bucket, pending, overdue, open_pending, open_overdue"
+        tails = (
+            f"SELECT {columns} FROM {st} WHERE {where} AND grain = 'y' AND bucket < {m} "
+            f"UNION ALL SELECT {columns} FROM {st} "
+            f"WHERE {where} AND grain = 'm' AND bucket >= {m} AND bucket <= {m}"
+        )
         return (
-            f"SELECT '{tag}', scope, key, {_ZERO_FLOWS}, {sums}, '' FROM {st} "
-            f"WHERE {where} AND {tails} GROUP BY scope, key"
+            f"SELECT '{tag}', scope, key, {_ZERO_FLOWS}, {sums}, '' FROM ({tails}) {tag}x "
+            "GROUP BY scope, key"
         )
 
     policy = (
@@ -992,17 +1004,14 @@ def _from_counters(
     total_keys = (level, scope)
     last_month = to.replace(day=1)
     pieces = _pieces(from_, to)
-    periods = [v for piece in pieces for v in piece]
     this_year = date(to.year, 1, 1)
-    # the stock's parameters in the order of its SQL: the month end (pending, overdue),
-    # the scope, then the tails (years before; this year's months up to ``to``'s)
-    month_end = [last_month, last_month]
-    tails = [this_year, this_year, last_month]
+    # the parameters in the order of the SQL (``_counters_sql``)
+    month_end = (last_month, last_month)  # pending, overdue
     params = (
-        *keys, *periods,
-        *total_keys, *periods,
-        *month_end, *keys, *tails,
-        *month_end, *total_keys, *tails,
+        *[v for piece in pieces for v in (*keys, *piece)],
+        *[v for piece in pieces for v in (*total_keys, *piece)],
+        *month_end, *keys, this_year, *keys, this_year, last_month,
+        *month_end, *total_keys, this_year, *total_keys, this_year, last_month,
         last_month,
     )  # fmt: skip
     raw: Any = conn.connection.driver_connection
