@@ -14,6 +14,8 @@ rolls all three back, and a replayed or concurrently processed position is refus
 
 from __future__ import annotations
 
+import time
+import weakref
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import cache
@@ -342,6 +344,9 @@ def engine_url(database_url: str) -> tuple[str, str | None]:
     raise ValueError(f"unsupported database URL scheme {url.scheme!r}")
 
 
+PING_BYPASS_S = 0.5  # a pooled PostgreSQL connection used this recently is not pinged
+
+
 def make_engine(database_url: str) -> Engine:
     """An engine for the read models; a ``?schema=X`` PostgreSQL URL uses that schema only."""
     sa_url, schema = engine_url(database_url)
@@ -370,15 +375,30 @@ def make_engine(database_url: str) -> Engine:
     connect_args["options"] = " ".join(options)
     engine = create_engine(sa_url, connect_args=connect_args, pool_pre_ping=True, pool_size=5)
     default_ping = engine.dialect.do_ping
+    returned: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+
+    @event.listens_for(engine, "checkin")
+    def _returned(dbapi_connection: Any, _record: object) -> None:
+        if dbapi_connection is not None:
+            returned[dbapi_connection] = time.monotonic()
 
     def ping(dbapi_connection: Any) -> bool:
-        """The pool's pre-ping in one round trip, leaving no transaction open.
+        """The pool's pre-ping in one round trip, leaving no transaction open — or none
+        for a connection given back less than ``PING_BYPASS_S`` ago.
 
         The default ping runs ``SELECT 1`` inside a transaction (``BEGIN`` first, its
         ``ROLLBACK`` when the connection returns to the pool, which also drops the
         driver's prepared statements). A single read statement can then run in autocommit
-        (``projections.queries``), one round trip in all.
+        (``projections.queries``), one round trip in all. A connection that was working
+        half a second ago is taken as alive without asking (HikariCP's
+        ``aliveBypassWindowMs``, same default): a ping is a round trip, a tenth of a
+        statistics query here. Should the server have gone in that half second, the
+        statement itself fails as a disconnect: SQLAlchemy then invalidates the pool and
+        the API answers 503 with ``Retry-After``, as it does for an outage caught by a ping.
         """
+        seen = returned.get(dbapi_connection)
+        if seen is not None and time.monotonic() - seen < PING_BYPASS_S:
+            return not dbapi_connection.closed
         if not isinstance(dbapi_connection, psycopg.Connection) or (
             dbapi_connection.autocommit
             or dbapi_connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE

@@ -1,0 +1,100 @@
+"""The read-model pool skips its pre-ping for a connection given back moments ago.
+
+A connection whose server session dies inside that window fails its next statement as a
+disconnect (``OperationalError``, which the API answers with 503 and ``Retry-After``); the
+pool is then invalidated, so the following call gets a fresh connection and succeeds.
+Outside the window the ping finds the dead session first and the caller never sees it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+import sqlalchemy
+from sqlalchemy import text
+
+from projections import sql as sql_module
+from projections.sql import make_engine
+from tests.conftest import POSTGRES_URL, _postgres_schema
+
+pytestmark = [pytest.mark.faults, pytest.mark.postgres]
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    yield from _postgres_schema()
+
+
+def _backend_pid(engine: sqlalchemy.Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+
+def _terminate(pid: int) -> None:
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+        for _ in range(100):  # until the server has let the session go
+            row = admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone()
+            if row is None:
+                return
+            time.sleep(0.02)
+    raise AssertionError(f"backend {pid} still alive")
+
+
+def test_within_the_window_a_dead_session_fails_once_then_the_pool_recovers(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sql_module, "PING_BYPASS_S", 60.0)  # the whole test is "moments ago"
+    engine = make_engine(postgres_url)
+    try:
+        first = _backend_pid(engine)
+        _terminate(first)
+        with pytest.raises(sqlalchemy.exc.OperationalError) as failure:
+            _backend_pid(engine)  # not pinged: the statement meets the dead session
+        assert failure.value.connection_invalidated
+        second = _backend_pid(engine)  # a fresh connection, without an error
+        assert second != first
+    finally:
+        engine.dispose()
+
+
+def test_outside_the_window_the_ping_replaces_a_dead_session(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sql_module, "PING_BYPASS_S", 0.0)  # always ping
+    engine = make_engine(postgres_url)
+    try:
+        first = _backend_pid(engine)
+        _terminate(first)
+        second = _backend_pid(engine)  # the ping found it dead and reconnected
+        assert second != first
+    finally:
+        engine.dispose()
+
+
+def test_a_connection_used_moments_ago_is_not_pinged(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = make_engine(postgres_url)
+    try:
+        _backend_pid(engine)
+        (record,) = list(engine.pool._pool.queue)  # type: ignore[attr-defined]
+        raw = record.dbapi_connection
+        sent: list[str] = []
+        execute = raw.execute
+
+        def spy(query: str, *args: object, **kwargs: object) -> object:
+            sent.append(str(query))
+            return execute(query, *args, **kwargs)
+
+        monkeypatch.setattr(raw, "execute", spy)
+        _backend_pid(engine)  # given back moments ago: no ping
+        assert "SELECT 1" not in sent
+        monkeypatch.setattr(sql_module, "PING_BYPASS_S", 0.0)
+        _backend_pid(engine)  # otherwise pinged, in one statement
+        assert sent.count("SELECT 1") == 1
+    finally:
+        engine.dispose()
