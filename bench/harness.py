@@ -99,16 +99,8 @@ Timed = Callable[[], float]  # runs one round, returns units per second
 
 def alternate(rounds: int, subject: Timed, baseline: Timed) -> tuple[float, float]:
     """Run subject and baseline alternately (order swapped every round); medians of each."""
-    ours: list[float] = []
-    theirs: list[float] = []
-    for r in range(rounds):
-        if r % 2 == 0:
-            ours.append(subject())
-            theirs.append(baseline())
-        else:
-            theirs.append(baseline())
-            ours.append(subject())
-    return statistics.median(ours), statistics.median(theirs)
+    ours, theirs = alternate_many(rounds, subject, baseline)
+    return ours, theirs
 
 
 def alternate_many(rounds: int, *timed: Timed) -> list[float]:

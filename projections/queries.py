@@ -906,10 +906,10 @@ def _counters_sql(postgres: bool, grouped_by_scope: bool, pieces: int) -> str:
     range of the key index (``pk_rm_stats``: level, dim, grain, bucket, scope, key); an OR
     of grains made PostgreSQL read every grain's rows of the level and filter them.
 
-    Parameters, in order (built by ``_from_counters``): per piece, the keys and the piece (``g``),
-    then per piece the total's keys and the piece (``t``); the month-end month, then the
-    keys with the years' bound and with the months' bounds (``s``); the same with the
-    total's keys (``S``); the month for ``v``.
+    Parameters, in order (built by ``_from_counters``): per piece, the keys and the piece
+    (``g``), then per piece the total's keys and the piece (``t``); the month-end month,
+    then the keys with the years' bound and with the months' bounds (``s``); the same with
+    the total's keys (``S``); the month for ``v``.
     """
     t = case_tables()
     st, pd = t["stats"].name, t["policy_days"].name
