@@ -10,11 +10,16 @@ never hold the tracked position back.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
+import multiprocessing
 import os
-from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple, cast
+import traceback
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from multiprocessing.connection import Connection as Pipe
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import sqlalchemy.exc
@@ -41,7 +46,7 @@ from sqlalchemy.schema import CreateTable
 
 from mediation.application import MediationApplication
 from projections.sql import NEXT, TRACKING, halt_records, tracking, utc_naive, view_state
-from projections.views import Fault, Positioned, View
+from projections.views import Fault, Positioned, Run, View
 
 log = logging.getLogger("projections.runner")
 
@@ -66,6 +71,57 @@ NEEDED_WHILE_STREAMING = NEEDED_WHILE_LOADING | {f"ix_rm_facts_case{NEXT}"}
 def carry_limit() -> int:
     value = os.environ.get(CARRY_LIMIT_ENV, "").strip()
     return int(value) if value.isdigit() else CARRY_LIMIT
+
+
+# A carried rebuild of a partitioned view folds disjoint sets of cases in this many
+# processes at once (the rebuilding one and forked workers), each reading the whole log
+# and keeping its own cases' events; their counters are summed at the end. Default: the
+# CPUs this process may use, at most 4. ``MEDIATION_REBUILD_WORKERS`` sets it (1: one
+# process).
+WORKERS_ENV = "MEDIATION_REBUILD_WORKERS"
+MAX_DEFAULT_WORKERS = 4
+
+
+def rebuild_workers() -> int:
+    value = os.environ.get(WORKERS_ENV, "").strip()
+    if value.isdigit():
+        return max(int(value), 1)
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(min(cpus, MAX_DEFAULT_WORKERS), 1)
+
+
+def in_part(index: int, parts: int) -> Callable[[str], bool]:
+    """Whether an aggregate id (canonical text) falls in part ``index`` of ``parts``."""
+    known: dict[str, bool] = {}
+
+    def mine(originator_id: str) -> bool:
+        found = known.get(originator_id)
+        if found is None:
+            found = known[originator_id] = zlib.crc32(originator_id.encode()) % parts == index
+        return found
+
+    return mine
+
+
+class RebuildWorkerFailed(RuntimeError):
+    """A worker process of a partitioned rebuild failed: nothing is swapped in."""
+
+
+# Opens a fresh application and read-model engine in a rebuild's worker process (never
+# the parent's connections, which a forked child must not use).
+Opener = Callable[[], tuple[MediationApplication, Engine]]
+
+
+@contextlib.contextmanager
+def _holding(lock: Any) -> Iterator[None]:
+    if lock is None:
+        yield
+        return
+    with lock:
+        yield
 
 
 def _lock_catalogue(conn: Connection) -> None:
@@ -127,9 +183,13 @@ class Runner:
         views: Sequence[View],
         *,
         batch_size: int = BATCH_SIZE,
+        opener: Opener | None = None,
     ) -> None:
         self.app = app
         self.engine = engine
+        # how a partitioned rebuild's workers open their own connections (None: the
+        # rebuild runs in this process only)
+        self.opener = opener
         self.views = {v.name: v for v in views}
         self.batch_size = batch_size
         self.fault: Fault | None = None
@@ -177,7 +237,8 @@ class Runner:
             for view in self.views.values():
                 if self.stale_layout(view):
                     log.warning("view %s has an older table layout; rebuilding it", view.name)
-                    self.rebuild(view.name)
+                    # in this process only: it may be a server's, with threads of its own
+                    self.rebuild(view.name, workers=1)
         with self.engine.begin() as conn:
             _lock_catalogue(conn)
             TRACKING.create_all(conn, checkfirst=True)
@@ -247,9 +308,13 @@ class Runner:
         suffix: str,
         events: Sequence[Positioned],
         last: int,
+        state: str | None = None,
+        folded: Any = None,
     ) -> None:
-        """Update ``view`` and track ``last`` inside the caller's transaction."""
-        state = view.name + suffix
+        """Update ``view`` and track ``last`` inside the caller's transaction (under the
+        state ``view.name + suffix`` unless ``state`` names another: a rebuild's part).
+        ``folded``: the batch as ``view.fold`` folded it already (only written here)."""
+        state = state or view.name + suffix
         current = conn.execute(
             select(view_state.c.position).where(view_state.c.view == state)
         ).scalar()
@@ -266,14 +331,25 @@ class Runner:
         if moved.rowcount != 1:
             raise TrackingConflict(f"view {state} moved on from position {current}")
         conn.execute(insert(tracking).values(view=state, position=last))
-        view.process(conn, suffix, events, self.fault)
+        if folded is not None:
+            view.write(conn, suffix, folded)
+        else:
+            view.process(conn, suffix, events, self.fault)
         if self.fault is not None:
             self.fault(0)  # after every write of the batch, before its commit
 
-    def apply(self, view: View, events: Sequence[Positioned], last: int, suffix: str = "") -> None:
+    def apply(
+        self,
+        view: View,
+        events: Sequence[Positioned],
+        last: int,
+        suffix: str = "",
+        state: str | None = None,
+        folded: Any = None,
+    ) -> None:
         """One exactly-once batch in its own transaction."""
         with self.engine.begin() as conn:
-            self.apply_in(conn, view, suffix, events, last)
+            self.apply_in(conn, view, suffix, events, last, state, folded)
 
     def catch_up_view(
         self,
@@ -478,8 +554,20 @@ class Runner:
 
     # ------------------------------------------------------------------ rebuild
 
-    def rebuild(self, name: str, *, progress: Progress | None = None, swap: bool = True) -> int:
-        """Rebuild ``name`` from position zero beside the live tables, then swap it in."""
+    def rebuild(
+        self,
+        name: str,
+        *,
+        progress: Progress | None = None,
+        swap: bool = True,
+        workers: int | None = None,
+    ) -> int:
+        """Rebuild ``name`` from position zero beside the live tables, then swap it in.
+
+        ``workers`` (default ``rebuild_workers()``): processes folding a partitioned view's
+        cases at once; one when the view is not partitioned, the history streams, this
+        runner has no ``opener`` or the platform cannot fork.
+        """
         view = self.view(name)
         self.drop_next(view)
         carry = self.head() <= carry_limit()
@@ -498,6 +586,14 @@ class Runner:
                         index.create(conn)
         self._ensure_state(view.name + NEXT)
         size = max(self.batch_size, REBUILD_BATCH_SIZE)
+        parts = workers if workers is not None else rebuild_workers()
+        if not (
+            carry
+            and view.partitioned
+            and self.opener is not None
+            and "fork" in multiprocessing.get_all_start_methods()
+        ):
+            parts = 1
         if carry:
             view.begin_load()
         # The load allocates many long-lived, acyclic rows (the carried case state, the
@@ -506,7 +602,10 @@ class Runner:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            position = self._load(view, progress, size)
+            if parts > 1:
+                position = self._load_parts(view, progress, size, parts)
+            else:
+                position = self._load(view, progress, size)
             with self.engine.begin() as conn:
                 view.end_load(conn, NEXT)
         finally:
@@ -522,25 +621,170 @@ class Runner:
             position = self.swap(view)
         return position
 
-    def _load(self, view: View, progress: Progress | None, size: int) -> int:
+    def _load(
+        self,
+        view: View,
+        progress: Progress | None,
+        size: int,
+        *,
+        head: int | None = None,
+        part: tuple[int, int] = (0, 1),
+        lock: Any = None,
+    ) -> int:
         """A rebuild's catch-up of the side tables: exactly-once batches, as ``catch_up_view``,
-        read straight from the events table when the recorder is one this code knows."""
-        head = self.head()
-        tracked = self.tracked(view.name, NEXT)
+        read straight from the events table when the recorder is one this code knows.
+
+        ``part`` = (index, parts): only the events of the aggregates in that part are
+        processed (tracked under a state of its own unless it is part 0), each batch
+        folded before its transaction; ``lock``: held around each transaction (the parts
+        of a rebuild on SQLite take turns to write)."""
+        head = self.head() if head is None else head
+        index, parts = part
+        state = view.name + NEXT + (f".p{index}" if index else "")
+        mine = in_part(index, parts) if parts > 1 else None
+        tracked = self.tracked(state)
         raw = _raw_reader(self.app, view.topics)
+        mapper = self.app.mapper
         while tracked < head:
+            notifications: list[Any]
             if raw is None:
-                events, last = self.read(view, tracked, head, size)
+                notifications = list(
+                    self.app.recorder.select_notifications(
+                        tracked + 1, size, stop=head, topics=view.topics
+                    )
+                )
             else:
-                notifications = raw(tracked, head, size)
-                mapper = self.app.mapper
-                events = [(n.id, view.decode(cast(Any, n), mapper)) for n in notifications]
-                last = notifications[-1].id if len(notifications) == size else head
-            self.apply(view, events, last, NEXT)
+                notifications = list(raw(tracked, head, size))
+            last = notifications[-1].id if len(notifications) == size else head
+            if mine is not None:
+                notifications = [n for n in notifications if mine(str(n.originator_id))]
+            events = [(n.id, view.decode(n, mapper)) for n in notifications]
+            if mine is None:
+                self.apply(view, events, last, NEXT, state)
+            else:
+                folded = view.fold(NEXT, events, self.fault, self._run_locked(lock))
+                with _holding(lock):
+                    self.apply(view, events, last, NEXT, state, folded)
             if progress is not None:
                 progress(last - tracked)
             tracked = last
         return tracked
+
+    def _load_parts(self, view: View, progress: Progress | None, size: int, parts: int) -> int:
+        """The load split by case over ``parts`` processes: this one and forked workers.
+
+        Every part reads the log up to the same head, folds the events of its own cases
+        and commits them in exactly-once batches under its own state (the rows of
+        different cases never meet), then writes its case rows; the workers send their
+        counters and deferred marks back, and ``end_load`` writes the sums once. On
+        SQLite the parts' transactions take turns under one lock (one writer at a time).
+        """
+        head = self.head()
+        with self.engine.begin() as conn:
+            view.begin_parts(conn, NEXT)
+        for index in range(1, parts):
+            self._ensure_state(f"{view.name}{NEXT}.p{index}")
+        context = multiprocessing.get_context("fork")
+        lock = context.Lock() if self.engine.dialect.name == "sqlite" else None
+        done = [context.Value("q", 0, lock=False) for _ in range(parts)]
+        reported = 0
+
+        def report(_n: int = 0) -> None:
+            nonlocal reported
+            if progress is None:
+                return
+            total = sum(int(d.value) for d in done) // parts
+            if total > reported:
+                progress(total - reported)
+                reported = total
+
+        def own(n: int) -> None:
+            done[0].value += n
+            report()
+
+        workers: list[tuple[multiprocessing.process.BaseProcess, Pipe]] = []
+        try:
+            for index in range(1, parts):
+                receive, send = context.Pipe(duplex=False)
+                process = context.Process(
+                    target=self._run_part,
+                    args=(view, index, parts, size, head, lock, done[index], send),
+                    name=f"rebuild-{view.name}-{index}",
+                    daemon=True,
+                )
+                process.start()
+                send.close()
+                workers.append((process, receive))
+            position = self._load(view, own, size, head=head, part=(0, parts), lock=lock)
+            results = [view.end_part(NEXT, self._run_locked(lock))]
+            for worker, receive in workers:
+                while not receive.poll(0.2):
+                    report()
+                    if not worker.is_alive() and not receive.poll():
+                        raise RebuildWorkerFailed(
+                            f"rebuild worker {worker.name} exited with code {worker.exitcode}"
+                        )
+                outcome, payload = receive.recv()
+                if outcome != "ok":
+                    raise RebuildWorkerFailed(f"rebuild worker {worker.name} failed: {payload}")
+                results.append(payload)
+                worker.join()
+            report()
+            view.absorb(results)
+        finally:
+            for worker, receive in workers:
+                if worker.is_alive():
+                    worker.kill()
+                worker.join()
+                receive.close()
+        with self.engine.begin() as conn:  # the parts' states are done with
+            for index in range(1, parts):
+                state = f"{view.name}{NEXT}.p{index}"
+                conn.execute(delete(view_state).where(view_state.c.view == state))
+                conn.execute(delete(tracking).where(tracking.c.view == state))
+        return position
+
+    def _run_locked(self, lock: Any) -> Run:
+        """Runs a function in a transaction of its own, holding ``lock`` (if any)."""
+
+        def run(work: Callable[[Connection], Any]) -> Any:
+            with _holding(lock), self.engine.begin() as conn:
+                return work(conn)
+
+        return run
+
+    def _run_part(
+        self,
+        view: View,
+        index: int,
+        parts: int,
+        size: int,
+        head: int,
+        lock: Any,
+        done: Any,
+        send: Pipe,
+    ) -> None:
+        """A forked worker's part of ``_load_parts`` (the view's fresh load is inherited)."""
+        try:
+            assert self.opener is not None
+            app, engine = self.opener()
+            try:
+                runner = Runner(app, engine, [view], batch_size=self.batch_size)
+                runner.fault = self.fault
+
+                def progress(n: int) -> None:
+                    done.value += n
+
+                runner._load(view, progress, size, head=head, part=(index, parts), lock=lock)
+                part = view.end_part(NEXT, runner._run_locked(lock))
+            finally:
+                app.close()
+                engine.dispose()
+            send.send(("ok", part))
+        except BaseException as error:  # reported to the parent, which fails the rebuild
+            send.send(("error", f"{type(error).__name__}: {error}\n{traceback.format_exc()}"))
+        finally:
+            send.close()
 
     def drop_next(self, view: View) -> None:
         with self.engine.begin() as conn:
@@ -549,8 +793,13 @@ class Runner:
             for table in view.tables(NEXT).values():
                 table.drop(conn, checkfirst=True)
             state = view.name + NEXT
-            conn.execute(delete(view_state).where(view_state.c.view == state))
-            conn.execute(delete(tracking).where(tracking.c.view == state))
+            for table in (view_state, tracking):  # with the states of a rebuild's parts
+                conn.execute(
+                    delete(table).where(
+                        (table.c.view == state)
+                        | table.c.view.startswith(state + ".p", autoescape=True)
+                    )
+                )
 
     def swap(self, view: View) -> int:
         """Replace the live tables by the rebuilt ones in one transaction."""

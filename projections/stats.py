@@ -130,6 +130,22 @@ class Agg:
         for dim, key in keys:
             self.days[(month, county, dim, key, days)] += sign
 
+    def merge(self, other: Agg) -> None:
+        """Add ``other``'s changes (another part of a partitioned rebuild) to these."""
+        rows = self.rows
+        for k, values in other.rows.items():
+            row = rows.get(k)
+            if row is None:
+                rows[k] = values
+                continue
+            for i, v in enumerate(values):
+                row[i] += v
+        days = self.days
+        for cell, n in other.days.items():
+            days[cell] += n
+        for on, (position, version) in other.policy.items():
+            self.seen(on, position, version)
+
     def seen(self, on: date, position: int, policy_version: str) -> None:
         known = self.policy.get(on)
         if known is None or known[0] < position:
@@ -144,17 +160,13 @@ class Agg:
         figures all come back to zero are not written, so incremental maintenance and a
         clean rebuild leave identical tables.
         """
-        rows = self.rolled_up()
-        _merge(conn, stats, STATS_KEYS, rows, _merge_stats, _stats_row)
-        if self.policy:
-            self._write_policy(conn, policy)
+        write_rolled(conn, stats, self.rolled_up(), fresh=False)
+        self.write_policy(conn, policy)
 
     def write_fresh(self, conn: Connection, stats: Table, policy: Table) -> None:
         """Write everything into empty tables (a rebuild's side tables): inserts only."""
-        rows = self.rolled_up()
-        _insert(conn, stats, [r for k, v in rows.items() if (r := _stats_row(k, v)) is not None])
-        if self.policy:
-            self._write_policy(conn, policy)
+        write_rolled(conn, stats, self.rolled_up(), fresh=True)
+        self.write_policy(conn, policy)
 
     def stage(self, conn: Connection, staging: Table, policy: Table) -> None:
         """Append these changes, unmerged and not rolled up, to ``staging`` (see
@@ -172,8 +184,7 @@ class Agg:
             if n
         ]
         _insert(conn, staging, rows)
-        if self.policy:
-            self._write_policy(conn, policy)
+        self.write_policy(conn, policy)
 
     def rolled_up(self) -> dict[RowKey, Any]:
         """The changes per row key: [measures, {days: n} | None].
@@ -218,7 +229,10 @@ class Agg:
                 rows[(level, scope, dim, key, "y", month)] = row
         return rows
 
-    def _write_policy(self, conn: Connection, policy: Table) -> None:
+    def write_policy(self, conn: Connection, policy: Table) -> None:
+        """Upsert the policy version in force per day and month (the latest recorded)."""
+        if not self.policy:
+            return
         months: dict[date, tuple[int, str]] = {}
         for on, known in self.policy.items():
             month = on.replace(day=1)
@@ -245,6 +259,28 @@ class Agg:
 
 RowKey = tuple[str, str, str, str, str, date]  # level, scope, dim, key, grain, bucket
 STATS_KEYS = ("level", "scope", "dim", "key", "grain", "bucket")
+
+
+def add_rolled(into: dict[RowKey, Any], rows: dict[RowKey, Any]) -> None:
+    """Add rolled-up changes (``Agg.rolled_up``, of another part of a rebuild) to ``into``."""
+    for k, (values, hist) in rows.items():
+        row = into.get(k)
+        if row is None:
+            into[k] = [values, hist]
+            continue
+        mine = row[0]
+        for i, v in enumerate(values):
+            mine[i] += v
+        _add_hist(row, hist)
+
+
+def write_rolled(conn: Connection, stats: Table, rows: dict[RowKey, Any], *, fresh: bool) -> None:
+    """Write rolled-up changes: inserted into an empty table (``fresh``) or added to the
+    stored rows; rows whose figures all come to zero are not written."""
+    if fresh:
+        _insert(conn, stats, [r for k, v in rows.items() if (r := _stats_row(k, v)) is not None])
+    else:
+        _merge(conn, stats, STATS_KEYS, rows, _merge_stats, _stats_row)
 
 
 def quarter_of(month: date) -> date:

@@ -83,7 +83,9 @@ class System:
             read_model_url or os.environ.get(READ_MODEL_URL_ENV) or self.database_url
         )
         self.engine: Engine = make_engine(self.read_model_url)
-        self.runner = Runner(self.app, self.engine, all_views(self.policies))
+        self.runner = Runner(
+            self.app, self.engine, all_views(self.policies), opener=self._open_again
+        )
         self.runner.ensure()
         self.in_process = in_process
         self._lock = threading.Lock()
@@ -91,6 +93,14 @@ class System:
         if in_process:
             self.app.on_saved(self._after_save)
             self._after_save()  # a halted view is logged and shown, and does not stop startup
+
+    def _open_again(self) -> tuple[MediationApplication, Engine]:
+        """The same event store and read models on new connections (a rebuild's worker)."""
+        app = MediationApplication(
+            persistence_env(self.database_url, self.settings.encryption_key),
+            policies=self.policies,
+        )
+        return app, make_engine(self.read_model_url)
 
     def _after_save(self) -> int | None:
         """Catch up after a save; the position reached lets the API skip waiting for it."""

@@ -29,6 +29,7 @@ import operator
 import os
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import islice
 from typing import Any, Protocol
@@ -92,12 +93,18 @@ def carry_counters() -> int:
 
 
 Fault = Callable[[int], None]
+# runs a function in a transaction of its own (for a rebuild's part: holding the lock
+# under which the parts take turns to write)
+Run = Callable[[Callable[[Connection], Any]], Any]
 Positioned = tuple[int, Any]
 
 
 class View(Protocol):
     name: str
     topics: tuple[str, ...]
+    # every event belongs to one aggregate whose rows no other aggregate's events touch:
+    # a rebuild may fold disjoint sets of aggregates in parallel (``end_part``, ``absorb``)
+    partitioned: bool
 
     def tables(self, suffix: str = "") -> dict[str, Table]: ...
 
@@ -113,6 +120,20 @@ class View(Protocol):
     def end_load(self, conn: Connection, suffix: str) -> None: ...
 
     def abort_load(self) -> None: ...
+
+    # a partitioned rebuild: what the parts share is created before they start; each part
+    # writes its own rows and hands back what is summed
+    def begin_parts(self, conn: Connection, suffix: str) -> None: ...
+
+    def fold(
+        self, suffix: str, events: Sequence[Positioned], fault: Fault | None, run: Run
+    ) -> Any: ...
+
+    def write(self, conn: Connection, suffix: str, folded: Any) -> None: ...
+
+    def end_part(self, suffix: str, run: Run) -> Any: ...
+
+    def absorb(self, parts: Sequence[Any]) -> None: ...
 
 
 def _topics(*classes: type[Any]) -> tuple[str, ...]:
@@ -246,6 +267,23 @@ class _Load:
         self.reloaded = 0
         self.counter_flushes = 0  # carried counters merged into the side tables early
         self.counter_limit = carry_counters()
+        # the staging table exists already (a partitioned rebuild creates it up front)
+        self.staging_ready = False
+        # the parts' counter changes they rolled up themselves (a partitioned rebuild)
+        self.rolled: dict[stats.RowKey, Any] = {}
+
+
+@dataclass
+class LoadPart:
+    """What one part of a partitioned rebuild hands back once its case rows are written:
+    its counter changes (summed with the other parts') and its deferred marks."""
+
+    agg: stats.Agg  # its policy versions; its counter changes too if it staged some
+    rolled: dict[stats.RowKey, Any] | None  # else those changes, rolled up (by the part)
+    deferred: list[tuple[tuple[str, int, str], dict[str, Any]]]
+    counter_flushes: int
+    spilled: int
+    reloaded: int
 
 
 MARKED = frozenset({"entrusted", "succeeded"})  # the kinds ``_mark`` changes
@@ -314,6 +352,7 @@ FLOWS = {"entrusted", "succeeded", "failed", "agreed", "paid"}
 
 class CasesView:
     name = "cases"
+    partitioned = True
     topics = _topics(*CASE_EVENTS)
     versions = _versions(*CASE_EVENTS)
     obsolete = OBSOLETE_CASE_TABLES
@@ -337,6 +376,49 @@ class CasesView:
         """
         self.carried = _Load()
 
+    def begin_parts(self, conn: Connection, suffix: str) -> None:
+        """The load is about to be split into parts (after ``begin_load``): the counters'
+        staging table is created now, once, for any part that needs it."""
+        assert self.carried is not None
+        staging = stats_stage_table(suffix)
+        staging.drop(conn, checkfirst=True)  # a failed rebuild's may be left over
+        staging.create(conn)
+        self.carried.staging_ready = True
+
+    def end_part(self, suffix: str, run: Run) -> LoadPart:
+        """One part of a partitioned rebuild is loaded: write its case rows (which leave
+        their open-mediation stock in its counters; prepared before the transaction
+        ``run`` gives) and hand back the rest."""
+        load = self.carried
+        assert load is not None
+        rows = self._carried_rows(load, len(load.states))
+        table = case_tables(suffix)["cases"]
+        run(lambda conn: _insert_many(conn, table, rows))
+        agg, rolled = load.agg, None
+        if not load.counter_flushes:  # rolled up here, at once with the other parts
+            rolled = agg.rolled_up()
+            agg = stats.Agg()
+            agg.policy = load.agg.policy
+        part = LoadPart(
+            agg, rolled, load.deferred, load.counter_flushes, load.spilled, load.reloaded
+        )
+        load.agg, load.deferred = stats.Agg(), []
+        return part
+
+    def absorb(self, parts: Sequence[LoadPart]) -> None:
+        """Add the other parts' counters and deferred marks to this load's (their case
+        rows are written): ``end_load`` then writes them as for a single load."""
+        load = self.carried
+        assert load is not None
+        for part in parts:
+            load.agg.merge(part.agg)
+            if part.rolled:
+                stats.add_rolled(load.rolled, part.rolled)
+            load.deferred += part.deferred  # each case's marks come from one part, in order
+            load.counter_flushes += part.counter_flushes
+            load.spilled += part.spilled
+            load.reloaded += part.reloaded
+
     def end_load(self, conn: Connection, suffix: str) -> None:
         load, self.carried = self.carried, None
         if load is None:
@@ -358,8 +440,15 @@ class CasesView:
             load.agg.stage(conn, staging, t["policy_days"])
             stats.write_staged(conn, staging, t["stats"])
             staging.drop(conn)
+            # the parts that staged nothing rolled their changes up: added to the rows
+            stats.write_rolled(conn, t["stats"], load.rolled, fresh=False)
         else:
-            load.agg.write_fresh(conn, t["stats"], t["policy_days"])
+            rows = load.agg.rolled_up()
+            stats.add_rolled(rows, load.rolled)
+            stats.write_rolled(conn, t["stats"], rows, fresh=True)
+            load.agg.write_policy(conn, t["policy_days"])
+            if load.staging_ready:  # created for the parts, none of which needed it
+                stats_stage_table(suffix).drop(conn, checkfirst=True)
 
     def _write_carried(
         self, conn: Connection, t: dict[str, Table], load: _Load, count: int
@@ -369,11 +458,19 @@ class CasesView:
         Each leaves its open-mediation stock in the counters (as ``end_load`` does for all
         rows) and takes its fact keys with it: a later mark on its facts is deferred.
         """
+        while count > 0:  # in bounded write buffers
+            rows = self._carried_rows(load, min(count, LOAD_CHUNK))
+            if not rows:
+                break
+            _insert_many(conn, t["cases"], rows)
+            count -= len(rows)
+
+    def _carried_rows(self, load: _Load, count: int) -> list[dict[str, Any]]:
+        """The ``count`` case rows carried longest, ready to write, and forgotten."""
         agg = load.agg
         states = load.states
         cases: list[dict[str, Any]] = []
-        gone = list(islice(states, count))
-        for case_id in gone:
+        for case_id in list(islice(states, count)):
             state = states.pop(case_id)
             state["sort_due"] = sort_due(state)
             ms = state["m_state"]
@@ -385,10 +482,7 @@ class CasesView:
                 for kind in MARKED:
                     load.written.pop((case_id, mediation, kind), None)
             cases.append(state)
-            if len(cases) == LOAD_CHUNK:  # bounded write buffers
-                _insert_many(conn, t["cases"], cases)
-                cases.clear()
-        _insert_many(conn, t["cases"], cases)
+        return cases
 
     def _reload(self, conn: Connection, t: dict[str, Table], load: _Load, ids: list[str]) -> None:
         """Read spilled case rows back (they leave the table until written again)."""
@@ -483,6 +577,35 @@ class CasesView:
         fault: Fault | None,
     ) -> None:
         """A rebuild's batch: case rows and counters stay in memory."""
+        by_pk = self._fold_load(t, load, batch, events, fault, lambda work: work(conn))
+        self._write_load(conn, t, suffix, load, batch, by_pk)
+
+    def fold(self, suffix: str, events: Sequence[Positioned], fault: Fault | None, run: Run) -> Any:
+        """A part's batch of a partitioned rebuild folded in memory, before its transaction
+        (``write`` writes it): the parts fold at once and only take turns to write.
+        ``run`` runs a function in a transaction of its own (reading spilled rows back)."""
+        load = self.carried
+        assert load is not None
+        batch = _Batch()
+        return batch, self._fold_load(case_tables(suffix), load, batch, events, fault, run)
+
+    def write(self, conn: Connection, suffix: str, folded: Any) -> None:
+        load = self.carried
+        assert load is not None
+        batch, by_pk = folded
+        self._write_load(conn, case_tables(suffix), suffix, load, batch, by_pk)
+
+    def _fold_load(
+        self,
+        t: dict[str, Table],
+        load: _Load,
+        batch: _Batch,
+        events: Sequence[Positioned],
+        fault: Fault | None,
+        run: Run,
+    ) -> dict[tuple[str, ...], list[dict[str, Any]]]:
+        """Fold a rebuild's batch into the carried state; the marks on facts of earlier
+        batches, by primary key, grouped by the columns they set."""
         batch.agg = load.agg
         batch.retired = load.retired
         batch.loading = True
@@ -494,12 +617,11 @@ class CasesView:
             (received if ev.kind == "Received" else touched).add(ev.originator_id)
         missing = sorted(touched - received - states.keys())
         if missing:  # spilled by an earlier batch
-            self._reload(conn, t, load, missing)
+            run(lambda conn: self._reload(conn, t, load, missing))
         for position, ev in events:
             if fault is not None:
                 fault(position)
             self._apply(states, batch, position, ev)
-        # marks on facts of earlier batches, by primary key
         by_pk: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
         for key, values in batch.marks:
             pk = written.get(key)
@@ -511,6 +633,17 @@ class CasesView:
                 load.deferred.append((key, values))
         for key, fact in batch.by_key.items():
             written[key] = (fact["position"], fact["seq"])
+        return by_pk
+
+    def _write_load(
+        self,
+        conn: Connection,
+        t: dict[str, Table],
+        suffix: str,
+        load: _Load,
+        batch: _Batch,
+        by_pk: dict[tuple[str, ...], list[dict[str, Any]]],
+    ) -> None:
         _write_claims(conn, t["claims"], batch)
         _insert_many(conn, t["facts"], batch.facts)
         f = t["facts"].c
@@ -522,6 +655,7 @@ class CasesView:
                 params_list,
             )
         _insert_many(conn, t["subsidies"], batch.subsidies)
+        states = load.states
         if len(states) > load.limit:  # keep memory bounded: write out the oldest quarter
             count = len(states) - load.limit * 3 // 4
             self._write_carried(conn, t, load, count)
@@ -532,8 +666,8 @@ class CasesView:
                 conn.execute(text(f'ANALYZE "{t["cases"].name}"'))
         if load.agg.size() > load.counter_limit:
             staging = stats_stage_table(suffix)
-            if not load.counter_flushes:  # a failed rebuild's table may be left over
-                staging.drop(conn, checkfirst=True)
+            if not load.counter_flushes and not load.staging_ready:
+                staging.drop(conn, checkfirst=True)  # a failed rebuild's may be left over
                 staging.create(conn)
             load.agg.stage(conn, staging, t["policy_days"])
             load.agg = stats.Agg()
@@ -944,6 +1078,7 @@ class CasesView:
 
 class OrganisationView:
     name = "organisation"
+    partitioned = False  # small, and a mediator's rows follow their studio's events
     topics = _topics(*STUDIO_EVENTS)
     versions = _versions(*STUDIO_EVENTS)
 
@@ -961,6 +1096,21 @@ class OrganisationView:
 
     def abort_load(self) -> None:
         pass
+
+    def begin_parts(self, conn: Connection, suffix: str) -> None:
+        raise NotImplementedError("the organisation view is not rebuilt in parts")
+
+    def fold(self, suffix: str, events: Sequence[Positioned], fault: Fault | None, run: Run) -> Any:
+        raise NotImplementedError("the organisation view is not rebuilt in parts")
+
+    def write(self, conn: Connection, suffix: str, folded: Any) -> None:
+        raise NotImplementedError("the organisation view is not rebuilt in parts")
+
+    def end_part(self, suffix: str, run: Run) -> None:
+        raise NotImplementedError("the organisation view is not rebuilt in parts")
+
+    def absorb(self, parts: Sequence[Any]) -> None:
+        raise NotImplementedError("the organisation view is not rebuilt in parts")
 
     def process(
         self, conn: Connection, suffix: str, events: Sequence[Positioned], fault: Fault | None
