@@ -93,14 +93,24 @@ def rebuild_workers() -> int:
     return max(min(cpus, MAX_DEFAULT_WORKERS), 1)
 
 
+def part_of(originator_id: str, parts: int) -> int:
+    """The part of a partitioned rebuild an aggregate falls in: its id's last byte (the id
+    as text, a UUID's hex or canonical form; uniform for uuid4 and uuid5) modulo
+    ``parts``. PostgreSQL computes the same in the reader's query (``_raw_reader``)."""
+    try:
+        return int(originator_id[-2:], 16) % parts
+    except ValueError:  # not a UUID
+        return zlib.crc32(originator_id.encode()) % parts
+
+
 def in_part(index: int, parts: int) -> Callable[[str], bool]:
-    """Whether an aggregate id (canonical text) falls in part ``index`` of ``parts``."""
+    """Whether an aggregate id falls in part ``index`` of ``parts``."""
     known: dict[str, bool] = {}
 
     def mine(originator_id: str) -> bool:
         found = known.get(originator_id)
         if found is None:
-            found = known[originator_id] = zlib.crc32(originator_id.encode()) % parts == index
+            found = known[originator_id] = part_of(originator_id, parts) == index
         return found
 
     return mine
@@ -643,7 +653,7 @@ class Runner:
         state = view.name + NEXT + (f".p{index}" if index else "")
         mine = in_part(index, parts) if parts > 1 else None
         tracked = self.tracked(state)
-        raw = _raw_reader(self.app, view.topics)
+        raw = _raw_reader(self.app, view.topics, part if parts > 1 else None)
         mapper = self.app.mapper
         while tracked < head:
             notifications: list[Any]
@@ -653,11 +663,12 @@ class Runner:
                         tracked + 1, size, stop=head, topics=view.topics
                     )
                 )
+                last = notifications[-1].id if len(notifications) == size else head
+                if mine is not None:
+                    notifications = [n for n in notifications if mine(str(n.originator_id))]
             else:
-                notifications = list(raw(tracked, head, size))
-            last = notifications[-1].id if len(notifications) == size else head
-            if mine is not None:
-                notifications = [n for n in notifications if mine(str(n.originator_id))]
+                rows, last = raw(tracked, head, size)
+                notifications = list(rows)
             events = [(n.id, view.decode(n, mapper)) for n in notifications]
             if mine is None:
                 self.apply(view, events, last, NEXT, state)
@@ -850,13 +861,18 @@ class RawNotification(NamedTuple):
     state: bytes
 
 
-RawReader = Callable[[int, int, int], list[RawNotification]]
+# (after, stop, limit) -> (notifications, the position read up to)
+RawReader = Callable[[int, int, int], tuple[list[RawNotification], int]]
 
 
-def _raw_reader(app: MediationApplication, topics: Sequence[str]) -> RawReader | None:
+def _raw_reader(
+    app: MediationApplication, topics: Sequence[str], part: tuple[int, int] | None = None
+) -> RawReader | None:
     """Up to ``limit`` notifications of ``topics`` in (after, stop], in log order, as
     ``select_notifications`` returns them but without building a Notification and a UUID
-    per row. None for a recorder this code does not know (the library's read is used)."""
+    per row, and the position read up to (``stop`` once fewer were found). ``part`` =
+    (index, parts): only the events of that part's aggregates (``part_of``). None for a
+    recorder this code does not know (the library's read is used)."""
     recorder: Any = app.recorder
     if isinstance(recorder, SQLiteApplicationRecorder):
         marks = ",".join("?" * len(topics))
@@ -865,43 +881,55 @@ def _raw_reader(app: MediationApplication, topics: Sequence[str]) -> RawReader |
             f"FROM {recorder.events_table_name} WHERE rowid > ? AND rowid <= ? "
             f"AND topic IN ({marks}) ORDER BY rowid LIMIT ?"
         )
-
         as_uuid = recorder.datastore.originator_id_type == "uuid"
-        canonical: dict[str, str] = {}
+        # each id's canonical text (stored as UUID.hex: str(UUID(hex)) gives it) and
+        # whether it is in the part, worked out once per aggregate
+        known: dict[str, str | None] = {}
+        index, parts = part or (0, 1)
 
-        def sqlite_read(after: int, stop: int, limit: int) -> list[RawNotification]:
+        def sqlite_read(after: int, stop: int, limit: int) -> tuple[list[RawNotification], int]:
             with recorder.datastore.transaction(commit=False) as c:
                 c.execute(sql, [after, stop, *topics, limit])
                 rows = c.fetchall()
-            if not as_uuid:
-                return [RawNotification(*row) for row in rows]
-            # stored as UUID.hex: the canonical text form, as str(UUID(hex)) gives it (a
-            # case has several events: each id is converted once)
-            known = canonical
+            last = rows[-1][0] if len(rows) == limit else stop
             out = []
             for n, o, v, t, s in rows:
-                cid = known.get(o)
-                if cid is None:
-                    cid = known[o] = _canonical(o)
-                out.append(RawNotification(n, cid, v, t, s))
-            return out
+                try:
+                    cid = known[o]
+                except KeyError:
+                    cid = _canonical(o) if as_uuid else o
+                    if parts > 1 and part_of(cid, parts) != index:
+                        cid = None
+                    known[o] = cid
+                if cid is not None:
+                    out.append(RawNotification(n, cid, v, t, s))
+            return out, last
 
         return sqlite_read
     if isinstance(recorder, PostgresApplicationRecorder):
         table = f'"{recorder.datastore.schema}"."{recorder.events_table_name}"'
+        # the part is chosen in the query (as ``part_of``: the id's last byte modulo the
+        # parts), so each part reads and receives only its own events
+        where = (
+            f"AND mod(('x' || right(originator_id::text, 2))::bit(8)::int, {int(part[1])}) "
+            f"= {int(part[0])} "
+            if part is not None and part[1] > 1
+            else ""
+        )
         sql = (
             "SELECT notification_id, originator_id::text, originator_version, topic, state "
             f"FROM {table} WHERE notification_id > %s AND notification_id <= %s "
-            "AND topic = ANY(%s) ORDER BY notification_id LIMIT %s"
+            f"AND topic = ANY(%s) {where}ORDER BY notification_id LIMIT %s"
         )
 
-        def postgres_read(after: int, stop: int, limit: int) -> list[RawNotification]:
+        def postgres_read(after: int, stop: int, limit: int) -> tuple[list[RawNotification], int]:
             with (
                 recorder.datastore.get_connection() as conn,
                 conn.cursor(row_factory=tuple_row) as cur,
             ):
                 cur.execute(sql, [after, stop, list(topics), limit])
-                return [RawNotification(*row) for row in cur.fetchall()]
+                rows = [RawNotification(*row) for row in cur.fetchall()]
+            return rows, rows[-1].id if len(rows) == limit else stop
 
         return postgres_read
     return None
