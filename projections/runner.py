@@ -11,10 +11,12 @@ never hold the tracked position back.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gc
 import logging
 import multiprocessing
 import os
+import signal
 import traceback
 import zlib
 from collections.abc import Callable, Iterator, Sequence
@@ -125,13 +127,42 @@ class RebuildWorkerFailed(RuntimeError):
 Opener = Callable[[], tuple[MediationApplication, Engine]]
 
 
+def _die_with(parent: int) -> None:
+    """Have this (forked) process killed when ``parent`` dies (Linux): an orphaned part
+    would go on writing into side tables that the next rebuild drops and creates again."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before that took effect
+        os._exit(1)
+
+
+PR_SET_PDEATHSIG = 1
+
+
+class Turns:
+    """The parts of a rebuild on SQLite take turns to write (one writer at a time) under a
+    lock shared by the processes. A part killed while holding it never gives it back: a
+    waiting part calls ``check`` every ``WAIT_S``, which raises when that may have happened.
+    """
+
+    WAIT_S = 0.5
+
+    def __init__(self, lock: Any, check: Callable[[], None]) -> None:
+        self.lock = lock
+        self.check = check
+
+
 @contextlib.contextmanager
-def _holding(lock: Any) -> Iterator[None]:
-    if lock is None:
+def _holding(turns: Turns | None) -> Iterator[None]:
+    if turns is None:
         yield
         return
-    with lock:
+    while not turns.lock.acquire(timeout=turns.WAIT_S):
+        turns.check()
+    try:
         yield
+    finally:
+        turns.lock.release()
 
 
 def _lock_catalogue(conn: Connection) -> None:
@@ -639,15 +670,15 @@ class Runner:
         *,
         head: int | None = None,
         part: tuple[int, int] = (0, 1),
-        lock: Any = None,
+        turns: Turns | None = None,
     ) -> int:
         """A rebuild's catch-up of the side tables: exactly-once batches, as ``catch_up_view``,
         read straight from the events table when the recorder is one this code knows.
 
         ``part`` = (index, parts): only the events of the aggregates in that part are
         processed (tracked under a state of its own unless it is part 0), each batch
-        folded before its transaction; ``lock``: held around each transaction (the parts
-        of a rebuild on SQLite take turns to write)."""
+        folded before its transaction; ``turns``: taken around each transaction (the
+        parts of a rebuild on SQLite take turns to write)."""
         head = self.head() if head is None else head
         index, parts = part
         state = view.name + NEXT + (f".p{index}" if index else "")
@@ -673,8 +704,8 @@ class Runner:
             if mine is None:
                 self.apply(view, events, last, NEXT, state)
             else:
-                folded = view.fold(NEXT, events, self.fault, self._run_locked(lock))
-                with _holding(lock):
+                folded = view.fold(NEXT, events, self.fault, self._run_in_turn(turns))
+                with _holding(turns):
                     self.apply(view, events, last, NEXT, state, folded)
             if progress is not None:
                 progress(last - tracked)
@@ -696,7 +727,18 @@ class Runner:
         for index in range(1, parts):
             self._ensure_state(f"{view.name}{NEXT}.p{index}")
         context = multiprocessing.get_context("fork")
-        lock = context.Lock() if self.engine.dialect.name == "sqlite" else None
+        workers: list[tuple[multiprocessing.process.BaseProcess, Pipe]] = []
+
+        def workers_alive() -> None:  # a worker gone without its result may hold the lock
+            for worker, receive in workers:
+                if not worker.is_alive() and worker.exitcode and not receive.poll():
+                    raise RebuildWorkerFailed(
+                        f"rebuild worker {worker.name} exited with code {worker.exitcode}"
+                    )
+
+        turns = (
+            Turns(context.Lock(), workers_alive) if self.engine.dialect.name == "sqlite" else None
+        )
         done = [context.Value("q", 0, lock=False) for _ in range(parts)]
         reported = 0
 
@@ -713,21 +755,20 @@ class Runner:
             done[0].value += n
             report()
 
-        workers: list[tuple[multiprocessing.process.BaseProcess, Pipe]] = []
         try:
             for index in range(1, parts):
                 receive, send = context.Pipe(duplex=False)
                 process = context.Process(
                     target=self._run_part,
-                    args=(view, index, parts, size, head, lock, done[index], send),
+                    args=(view, index, parts, size, head, turns, done[index], send, os.getpid()),
                     name=f"rebuild-{view.name}-{index}",
                     daemon=True,
                 )
                 process.start()
                 send.close()
                 workers.append((process, receive))
-            position = self._load(view, own, size, head=head, part=(0, parts), lock=lock)
-            results = [view.end_part(NEXT, self._run_locked(lock))]
+            position = self._load(view, own, size, head=head, part=(0, parts), turns=turns)
+            results = [view.end_part(NEXT, self._run_in_turn(turns))]
             for worker, receive in workers:
                 while not receive.poll(0.2):
                     report()
@@ -735,7 +776,13 @@ class Runner:
                         raise RebuildWorkerFailed(
                             f"rebuild worker {worker.name} exited with code {worker.exitcode}"
                         )
-                outcome, payload = receive.recv()
+                try:
+                    outcome, payload = receive.recv()
+                except EOFError:  # it died before sending anything
+                    worker.join()
+                    raise RebuildWorkerFailed(
+                        f"rebuild worker {worker.name} exited with code {worker.exitcode}"
+                    ) from None
                 if outcome != "ok":
                     raise RebuildWorkerFailed(f"rebuild worker {worker.name} failed: {payload}")
                 results.append(payload)
@@ -755,11 +802,11 @@ class Runner:
                 conn.execute(delete(tracking).where(tracking.c.view == state))
         return position
 
-    def _run_locked(self, lock: Any) -> Run:
-        """Runs a function in a transaction of its own, holding ``lock`` (if any)."""
+    def _run_in_turn(self, turns: Turns | None) -> Run:
+        """Runs a function in a transaction of its own, in turn (if the parts take turns)."""
 
         def run(work: Callable[[Connection], Any]) -> Any:
-            with _holding(lock), self.engine.begin() as conn:
+            with _holding(turns), self.engine.begin() as conn:
                 return work(conn)
 
         return run
@@ -771,12 +818,14 @@ class Runner:
         parts: int,
         size: int,
         head: int,
-        lock: Any,
+        turns: Turns | None,
         done: Any,
         send: Pipe,
+        parent: int,
     ) -> None:
         """A forked worker's part of ``_load_parts`` (the view's fresh load is inherited)."""
         try:
+            _die_with(parent)
             assert self.opener is not None
             app, engine = self.opener()
             try:
@@ -786,8 +835,15 @@ class Runner:
                 def progress(n: int) -> None:
                     done.value += n
 
-                runner._load(view, progress, size, head=head, part=(index, parts), lock=lock)
-                part = view.end_part(NEXT, runner._run_locked(lock))
+                if turns is not None:
+
+                    def parent_alive() -> None:
+                        if os.getppid() != parent:
+                            raise RebuildWorkerFailed("the rebuilding process is gone")
+
+                    turns = Turns(turns.lock, parent_alive)
+                runner._load(view, progress, size, head=head, part=(index, parts), turns=turns)
+                part = view.end_part(NEXT, runner._run_in_turn(turns))
             finally:
                 app.close()
                 engine.dispose()

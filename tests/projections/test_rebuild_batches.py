@@ -1,6 +1,7 @@
 """A rebuild carries case rows, fact keys and counters across its batches: with small
 batches (so that marks, severances and counters cross them) it must still give exactly
-the tables that incremental catch-up gives."""
+the tables that incremental catch-up gives, in one process or split by case over
+several (``workers``)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from tests.projections.history import drive
 from tests.support.factories import SteppingClock
 
 
+@pytest.mark.parametrize("workers", [1, 2, 3])
 @pytest.mark.parametrize(
     ("size", "carry", "cases_in_memory"),
     [(1, True, None), (13, True, None), (13, False, None), (1, True, 2), (13, True, 3)],
@@ -28,6 +30,7 @@ def test_rebuild_in_small_batches_equals_incremental(
     size: int,
     carry: bool,
     cases_in_memory: int | None,
+    workers: int,
 ) -> None:
     """``carry=False``: a history above the carry limit is rebuilt streaming.
 
@@ -47,6 +50,14 @@ def test_rebuild_in_small_batches_equals_incremental(
         loads.append(view.carried)
 
     monkeypatch.setattr(views_module.CasesView, "begin_load", remember)
+    absorbed: list[list[int]] = []  # per partitioned load: each part's counter flushes
+    absorb = views_module.CasesView.absorb
+
+    def count(view: views_module.CasesView, parts: list[views_module.LoadPart]) -> None:
+        absorbed.append([part.counter_flushes for part in parts])
+        absorb(view, parts)
+
+    monkeypatch.setattr(views_module.CasesView, "absorb", count)
     system = System(database_url, clock=clock, in_process=False)
     try:
         system.runner.batch_size = 5
@@ -54,7 +65,7 @@ def test_rebuild_in_small_batches_equals_incremental(
         system.catch_up()
         monkeypatch.setattr(runner_module, "REBUILD_BATCH_SIZE", size)
         system.runner.batch_size = size
-        system.runner.rebuild("cases", swap=False)
+        system.runner.rebuild("cases", swap=False, workers=workers)
         assert table_rows(system.engine, case_tables("__next")) == table_rows(
             system.engine, case_tables()
         )
@@ -63,5 +74,12 @@ def test_rebuild_in_small_batches_equals_incremental(
             assert loads[-1].reloaded > 0
             assert loads[-1].deferred
             assert loads[-1].counter_flushes > 0
+        # split by case over the workers (a history that streams is never split)
+        assert [len(flushes) for flushes in absorbed] == (
+            [workers] if carry and workers > 1 else []
+        )
+        if carry and workers > 1:  # the parts' states are gone; the load's reached the head
+            assert system.runner.tracked("cases", "__next") == system.runner.head()
+            assert system.runner.tracked("cases", "__next.p1") == 0
     finally:
         system.close()
