@@ -932,16 +932,25 @@ def _raw_reader(
     recorder: Any = app.recorder
     if isinstance(recorder, SQLiteApplicationRecorder):
         marks = ",".join("?" * len(topics))
+        as_uuid = recorder.datastore.originator_id_type == "uuid"
+        index, parts = part or (0, 1)
+        # the part is chosen in the query when the ids are stored as UUID hex: the last
+        # two hex digits (``part_of``) among this part's; else as the rows are read
+        if as_uuid and parts > 1:
+            ends = sorted(f"{b:02x}" for b in range(256) if b % parts == index)
+            where = "AND lower(substr(originator_id, -2)) IN ({}) ".format(
+                ",".join(f"'{e}'" for e in ends)
+            )
+        else:
+            where = ""
         sql = (
             "SELECT rowid, originator_id, originator_version, topic, state "
             f"FROM {recorder.events_table_name} WHERE rowid > ? AND rowid <= ? "
-            f"AND topic IN ({marks}) ORDER BY rowid LIMIT ?"
+            f"AND topic IN ({marks}) {where}ORDER BY rowid LIMIT ?"
         )
-        as_uuid = recorder.datastore.originator_id_type == "uuid"
         # each id's canonical text (stored as UUID.hex: str(UUID(hex)) gives it) and
         # whether it is in the part, worked out once per aggregate
         known: dict[str, str | None] = {}
-        index, parts = part or (0, 1)
 
         def sqlite_read(after: int, stop: int, limit: int) -> tuple[list[RawNotification], int]:
             with recorder.datastore.transaction(commit=False) as c:
@@ -954,7 +963,7 @@ def _raw_reader(
                     cid = known[o]
                 except KeyError:
                     cid = _canonical(o) if as_uuid else o
-                    if parts > 1 and part_of(cid, parts) != index:
+                    if parts > 1 and not where and part_of(cid, parts) != index:
                         cid = None
                     known[o] = cid
                 if cid is not None:

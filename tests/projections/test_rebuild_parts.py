@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from projections import runner as runner_module
 from projections import views as views_module
 from projections.runner import RebuildWorkerFailed, part_of, table_rows
 from projections.sql import case_tables
@@ -117,3 +118,11 @@ def test_parts_split_the_cases_evenly_and_the_same_way_on_every_backend() -> Non
         assert min(sizes) > len(ids) / parts * 0.85
     canonical = "3f2504e0-4f89-41d3-9a0c-0305e82c3301"
     assert part_of(canonical, 4) == part_of(canonical.replace("-", ""), 4) == 0x01 % 4
+
+
+def test_parts_through_the_librarys_reader(system: System, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A recorder the fast reader does not know: each part reads through the library and
+    keeps its own cases' events (``part_of`` on the notification's id)."""
+    monkeypatch.setattr(runner_module, "_raw_reader", lambda *_args: None)
+    system.runner.rebuild("cases", swap=False, workers=2)
+    assert table_rows(system.engine, case_tables("__next")) == _live(system)
