@@ -82,6 +82,7 @@ def run_backend(
                     "ratio": fig.get("ratio_read"),
                     "rebuild_events_per_s": fig.get("rebuild_events_per_s"),
                     "read_events_per_s": fig.get("read_events_per_s"),
+                    "workers": fig.get("workers"),
                     **({"reason": fig["reason"]} if "reason" in fig else {}),
                 }
             if "stats_vs_naive" in only:

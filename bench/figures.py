@@ -10,6 +10,7 @@ import resource
 import statistics
 import time
 import zlib
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -448,6 +449,7 @@ def rebuild_vs_scan(store: Store, sizes: Sizes, events: int) -> dict[str, Any]:
             "read_events_per_s": library,
             "events": events,
             "views": sorted(system.runner.views),
+            "workers": importlib.import_module("projections.runner").rebuild_workers(),
         }
     finally:
         app.close()
@@ -622,10 +624,13 @@ def _growth_child(
     finally:
         system.close()
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # a partitioned rebuild's forked workers (the largest of them, once they are reaped)
+    workers_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return {
         "rebuild_s": rebuild_s,
         "stats_ms": statistics.median(times) * 1000,
         "peak_rss_mib": peak_kib / 1024,
+        "worker_peak_rss_mib": workers_kib / 1024,
     }
 
 
@@ -652,11 +657,17 @@ def growth(backend: str, workdir: Path, sizes: Sizes) -> dict[str, Any]:
                 copies += 1
                 copied += _copy_cases(store, copies, base, target - have)
             events = _event_count(store)
-            with spawn.Pool(1) as pool:
-                child = pool.apply(
+            # not a Pool: its workers are daemonic, and a daemonic process may not start
+            # the rebuild's own workers
+            with ProcessPoolExecutor(1, mp_context=spawn) as pool:
+                child = pool.submit(
                     _growth_child,
-                    (store.url, backend, store.schema, str(store.path), sizes.stats_runs),
-                )
+                    store.url,
+                    backend,
+                    store.schema,
+                    str(store.path),
+                    sizes.stats_runs,
+                ).result()
             points.append(
                 {
                     "events": events,
@@ -665,6 +676,7 @@ def growth(backend: str, workdir: Path, sizes: Sizes) -> dict[str, Any]:
                     "rebuild_events_per_s": events / child["rebuild_s"],
                     "stats_ms": child["stats_ms"],
                     "peak_rss_mib": child["peak_rss_mib"],
+                    "worker_peak_rss_mib": child["worker_peak_rss_mib"],
                 }
             )
     return {"points": points}

@@ -633,6 +633,7 @@ class Runner:
             and view.partitioned
             and self.opener is not None
             and "fork" in multiprocessing.get_all_start_methods()
+            and not multiprocessing.current_process().daemon  # may not start processes
         ):
             parts = 1
         if carry:
