@@ -730,9 +730,11 @@ class Runner:
         context = multiprocessing.get_context("fork")
         workers: list[tuple[multiprocessing.process.BaseProcess, Pipe]] = []
 
-        def workers_alive() -> None:  # a worker gone without its result may hold the lock
-            for worker, receive in workers:
-                if not worker.is_alive() and worker.exitcode and not receive.poll():
+        def workers_alive() -> None:
+            # a worker that failed exits normally once it has reported; one that exited
+            # otherwise (killed) may have died holding the lock
+            for worker, _ in workers:
+                if not worker.is_alive() and worker.exitcode:
                     raise RebuildWorkerFailed(
                         f"rebuild worker {worker.name} exited with code {worker.exitcode}"
                     )
@@ -773,10 +775,8 @@ class Runner:
             for worker, receive in workers:
                 while not receive.poll(0.2):
                     report()
-                    if not worker.is_alive() and not receive.poll():
-                        raise RebuildWorkerFailed(
-                            f"rebuild worker {worker.name} exited with code {worker.exitcode}"
-                        )
+                    # any worker killed: this one may be waiting for the lock it held
+                    workers_alive()
                 try:
                     outcome, payload = receive.recv()
                 except EOFError:  # it died before sending anything
