@@ -193,6 +193,30 @@ def test_worker_stops_with_status_3_naming_the_poison_event(
         check.close()
 
 
+def test_project_from_position_zero_halts_before_the_poison_event_too(
+    database_url: str, clock: SteppingClock
+) -> None:
+    """``mediation project`` builds a view that has tracked nothing by a rebuild; the
+    rebuild fails on the poison event, and the command falls back to catching up, which
+    applies everything before it, halts there and exits 3."""
+    _history(database_url, clock, seed=8)
+    target = _poison(database_url, clock)
+    project = subprocess.run(
+        [sys.executable, "-m", "api.cli", "project", "--once", "--database-url", database_url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert project.returncode == 3, project.stdout + project.stderr
+    assert f"event at position {target.position}" in project.stderr
+    check = System(database_url, clock=clock, in_process=False)
+    try:
+        assert check.runner.tracked("cases") == target.position - 1
+        assert check.runner.tracked("organisation") == check.runner.head()
+    finally:
+        check.close()
+
+
 @contextmanager
 def _api(database_url: str, clock: SteppingClock) -> Iterator[tuple[TestClient, System]]:
     settings = Settings(database_url=database_url, secret_key=SECRET, token_minutes=60)

@@ -6,7 +6,9 @@ import random
 from collections import Counter
 from datetime import date
 from pathlib import Path
+from typing import Any
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -14,7 +16,7 @@ from mediation.values import StudioKind
 from projections import queries
 from projections.cli import register
 from projections.demo import generate
-from projections.runner import table_rows
+from projections.runner import Runner, table_rows
 from projections.sql import case_tables, organisation_tables
 from projections.system import System
 from tests.projections.history import all_events, drive
@@ -75,7 +77,9 @@ def test_rebuild_side_by_side_keeps_serving_and_swaps_in(
         live.close()
 
 
-def test_project_commands(database_url: str, clock: SteppingClock) -> None:
+def test_project_commands(
+    database_url: str, clock: SteppingClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     writer = System(database_url, clock=clock, in_process=False)
     try:
         drive(writer.app, clock, random.Random(4), cases=5, days=30)
@@ -84,11 +88,26 @@ def test_project_commands(database_url: str, clock: SteppingClock) -> None:
         writer.close()
     cli = _cli()
     runner = CliRunner()
+    rebuilt: list[str] = []
+    rebuild = Runner.rebuild
+
+    def counted(self: Runner, name: str, **kwargs: Any) -> int:
+        rebuilt.append(name)
+        return rebuild(self, name, **kwargs)
+
+    monkeypatch.setattr(Runner, "rebuild", counted)
     result = runner.invoke(cli, ["project", "--once", "--database-url", database_url])
     assert result.exit_code == 0, result.output
     assert "lag 0" in result.output
+    # nothing was tracked yet: each view was built by a rebuild, not event batch by batch
+    assert sorted(rebuilt) == ["cases", "organisation"]
     checker = System(database_url, clock=clock, in_process=False)
     try:
+        new_case(checker.app, received_on=date(2026, 2, 1))
+        result = runner.invoke(cli, ["project", "--once", "--database-url", database_url])
+        assert result.exit_code == 0, result.output
+        assert "lag 0" in result.output
+        assert len(rebuilt) == 2  # tracked views catch up
         before = _rows(checker)
         result = runner.invoke(cli, ["project", "--rebuild", "all", "--database-url", database_url])
         assert result.exit_code == 0, result.output
