@@ -1,6 +1,7 @@
 """``mediation project`` and ``mediation demo``: commands added to the main Typer app.
 
 mediation project [--once]          catch every read model up to the log head, then exit
+                                    (a view that has tracked nothing: built by a rebuild)
 mediation project --follow          keep following the log (production worker)
 mediation project --rebuild NAME    rebuild a view (cases | organisation | all) side by
                                     side from position zero and swap it in
