@@ -163,11 +163,6 @@ class Agg:
         write_rolled(conn, stats, self.rolled_up(), fresh=False)
         self.write_policy(conn, policy)
 
-    def write_fresh(self, conn: Connection, stats: Table, policy: Table) -> None:
-        """Write everything into empty tables (a rebuild's side tables): inserts only."""
-        write_rolled(conn, stats, self.rolled_up(), fresh=True)
-        self.write_policy(conn, policy)
-
     def stage(self, conn: Connection, staging: Table, policy: Table) -> None:
         """Append these changes, unmerged and not rolled up, to ``staging`` (see
         ``write_staged``); the policy versions are upserted as ``write`` does."""

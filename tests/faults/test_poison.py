@@ -159,6 +159,15 @@ def _worker(url: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _project_once(url: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", "project", "--once", "--database-url", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def test_worker_stops_with_status_3_naming_the_poison_event(
     database_url: str, clock: SteppingClock
 ) -> None:
@@ -172,12 +181,7 @@ def test_worker_stops_with_status_3_naming_the_poison_event(
         in (done.stdout)
     )
     # `mediation project` says the same and exits 3 too
-    project = subprocess.run(
-        [sys.executable, "-m", "api.cli", "project", "--once", "--database-url", database_url],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    project = _project_once(database_url)
     assert project.returncode == 3, project.stdout + project.stderr
     assert f"event at position {target.position}" in project.stderr
     check = System(database_url, clock=clock, in_process=False)
@@ -201,12 +205,7 @@ def test_project_from_position_zero_halts_before_the_poison_event_too(
     applies everything before it, halts there and exits 3."""
     _history(database_url, clock, seed=8)
     target = _poison(database_url, clock)
-    project = subprocess.run(
-        [sys.executable, "-m", "api.cli", "project", "--once", "--database-url", database_url],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    project = _project_once(database_url)
     assert project.returncode == 3, project.stdout + project.stderr
     assert f"event at position {target.position}" in project.stderr
     check = System(database_url, clock=clock, in_process=False)
