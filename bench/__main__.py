@@ -118,14 +118,15 @@ def table(results: dict[str, Any]) -> str:
     lines.append("")
     lines.append(
         f"{'growth':<24} {'backend':<9} {'events':>11} {'rebuild s':>10} "
-        f"{'events/s':>9} {'stats ms':>9} {'peak MiB':>9} {'copied':>11}"
+        f"{'events/s':>9} {'stats ms':>9} {'peak MiB':>9} {'worker MiB':>10} {'copied':>11}"
     )
     for backend, figs in results["backends"].items():
         for p in figs.get("growth", {}).get("points", []):
             lines.append(
                 f"{'':<24} {backend:<9} {p['events']:>11,} {p['rebuild_s']:>10.1f} "
                 f"{p['rebuild_events_per_s']:>9,.0f} {p['stats_ms']:>9.1f} "
-                f"{p['peak_rss_mib']:>9.0f} {p.get('copied_events', 0):>11,}"
+                f"{p['peak_rss_mib']:>9.0f} {p.get('worker_peak_rss_mib', 0):>10.0f} "
+                f"{p.get('copied_events', 0):>11,}"
             )
     return "\n".join(lines)
 
