@@ -127,6 +127,15 @@ class RebuildWorkerFailed(RuntimeError):
 Opener = Callable[[], tuple[MediationApplication, Engine]]
 
 
+def _part_state(view: str, index: int) -> str:
+    """The tracking state of part ``index`` of a rebuild's load (part 0 uses the load's)."""
+    return view + NEXT + (f".p{index}" if index else "")
+
+
+def _exited(worker: multiprocessing.process.BaseProcess) -> RebuildWorkerFailed:
+    return RebuildWorkerFailed(f"rebuild worker {worker.name} exited with code {worker.exitcode}")
+
+
 def _die_with(parent: int) -> None:
     """Have this (forked) process killed when ``parent`` dies (Linux): an orphaned part
     would go on writing into side tables that the next rebuild drops and creates again."""
@@ -682,7 +691,7 @@ class Runner:
         parts of a rebuild on SQLite take turns to write)."""
         head = self.head() if head is None else head
         index, parts = part
-        state = view.name + NEXT + (f".p{index}" if index else "")
+        state = _part_state(view.name, index)
         mine = in_part(index, parts) if parts > 1 else None
         tracked = self.tracked(state)
         raw = _raw_reader(self.app, view.topics, part if parts > 1 else None)
@@ -726,7 +735,7 @@ class Runner:
         with self.engine.begin() as conn:
             view.begin_parts(conn, NEXT)
         for index in range(1, parts):
-            self._ensure_state(f"{view.name}{NEXT}.p{index}")
+            self._ensure_state(_part_state(view.name, index))
         context = multiprocessing.get_context("fork")
         workers: list[tuple[multiprocessing.process.BaseProcess, Pipe]] = []
 
@@ -735,9 +744,7 @@ class Runner:
             # otherwise (killed) may have died holding the lock
             for worker, _ in workers:
                 if not worker.is_alive() and worker.exitcode:
-                    raise RebuildWorkerFailed(
-                        f"rebuild worker {worker.name} exited with code {worker.exitcode}"
-                    )
+                    raise _exited(worker)
 
         turns = (
             Turns(context.Lock(), workers_alive) if self.engine.dialect.name == "sqlite" else None
@@ -745,7 +752,7 @@ class Runner:
         done = [context.Value("q", 0, lock=False) for _ in range(parts)]
         reported = 0
 
-        def report(_n: int = 0) -> None:
+        def report() -> None:
             nonlocal reported
             if progress is None:
                 return
@@ -781,9 +788,7 @@ class Runner:
                     outcome, payload = receive.recv()
                 except EOFError:  # it died before sending anything
                     worker.join()
-                    raise RebuildWorkerFailed(
-                        f"rebuild worker {worker.name} exited with code {worker.exitcode}"
-                    ) from None
+                    raise _exited(worker) from None
                 if outcome != "ok":
                     raise RebuildWorkerFailed(f"rebuild worker {worker.name} failed: {payload}")
                 results.append(payload)
@@ -798,7 +803,7 @@ class Runner:
                 receive.close()
         with self.engine.begin() as conn:  # the parts' states are done with
             for index in range(1, parts):
-                state = f"{view.name}{NEXT}.p{index}"
+                state = _part_state(view.name, index)
                 conn.execute(delete(view_state).where(view_state.c.view == state))
                 conn.execute(delete(tracking).where(tracking.c.view == state))
         return position
