@@ -29,7 +29,7 @@ test-postgres: install
 
 lint: install
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check mediation projections api
+	$(VENV)/bin/ruff format --check mediation projections api importer
 	$(VENV)/bin/mypy
 
 ci:

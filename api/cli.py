@@ -13,7 +13,7 @@ import typer
 from api.logs import configure
 from api.security import InsecureSettings, check_production_secret
 from api.users import UserError, UserStore
-from mediation import importer_cli
+from importer import cli as importer_cli
 from mediation.settings import get_settings
 
 cli = typer.Typer(help="Labour-dispute mediation case system (裁调对接).", no_args_is_help=True)

@@ -18,8 +18,9 @@ from typing import Any
 
 from bench import naive
 from bench.harness import Store, alternate, alternate_many, fresh_store, rate, seconds
+from importer.rows import COLUMNS
+from importer.run import import_file
 from mediation.application import CommandContext, MediationApplication
-from mediation.importer import COLUMNS, import_file
 from mediation.settings import persistence_env
 from mediation.values import Actor, Role
 from tests.fixtures.make_historic_cases import generate, write_csv

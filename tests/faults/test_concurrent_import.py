@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from importer.run import ImportSummary, import_file
 from mediation.application import MediationApplication
-from mediation.importer import ImportSummary, import_file
 from mediation.settings import persistence_env
 from mediation.values import Actor, Role
 from tests.faults.conftest import scale

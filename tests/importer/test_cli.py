@@ -10,7 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from mediation.importer_cli import register
+from importer.cli import register
 from mediation.settings import get_settings
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "historic_cases_1000.csv"

@@ -14,8 +14,10 @@ from uuid import UUID
 import pytest
 from openpyxl import Workbook
 
+from importer.build import case_id_for
+from importer.rows import COLUMNS
+from importer.run import import_file
 from mediation.application import MediationApplication
-from mediation.importer import COLUMNS, case_id_for, import_file
 from mediation.values import Actor, Role
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "historic_cases_1000.csv"
@@ -229,7 +231,7 @@ def test_sample_export_is_what_its_generator_writes(tmp_path: Path) -> None:
 def test_a_file_too_long_to_keep_parsed_is_read_again_with_the_same_result(
     app: MediationApplication, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keep: int
 ) -> None:
-    monkeypatch.setattr("mediation.importer.KEEP_PARSED_ROWS", keep)
+    monkeypatch.setattr("importer.run.KEEP_PARSED_ROWS", keep)
     path = tmp_path / "export.csv"
     with FIXTURE.open(encoding="utf-8", newline="") as f:
         sample = [r for _, r in zip(range(5), csv.DictReader(f), strict=False)]

@@ -15,11 +15,11 @@ from eventsourcing.cryptography import AESCipher
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.postgres import PostgresApplicationRecorder
 
+from importer.run import import_file
+from importer.store import record
 from mediation.application import MediationApplication
 from mediation.case import Case
 from mediation.clock import recording_with
-from mediation.importer import import_file
-from mediation.importer_store import record
 from mediation.settings import persistence_env
 from mediation.values import Actor, Role
 from mediation.verify import verify

@@ -8,20 +8,20 @@ events table in one transaction. Nothing about the stored format differs; only t
 the rows travel to the database:
 
 - ``Application.save`` first collects its arguments with ``isinstance`` checks against
-  the library's runtime-checkable protocols, which cost ≈ 15–20 µs per object on Python
-  3.11 (≈ 12 % of an import, when the importer passed events); the importer already holds
-  the events, so it maps and inserts them directly. (Snapshotting, the only other step of
-  ``save``, is off for this application; ``record`` refuses to run if it is on.)
+  the library's runtime-checkable protocols, which are slow per object; the importer
+  already holds the events, so it maps and inserts them directly. (Snapshotting, the only
+  other step of ``save``, is off for this application; ``record`` refuses to run if it is
+  on.)
 - On PostgreSQL the library sends a batch as one array of a composite type, which psycopg
-  dumps in text format in Python (quoting and escaping every byte of every payload: ≈ 40
-  µs per event, a third of a PostgreSQL import). Here the same rows go through ``COPY …
-  FROM STDIN (FORMAT BINARY)`` in a transaction that first does what the library's
-  inserting transaction does: ``SET LOCAL lock_timeout``, ``LOCK TABLE … IN EXCLUSIVE
-  MODE`` (so notification ids are committed in order: a reader following the log never
-  passes a gap that is filled later) and ``NOTIFY`` on the recorder's channel (so
-  subscribers wake up). The table's ``bigserial`` assigns the notification ids in row
-  order, as for the library's ``INSERT … SELECT FROM unnest(…)``. A row that exists
-  already raises the library's ``IntegrityError`` and nothing of the batch is written.
+  dumps in text format in Python, quoting and escaping every byte of every payload. Here
+  the same rows go through ``COPY … FROM STDIN (FORMAT BINARY)`` in a transaction that
+  first does what the library's inserting transaction does: ``SET LOCAL lock_timeout``,
+  ``LOCK TABLE … IN EXCLUSIVE MODE`` (so notification ids are committed in order: a
+  reader following the log never passes a gap that is filled later) and ``NOTIFY`` on the
+  recorder's channel (so subscribers wake up). The table's ``bigserial`` assigns the
+  notification ids in row order, as for the library's ``INSERT … SELECT FROM unnest(…)``.
+  A row that exists already raises the library's ``IntegrityError`` and nothing of the
+  batch is written.
 - On SQLite the library's application recorder inserts row by row (to learn each row's
   id); here the same statement runs once through ``executemany`` in the recorder's own
   transaction (``BEGIN IMMEDIATE`` … ``COMMIT``), as the library's aggregate recorder does.

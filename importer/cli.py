@@ -1,7 +1,8 @@
 """``mediation import FILE`` and ``mediation verify``: registered on the main CLI.
 
 ``api/cli.py`` builds the ``mediation`` command and calls :func:`register` to add these.
-Both read the configured store from ``mediation.settings.get_settings()``.
+Both open the configured event store alone (no read models), from
+``mediation.settings.get_settings()``; ``verify`` is how an import is checked afterwards.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from typing import Annotated
 
 import typer
 
+from importer.run import DEFAULT_BATCH, import_file
 from mediation.application import MediationApplication
-from mediation.importer import DEFAULT_BATCH, import_file
 from mediation.policy import PolicyBook
 from mediation.settings import Settings, get_settings, persistence_env
 from mediation.values import Actor, Role
