@@ -75,6 +75,7 @@ OUTCOMES = (
     "succeeded_performance",
     "succeeded_statement",
 )
+# The columns in the order the sample exports write them.
 COLUMNS = (
     "old_case_no",
     "region_code",
@@ -111,19 +112,9 @@ COLUMNS = (
     "closed_on",
     "disposition",
 )
-REQUIRED = (
-    "old_case_no",
-    "region_code",
-    "received_on",
-    "applicant_name",
-    "applicant_id_number",
-    "applicant_phone",
-    "worker_category",
-    "respondent_name",
-    "respondent_credit_code",
-    "claims",
-    "outcome",
-)
+# Required in every row: the first twelve columns but the infringement date (case number,
+# region, date received, the parties, claims, outcome).
+REQUIRED = tuple(c for c in COLUMNS[:12] if c != "infringement_known_on")
 
 E = TypeVar("E")
 
