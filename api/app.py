@@ -28,6 +28,7 @@ from api.routes.common import json_response
 from api.schemas import HaltedView, Health, IntegrityOut, ProblemOut, Ready
 from api.security import LoginLimiter, TokenReader, check_production_secret
 from api.users import UserStore
+from api.views import copied
 from mediation.settings import Settings, get_settings
 
 log = logging.getLogger("api")
@@ -123,15 +124,7 @@ def create_app(system: SystemLike | None = None, settings: Settings | None = Non
                 database="ok",
                 projection_lag=lag,
                 position=position,
-                integrity=IntegrityOut(
-                    status=checked.status,
-                    verified_to=checked.verified_to,
-                    events=checked.events,
-                    problems=checked.problems,
-                    first_problem=checked.first_problem,
-                    checked_at=checked.checked_at,
-                    full_walk_at=checked.full_walk_at,
-                ),
+                integrity=copied(IntegrityOut, checked),
                 projections_halted=halted,
             )
         )

@@ -22,3 +22,8 @@ def json_response(
 
 def etag_header() -> dict[str, Any]:
     return {"ETag": {"description": 'the resource version, e.g. "3"', "schema": {"type": "string"}}}
+
+
+def with_etag(description: str, status: int = 200) -> dict[int | str, dict[str, Any]]:
+    """``responses`` of a route that answers one resource with its version as the ETag."""
+    return {status: {"description": description, "headers": etag_header()}}

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 
 from api import authz
-from api.deps import AccessDep, ContextDep, RuntimeDep, action
+from api.deps import Access, AccessDep, ContextDep, Runtime, RuntimeDep, action
 from api.errors import forbidden, not_found
-from api.routes.common import etag_header, json_response
+from api.routes.common import json_response, with_etag
 from api.schemas import (
     AppointedMediator,
     MediatorAppointIn,
@@ -21,24 +22,44 @@ from api.schemas import (
     StudioView,
 )
 from api.views import mediator_out, studio_view
+from mediation.organisation import Studio
 from mediation.regions import covers, is_valid_region_code
 
 router = APIRouter(prefix="/api/v1/studios", tags=["studios"])
 
 StudioId = Annotated[str, "studio id (UUID)"]
-_VIEW: dict[int | str, dict[str, Any]] = {
-    200: {"description": "the studio", "headers": etag_header()}
-}
 
 
-@router.post(
-    "",
-    status_code=201,
-    response_model=StudioView,
-    responses={201: {"description": "the new studio", "headers": etag_header()}},
-    summary="Register a studio (admin)",
-    openapi_extra=action("studio.create"),
-)
+def _post(
+    path: str,
+    name: str,
+    summary: str,
+    *,
+    created: str | None = None,
+    model: type[StudioView | AppointedMediator] = StudioView,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A command route: 201 with ``created`` as its description when it makes something."""
+    status = 201 if created else 200
+    return router.post(
+        path,
+        status_code=status,
+        response_model=model,
+        responses=with_etag(created or "the studio", status),
+        summary=summary,
+        openapi_extra=action(name),
+    )
+
+
+def _studio(access: Access) -> Studio:
+    assert access.studio is not None  # the gate loaded the studio of the path
+    return access.studio
+
+
+def _answer(runtime: Runtime, studio: Studio, status: int = 200) -> Response:
+    return json_response(studio_view(studio, runtime.today()), status, etag=studio.version)
+
+
+@_post("", "studio.create", "Register a studio (admin)", created="the new studio")
 def create_studio(
     body: StudioCreate, access: AccessDep, ctx: ContextDep, runtime: RuntimeDep
 ) -> Response:
@@ -53,7 +74,7 @@ def create_studio(
         mediator_quota=body.mediator_quota,
     )
     runtime.after_write()
-    return json_response(studio_view(studio, runtime.today()), 201, etag=studio.version)
+    return _answer(runtime, studio, 201)
 
 
 @router.get(
@@ -89,22 +110,20 @@ def list_studios(
 @router.get(
     "/{studio_id}",
     response_model=StudioView,
-    responses=_VIEW,
+    responses=with_etag("the studio"),
     summary="Read a studio and its roster",
     openapi_extra=action("studio.read"),
 )
 def read_studio(studio_id: StudioId, access: AccessDep, runtime: RuntimeDep) -> Response:
-    assert access.studio is not None
-    return json_response(studio_view(access.studio, runtime.today()), etag=access.studio.version)
+    return _answer(runtime, _studio(access))
 
 
-@router.post(
+@_post(
     "/{studio_id}/mediators",
-    status_code=201,
-    response_model=AppointedMediator,
-    responses={201: {"description": "the appointed mediator", "headers": etag_header()}},
-    summary="Appoint a mediator (admin, coordinator); over quota → mediator_quota_exceeded",
-    openapi_extra=action("studio.appoint"),
+    "studio.appoint",
+    "Appoint a mediator (admin, coordinator); over quota → mediator_quota_exceeded",
+    created="the appointed mediator",
+    model=AppointedMediator,
 )
 def appoint_mediator(
     studio_id: StudioId,
@@ -113,10 +132,9 @@ def appoint_mediator(
     ctx: ContextDep,
     runtime: RuntimeDep,
 ) -> Response:
-    assert access.studio is not None
     studio, mediator_id = runtime.app.appoint_mediator(
         ctx,
-        access.studio.id,
+        _studio(access).id,
         name=body.name,
         qualification=body.qualification,
         appointed_on=body.appointed_on,
@@ -130,12 +148,10 @@ def appoint_mediator(
     return json_response(out, 201, etag=studio.version)
 
 
-@router.post(
+@_post(
     "/{studio_id}/mediators/{mediator_id}/retirement",
-    response_model=StudioView,
-    responses=_VIEW,
-    summary="Retire a mediator (admin, coordinator)",
-    openapi_extra=action("studio.retire"),
+    "studio.retire",
+    "Retire a mediator (admin, coordinator)",
 )
 def retire_mediator(
     studio_id: StudioId,
@@ -145,25 +161,18 @@ def retire_mediator(
     ctx: ContextDep,
     runtime: RuntimeDep,
 ) -> Response:
-    assert access.studio is not None
     try:
         mid = UUID(mediator_id)
     except ValueError:
         raise not_found("no such mediator") from None
-    if mid not in access.studio.roster:
+    if mid not in _studio(access).roster:
         raise not_found("no such mediator")
-    studio = runtime.app.retire_mediator(ctx, access.studio.id, mid, retired_on=body.retired_on)
+    studio = runtime.app.retire_mediator(ctx, _studio(access).id, mid, retired_on=body.retired_on)
     runtime.after_write()
-    return json_response(studio_view(studio, runtime.today()), etag=studio.version)
+    return _answer(runtime, studio)
 
 
-@router.post(
-    "/{studio_id}/closure",
-    response_model=StudioView,
-    responses=_VIEW,
-    summary="Close a studio (admin)",
-    openapi_extra=action("studio.close"),
-)
+@_post("/{studio_id}/closure", "studio.close", "Close a studio (admin)")
 def close_studio(
     studio_id: StudioId,
     body: StudioClosureIn,
@@ -171,7 +180,6 @@ def close_studio(
     ctx: ContextDep,
     runtime: RuntimeDep,
 ) -> Response:
-    assert access.studio is not None
-    studio = runtime.app.close_studio(ctx, access.studio.id, closed_on=body.closed_on)
+    studio = runtime.app.close_studio(ctx, _studio(access).id, closed_on=body.closed_on)
     runtime.after_write()
-    return json_response(studio_view(studio, runtime.today()), etag=studio.version)
+    return _answer(runtime, studio)
