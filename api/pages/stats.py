@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -25,6 +25,7 @@ from api.pages.common import (
 )
 from api.pages.reads import case_rows, list_case_ids
 from api.routes import stats as api_stats
+from api.schemas import GroupBy
 from api.users import User
 from mediation.errors import DomainError
 from mediation.regions import children, get_region, is_valid_region_code, region_prefix
@@ -277,7 +278,9 @@ def _download(
         access = Access(user, "stats.caseload")
         authz.require_role(user, access.action)
         fn = api_stats.caseload_xlsx if ext == "xlsx" else api_stats.caseload_csv
-        return fn(access, rt, q.from_, q.to, group_by, q.region, q.as_of)  # type: ignore[arg-type]
+        by = cast(GroupBy, group_by)  # checked against GROUP_BYS above
+        out = api_stats.caseload_report(access, rt, q.from_, q.to, by, q.region, q.as_of)
+        return fn(out)
     except ApiError as exc:
         raise from_api_error(exc) from None
     except DomainError as exc:

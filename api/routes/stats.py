@@ -10,11 +10,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import AwareDatetime
 
 from api import authz
-from api.deps import Access, AccessDep, Runtime, RuntimeDep, action
+from api.deps import Access, AccessDep, RuntimeDep, action
 from api.errors import ApiError, not_found, validation
 from api.routes.common import json_response
 from api.schemas import (
@@ -95,10 +95,16 @@ def _queries() -> Any:
         ) from None
 
 
-def _scope(access: Access, region: str | None, from_: date, to: date) -> str:
+def _region(access: Access, region: str | None) -> str:
+    """The region asked for (default: the user's), if it lies in the user's jurisdiction."""
     code = region or access.user.region_code
     if not is_valid_region_code(code) or not authz.in_jurisdiction(access.user, code):
         raise not_found("no such region in your jurisdiction")
+    return code
+
+
+def _scope(access: Access, region: str | None, from_: date, to: date) -> str:
+    code = _region(access, region)
     if from_ > to:
         raise validation("from must not be later than to", field="from")
     return code
@@ -123,15 +129,16 @@ def _row(row: Any) -> CaseloadRowOut:
     return CaseloadRowOut(**data)
 
 
-def _report(
-    runtime: Runtime,
-    access: Access,
-    region: str | None,
-    from_: date,
-    to: date,
-    group_by: str,
-    as_of: Any,
+def caseload_report(
+    access: AccessDep,
+    runtime: RuntimeDep,
+    from_: From,
+    to: To,
+    group_by: GroupBy,
+    region: Region = None,
+    as_of: AsOf = None,
 ) -> CaseloadOut:
+    """The caseload figures the three formats share (a dependency: one parameter list)."""
     code = _scope(access, region, from_, to)
     report = _queries().caseload(
         runtime.system.engine, region=code, from_=from_, to=to, group_by=group_by, as_of=as_of
@@ -150,22 +157,16 @@ def _report(
     )
 
 
+Report = Annotated[CaseloadOut, Depends(caseload_report)]
+
+
 @router.get(
     "/caseload",
     response_model=CaseloadOut,
     summary="Caseload figures for a jurisdiction and period, grouped",
     openapi_extra=action("stats.caseload"),
 )
-def caseload(
-    access: AccessDep,
-    runtime: RuntimeDep,
-    from_: From,
-    to: To,
-    group_by: GroupBy,
-    region: Region = None,
-    as_of: AsOf = None,
-) -> Response:
-    out = _report(runtime, access, region, from_, to, group_by, as_of)
+def caseload(out: Report) -> Response:
     return json_response(out, by_alias=True)
 
 
@@ -183,22 +184,13 @@ def _cell(out: CaseloadRowOut, field: str) -> Any:
     responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
     openapi_extra=action("stats.caseload"),
 )
-def caseload_csv(
-    access: AccessDep,
-    runtime: RuntimeDep,
-    from_: From,
-    to: To,
-    group_by: GroupBy,
-    region: Region = None,
-    as_of: AsOf = None,
-) -> Response:
-    out = _report(runtime, access, region, from_, to, group_by, as_of)
+def caseload_csv(out: Report) -> Response:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([c[0] for c in COLUMNS])
     for row in [*out.rows, out.totals]:
         writer.writerow(["" if (v := getattr(row, f)) is None else v for f, _, _ in COLUMNS])
-    name = f"caseload-{out.region}-{from_}-{to}-{group_by}.csv"
+    name = f"caseload-{out.region}-{out.from_}-{out.to}-{out.group_by}.csv"
     return Response(
         content="\ufeff" + buffer.getvalue(),
         media_type="text/csv; charset=utf-8",
@@ -216,19 +208,10 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     responses={200: {"content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}}},
     openapi_extra=action("stats.caseload"),
 )
-def caseload_xlsx(
-    access: AccessDep,
-    runtime: RuntimeDep,
-    from_: From,
-    to: To,
-    group_by: GroupBy,
-    region: Region = None,
-    as_of: AsOf = None,
-) -> Response:
+def caseload_xlsx(out: Report) -> Response:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
-    out = _report(runtime, access, region, from_, to, group_by, as_of)
     wb = Workbook()
     ws = wb.active
     ws.title = "caseload"
@@ -254,7 +237,7 @@ def caseload_xlsx(
     meta.append(["政策版本 Policy version", out.policy_version])
     buffer = io.BytesIO()
     wb.save(buffer)
-    name = f"caseload-{out.region}-{from_}-{to}-{group_by}.xlsx"
+    name = f"caseload-{out.region}-{out.from_}-{out.to}-{out.group_by}.xlsx"
     return Response(
         content=buffer.getvalue(),
         media_type=XLSX,
@@ -307,9 +290,7 @@ def subsidies(
     month: Annotated[str, Query(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")],
     region: Region = None,
 ) -> Response:
-    code = region or access.user.region_code
-    if not is_valid_region_code(code) or not authz.in_jurisdiction(access.user, code):
-        raise not_found("no such region in your jurisdiction")
+    code = _region(access, region)
     if not ("1990" <= month[:4] <= "2099"):
         raise validation("month must lie between 1990 and 2099", field="month")
     statement = _queries().subsidies(runtime.system.engine, region=code, month=month)
@@ -345,9 +326,7 @@ def coverage(
     on: Annotated[Day | None, Query(description="default: today")] = None,
     region: Region = None,
 ) -> Response:
-    code = region or access.user.region_code
-    if not is_valid_region_code(code) or not authz.in_jurisdiction(access.user, code):
-        raise not_found("no such region in your jurisdiction")
+    code = _region(access, region)
     c = _queries().pilot_coverage(runtime.system.engine, region=code, on=on or runtime.today())
     return json_response(
         CoverageOut(
