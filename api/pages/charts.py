@@ -14,6 +14,7 @@ from html import escape
 from markupsafe import Markup
 
 PALETTE = ("#1f5fa8", "#d9822b", "#2e8b57", "#8e44ad", "#c0392b")
+WIDTH, LEFT, RIGHT, TOP = 760, 56, 16, 36  # the canvas width and the plot's margins
 
 
 @dataclass(frozen=True)
@@ -52,140 +53,126 @@ def _legend(series: Sequence[Series], x: float, y: float) -> list[str]:
     return parts
 
 
-def _wrap(svg: list[str], title: str, width: int, height: int) -> Markup:
-    head = (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'role="img" aria-label="{escape(title)}" class="chart" '
-        f'preserveAspectRatio="xMidYMid meet">'
-        f"<title>{escape(title)}</title>"
-    )
-    return Markup(head + "".join(svg) + "</svg>")
+@dataclass
+class _Plot:
+    """A chart's drawing area, its value scale and the SVG drawn so far."""
+
+    title: str
+    width: int
+    height: int
+    plot_w: int
+    plot_h: int
+    percent: bool
+    top_value: float
+    svg: list[str]
+
+    def y(self, value: float) -> float:
+        """The vertical position of ``value`` (its bar's top, or its point)."""
+        return TOP + self.plot_h - self.plot_h * (value / self.top_value if self.top_value else 0)
+
+    def mark(self, element: str, tip: str, link: str | None) -> None:
+        """A bar or point; a link to its drill-down when there is one."""
+        if link:
+            element = f'<a href="{escape(link)}" aria-label="{escape(tip)}">{element}</a>'
+        self.svg.append(element)
+
+    def done(self) -> Markup:
+        """The baseline, then the whole chart as an accessible inline SVG."""
+        base = TOP + self.plot_h
+        self.svg.append(
+            f'<line x1="{LEFT}" y1="{base}" x2="{self.width - RIGHT}" '
+            f'y2="{base}" class="baseline"/>'
+        )
+        head = (
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {self.width} {self.height}" '
+            f'role="img" aria-label="{escape(self.title)}" class="chart" '
+            f'preserveAspectRatio="xMidYMid meet">'
+            f"<title>{escape(self.title)}</title>"
+        )
+        return Markup(head + "".join(self.svg) + "</svg>")
 
 
-def _frame(
-    series: Sequence[Series],
-    percent: bool,
-    left: int,
-    right: int,
-    top: int,
-    plot_h: int,
-    width: int,
-) -> tuple[float, list[str]]:
-    """The value scale's top, and the legend with five horizontal gridlines and labels."""
+def _plot(title: str, series: Sequence[Series], percent: bool, height: int, bottom: int) -> _Plot:
+    """The legend with five horizontal gridlines and their labels, on a ``WIDTH`` canvas."""
+    plot_h = height - TOP - bottom
     values = [v for s in series for v in s.values if v is not None]
     top_value = _nice_max(max(values, default=0.0), percent)
-    svg: list[str] = _legend(series, left, 20)
+    svg: list[str] = _legend(series, LEFT, 20)
     for i in range(5):
         frac = i / 4
-        y = top + plot_h - frac * plot_h
+        y = TOP + plot_h - frac * plot_h
         svg.append(
-            f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" class="grid"/>'
+            f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" class="grid"/>'
         )
         svg.append(
-            f'<text x="{left - 6}" y="{y + 4:.1f}" class="axis" text-anchor="end">'
+            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" class="axis" text-anchor="end">'
             f"{_fmt(top_value * frac, percent)}</text>"
         )
-    return top_value, svg
+    plot_w = WIDTH - LEFT - RIGHT
+    return _Plot(title, WIDTH, height, plot_w, plot_h, percent, top_value, svg)
 
 
 def bar_chart(
-    title: str,
-    categories: Sequence[str],
-    series: Sequence[Series],
-    *,
-    percent: bool = True,
-    width: int = 760,
-    height: int = 340,
+    title: str, categories: Sequence[str], series: Sequence[Series], *, percent: bool = True
 ) -> Markup:
     """Grouped vertical bars, one group per category, one bar per series."""
-    left, right, top, bottom = 56, 16, 36, 84
-    plot_w = width - left - right
-    plot_h = height - top - bottom
-    top_value, svg = _frame(series, percent, left, right, top, plot_h, width)
+    p = _plot(title, series, percent, height=340, bottom=84)
     n = max(len(categories), 1)
-    group_w = plot_w / n
+    group_w = p.plot_w / n
     bar_w = max(min(group_w * 0.8 / max(len(series), 1), 28), 3)
     for ci, cat in enumerate(categories):
-        gx = left + ci * group_w + (group_w - bar_w * len(series)) / 2
+        gx = LEFT + ci * group_w + (group_w - bar_w * len(series)) / 2
         for si, s in enumerate(series):
             v = s.values[ci] if ci < len(s.values) else None
             if v is None:
                 continue
-            h = plot_h * (v / top_value if top_value else 0)
+            h = p.plot_h * (v / p.top_value if p.top_value else 0)
             x = gx + si * bar_w
-            y = top + plot_h - h
-            colour = PALETTE[si % len(PALETTE)]
             tip = f"{cat} {s.name}: {_fmt(v, percent)}"
-            rect = (
-                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w - 1:.1f}" height="{h:.1f}" '
-                f'fill="{colour}"><title>{escape(tip)}</title></rect>'
+            p.mark(
+                f'<rect x="{x:.1f}" y="{TOP + p.plot_h - h:.1f}" width="{bar_w - 1:.1f}" '
+                f'height="{h:.1f}" fill="{PALETTE[si % len(PALETTE)]}">'
+                f"<title>{escape(tip)}</title></rect>",
+                tip,
+                s.links[ci] if ci < len(s.links) else None,
             )
-            link = s.links[ci] if ci < len(s.links) else None
-            if link:
-                rect = f'<a href="{escape(link)}" aria-label="{escape(tip)}">{rect}</a>'
-            svg.append(rect)
-        tx = left + ci * group_w + group_w / 2
-        ty = top + plot_h + 14
-        svg.append(
+        tx = LEFT + ci * group_w + group_w / 2
+        ty = TOP + p.plot_h + 14
+        p.svg.append(
             f'<text x="{tx:.1f}" y="{ty:.1f}" class="axis" text-anchor="end" '
             f'transform="rotate(-40 {tx:.1f} {ty:.1f})">{escape(_short(cat))}</text>'
         )
-    svg.append(
-        f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" '
-        f'y2="{top + plot_h}" class="baseline"/>'
-    )
-    return _wrap(svg, title, width, height)
+    return p.done()
 
 
 def line_chart(
-    title: str,
-    categories: Sequence[str],
-    series: Sequence[Series],
-    *,
-    percent: bool = False,
-    width: int = 760,
-    height: int = 300,
+    title: str, categories: Sequence[str], series: Sequence[Series], *, percent: bool = False
 ) -> Markup:
     """One polyline per series over the categories (e.g. months), with marked points."""
-    left, right, top, bottom = 56, 16, 36, 56
-    plot_w = width - left - right
-    plot_h = height - top - bottom
-    top_value, svg = _frame(series, percent, left, right, top, plot_h, width)
+    p = _plot(title, series, percent, height=300, bottom=56)
     n = len(categories)
-    step = plot_w / max(n - 1, 1)
-
-    def xy(i: int, v: float) -> tuple[float, float]:
-        return left + i * step, top + plot_h - plot_h * (v / top_value if top_value else 0)
-
+    step = p.plot_w / max(n - 1, 1)
     label_every = max(1, (n + 11) // 12)
     for i, cat in enumerate(categories):
         if i % label_every == 0 or i == n - 1:
-            x, _ = xy(i, 0)
-            svg.append(
-                f'<text x="{x:.1f}" y="{top + plot_h + 18}" class="axis" '
+            p.svg.append(
+                f'<text x="{LEFT + i * step:.1f}" y="{TOP + p.plot_h + 18}" class="axis" '
                 f'text-anchor="middle">{escape(cat)}</text>'
             )
     for si, s in enumerate(series):
         colour = PALETTE[si % len(PALETTE)]
         points = [(i, v) for i, v in enumerate(s.values) if v is not None]
         if len(points) > 1:
-            path = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(i, v) for i, v in points))
-            svg.append(
+            path = " ".join(f"{LEFT + i * step:.1f},{p.y(v):.1f}" for i, v in points)
+            p.svg.append(
                 f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2.5"/>'
             )
         for i, v in points:
-            x, y = xy(i, v)
             tip = f"{categories[i]} {s.name}: {_fmt(v, percent)}"
-            dot = (
-                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{colour}">'
-                f"<title>{escape(tip)}</title></circle>"
+            p.mark(
+                f'<circle cx="{LEFT + i * step:.1f}" cy="{p.y(v):.1f}" r="4" fill="{colour}">'
+                f"<title>{escape(tip)}</title></circle>",
+                tip,
+                s.links[i] if i < len(s.links) else None,
             )
-            link = s.links[i] if i < len(s.links) else None
-            if link:
-                dot = f'<a href="{escape(link)}" aria-label="{escape(tip)}">{dot}</a>'
-            svg.append(dot)
-    svg.append(
-        f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" '
-        f'y2="{top + plot_h}" class="baseline"/>'
-    )
-    return _wrap(svg, title, width, height)
+    return p.done()
