@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -14,6 +15,7 @@ from mediation.errors import ValidationFailed
 from mediation.values import money
 
 E = TypeVar("E", bound=StrEnum)
+T = TypeVar("T")
 
 
 def values_of(form: FormData) -> dict[str, str]:
@@ -29,14 +31,17 @@ def text(form: FormData, name: str, *, required: bool = True) -> str:
     return value
 
 
-def day(form: FormData, name: str) -> date:
+def _parsed(form: FormData, name: str, parse: Callable[[str], T], hint: str) -> T:
+    """The field read by ``parse``; a ``ValueError`` is the refusal ``hint`` (field named)."""
     raw = text(form, name)
     try:
-        return date.fromisoformat(raw)
+        return parse(raw)
     except ValueError:
-        raise ValidationFailed(
-            f"日期格式应为 年-月-日，如 2026-03-02（{name}）", field=name
-        ) from None
+        raise ValidationFailed(f"{hint}（{name}）", field=name) from None
+
+
+def day(form: FormData, name: str) -> date:
+    return _parsed(form, name, date.fromisoformat, "日期格式应为 年-月-日，如 2026-03-02")
 
 
 def optional_day(form: FormData, name: str) -> date | None:
@@ -44,13 +49,7 @@ def optional_day(form: FormData, name: str) -> date | None:
 
 
 def amount(form: FormData, name: str) -> Decimal:
-    raw = text(form, name)
-    try:
-        return money(raw)
-    except ValueError:
-        raise ValidationFailed(
-            f"金额应为非负数，最多两位小数，如 12800.00（{name}）", field=name
-        ) from None
+    return _parsed(form, name, money, "金额应为非负数，最多两位小数，如 12800.00")
 
 
 def flag(form: FormData, name: str) -> bool:
@@ -65,27 +64,15 @@ def yes_no(form: FormData, name: str) -> bool:
 
 
 def choice(form: FormData, name: str, enum: type[E]) -> E:
-    raw = text(form, name)
-    try:
-        return enum(raw)
-    except ValueError:
-        raise ValidationFailed(f"请选择一项（{name}）", field=name) from None
+    return _parsed(form, name, enum, "请选择一项")
 
 
 def uuid(form: FormData, name: str) -> UUID:
-    raw = text(form, name)
-    try:
-        return UUID(raw)
-    except ValueError:
-        raise ValidationFailed(f"请选择一项（{name}）", field=name) from None
+    return _parsed(form, name, UUID, "请选择一项")
 
 
 def integer(form: FormData, name: str) -> int:
-    raw = text(form, name)
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValidationFailed(f"请填写整数（{name}）", field=name) from None
+    return _parsed(form, name, int, "请填写整数")
 
 
 def version(form: FormData) -> int | None:
