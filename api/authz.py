@@ -55,168 +55,64 @@ def _row(
     }
 
 
-_READ_CASES = _row(Y, Y, A, Y, Y)
-_STATS = _row(Y, Y, N, Y, Y)
+# who may: (admin, clerk, mediator, coordinator, auditor); a mediator's A: own cases only
+EVERYONE = _row(Y, Y, Y, Y, Y)
+READERS = _row(Y, Y, A, Y, Y)
+ANALYSTS = _row(Y, Y, N, Y, Y)
+ADMIN = _row(Y, N, N, N, N)
+ADMIN_COORD = _row(Y, N, N, Y, N)
+CLERK = _row(N, Y, N, N, N)
+CLERK_COORD = _row(N, Y, N, Y, N)
+CLERK_MED = _row(N, Y, A, N, N)
+MEDIATOR = _row(N, N, A, N, N)
 
-ACTIONS: tuple[Action, ...] = (
-    Action("me", "See my own account", "GET /me", _row(Y, Y, Y, Y, Y), False),
-    Action(
-        "case.list", "List cases (a mediator: only their own)", "GET /cases", _READ_CASES, False
-    ),
-    Action("case.read", "Read a case", "GET /cases/{id}", _READ_CASES, False),
-    Action("case.history", "Read a case's history", "GET /cases/{id}/history", _READ_CASES, False),
-    Action("case.create", "Register a new case", "POST /cases", _row(N, Y, N, N, N), True),
-    Action(
-        "case.assess",
-        "Record the assessment",
-        "POST /cases/{id}/assessment",
-        _row(N, Y, N, N, N),
-        True,
-    ),
-    Action(
-        "case.consent",
-        "Record or withdraw a party's consent",
-        "POST /cases/{id}/consents",
-        _row(N, Y, N, N, N),
-        True,
-    ),
-    Action(
-        "case.entrust",
-        "Entrust the case to a studio",
-        "POST /cases/{id}/entrustment",
-        _row(N, Y, N, N, N),
-        True,
-    ),
-    Action(
-        "case.sever",
-        "Sever claims into a new case",
-        "POST /cases/{id}/severance",
-        _row(N, Y, N, N, N),
-        True,
-    ),
-    Action(
-        "case.assign_mediator",
-        "Assign a mediator",
-        "POST /cases/{id}/mediator",
-        _row(N, Y, N, Y, N),
-        True,
-    ),
-    Action(
-        "case.session",
-        "Record a mediation session",
-        "POST /cases/{id}/sessions",
-        _row(N, N, A, N, N),
-        True,
-    ),
-    Action(
-        "case.window_extension",
-        "Extend the mediation window",
-        "POST /cases/{id}/window-extension",
-        _row(N, Y, A, N, N),
-        True,
-    ),
-    Action(
-        "case.agreement",
-        "Record the signed agreement",
-        "POST /cases/{id}/agreement",
-        _row(N, N, A, N, N),
-        True,
-    ),
-    Action(
-        "case.performance",
-        "Record performance (payment)",
-        "POST /cases/{id}/performance",
-        _row(N, Y, A, N, N),
-        True,
-    ),
-    Action(
-        "case.review",
-        "Record the application for arbitral review",
-        "POST /cases/{id}/review",
-        _row(N, Y, N, N, N),
-        True,
-    ),
-    Action(
-        "case.statement",
-        "Record the issued arbitration statement",
-        "POST /cases/{id}/statement",
-        _row(N, Y, N, N, N),
-        True,
-    ),
-    Action(
-        "case.statement_service",
-        "Record service of the statement on a party",
-        "POST /cases/{id}/statement/service",
-        _row(N, Y, N, N, N),
-        True,
-    ),
-    Action(
-        "case.statement_retraction",
-        "Record a party retracting before service",
-        "POST /cases/{id}/statement/retraction",
-        _row(N, Y, N, N, N),
-        True,
-    ),
-    Action(
-        "case.failure",
-        "Record that mediation failed",
-        "POST /cases/{id}/failure",
-        _row(N, Y, A, N, N),
-        True,
-    ),
-    Action(
-        "case.acceptance",
-        "Decide acceptance",
-        "POST /cases/{id}/acceptance",
-        _row(N, Y, N, N, N),
-        True,
-    ),
-    Action(
-        "case.award_extension",
-        "Extend the award period (chair's approval)",
-        "POST /cases/{id}/award-extension",
-        _row(N, Y, N, N, N),
-        True,
-    ),
-    Action("case.closure", "Close the case", "POST /cases/{id}/closure", _row(N, Y, N, N, N), True),
-    Action("studio.list", "List studios", "GET /studios", _row(Y, Y, Y, Y, Y), False),
-    Action(
-        "studio.read",
-        "Read a studio and its roster",
-        "GET /studios/{id}",
-        _row(Y, Y, Y, Y, Y),
-        False,
-    ),
-    Action("studio.create", "Register a studio", "POST /studios", _row(Y, N, N, N, N), True),
-    Action(
-        "studio.appoint",
-        "Appoint a mediator",
-        "POST /studios/{id}/mediators",
-        _row(Y, N, N, Y, N),
-        True,
-    ),
-    Action(
-        "studio.retire",
-        "Retire a mediator",
-        "POST /studios/{id}/mediators/{mid}/retirement",
-        _row(Y, N, N, Y, N),
-        True,
-    ),
-    Action(
-        "studio.close", "Close a studio", "POST /studios/{id}/closure", _row(Y, N, N, N, N), True
-    ),
-    Action(
-        "stats.caseload",
-        "Caseload statistics (JSON, CSV, XLSX)",
-        "GET /stats/caseload",
-        _STATS,
-        False,
-    ),
-    Action(
-        "stats.drilldown", "The cases behind a figure", "GET /stats/caseload/cases", _STATS, False
-    ),
-    Action("stats.subsidies", "Monthly subsidy statement", "GET /stats/subsidies", _STATS, False),
+
+def _actions(*rows: tuple[str, str, dict[Role, Grant], str]) -> tuple[Action, ...]:
+    """(name, endpoint, who may, what); a POST changes something."""
+    return tuple(Action(n, what, e, who, e.startswith("POST ")) for n, e, who, what in rows)
+
+
+# fmt: off
+ACTIONS: tuple[Action, ...] = _actions(
+    ("me", "GET /me", EVERYONE, "See my own account"),
+    ("case.list", "GET /cases", READERS, "List cases (a mediator: only their own)"),
+    ("case.read", "GET /cases/{id}", READERS, "Read a case"),
+    ("case.history", "GET /cases/{id}/history", READERS, "Read a case's history"),
+    ("case.create", "POST /cases", CLERK, "Register a new case"),
+    ("case.assess", "POST /cases/{id}/assessment", CLERK, "Record the assessment"),
+    ("case.consent", "POST /cases/{id}/consents", CLERK, "Record or withdraw a party's consent"),
+    ("case.entrust", "POST /cases/{id}/entrustment", CLERK, "Entrust the case to a studio"),
+    ("case.sever", "POST /cases/{id}/severance", CLERK, "Sever claims into a new case"),
+    ("case.assign_mediator", "POST /cases/{id}/mediator", CLERK_COORD, "Assign a mediator"),
+    ("case.session", "POST /cases/{id}/sessions", MEDIATOR, "Record a mediation session"),
+    ("case.window_extension", "POST /cases/{id}/window-extension", CLERK_MED,
+     "Extend the mediation window"),
+    ("case.agreement", "POST /cases/{id}/agreement", MEDIATOR, "Record the signed agreement"),
+    ("case.performance", "POST /cases/{id}/performance", CLERK_MED, "Record performance (payment)"),
+    ("case.review", "POST /cases/{id}/review", CLERK, "Record the application for arbitral review"),
+    ("case.statement", "POST /cases/{id}/statement", CLERK,
+     "Record the issued arbitration statement"),
+    ("case.statement_service", "POST /cases/{id}/statement/service", CLERK,
+     "Record service of the statement on a party"),
+    ("case.statement_retraction", "POST /cases/{id}/statement/retraction", CLERK,
+     "Record a party retracting before service"),
+    ("case.failure", "POST /cases/{id}/failure", CLERK_MED, "Record that mediation failed"),
+    ("case.acceptance", "POST /cases/{id}/acceptance", CLERK, "Decide acceptance"),
+    ("case.award_extension", "POST /cases/{id}/award-extension", CLERK,
+     "Extend the award period (chair's approval)"),
+    ("case.closure", "POST /cases/{id}/closure", CLERK, "Close the case"),
+    ("studio.list", "GET /studios", EVERYONE, "List studios"),
+    ("studio.read", "GET /studios/{id}", EVERYONE, "Read a studio and its roster"),
+    ("studio.create", "POST /studios", ADMIN, "Register a studio"),
+    ("studio.appoint", "POST /studios/{id}/mediators", ADMIN_COORD, "Appoint a mediator"),
+    ("studio.retire", "POST /studios/{id}/mediators/{mid}/retirement", ADMIN_COORD,
+     "Retire a mediator"),
+    ("studio.close", "POST /studios/{id}/closure", ADMIN, "Close a studio"),
+    ("stats.caseload", "GET /stats/caseload", ANALYSTS, "Caseload statistics (JSON, CSV, XLSX)"),
+    ("stats.drilldown", "GET /stats/caseload/cases", ANALYSTS, "The cases behind a figure"),
+    ("stats.subsidies", "GET /stats/subsidies", ANALYSTS, "Monthly subsidy statement"),
 )
+# fmt: on
 
 MATRIX: dict[str, Action] = {a.name: a for a in ACTIONS}
 
