@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Protocol, TypeVar
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -31,6 +32,7 @@ from mediation.settings import Settings
 from mediation.values import Actor
 
 log = logging.getLogger("api")
+T = TypeVar("T")
 
 
 class SystemLike(Protocol):
@@ -135,6 +137,17 @@ def _uuid(value: str) -> UUID | None:
         return None
 
 
+def _loaded(get: Callable[[UUID], T], raw_id: object, what: str) -> T:
+    """The aggregate a path names; 404 for a malformed id as for a missing one."""
+    aggregate_id = _uuid(str(raw_id))
+    if aggregate_id is None:
+        raise not_found(f"no such {what}")
+    try:
+        return get(aggregate_id)
+    except NotFound:
+        raise not_found(f"no such {what}") from None
+
+
 def authenticate(request: Request) -> User:
     runtime = runtime_of(request)
     token = _bearer(request)
@@ -154,13 +167,7 @@ def gate(request: Request) -> Access | None:
     runtime = runtime_of(request)
     params = request.path_params
     if "case_id" in params:
-        case_id = _uuid(str(params["case_id"]))
-        if case_id is None:
-            raise not_found("no such case")
-        try:
-            case = runtime.app.get_case(case_id)
-        except NotFound:
-            raise not_found("no such case") from None
+        case = _loaded(runtime.app.get_case, params["case_id"], "case")
         if not isinstance(case, Case):
             raise not_found("no such case")
         authz.authorize_case(
@@ -168,13 +175,7 @@ def gate(request: Request) -> Access | None:
         )
         return Access(user, action, case=case)
     if "studio_id" in params:
-        studio_id = _uuid(str(params["studio_id"]))
-        if studio_id is None:
-            raise not_found("no such studio")
-        try:
-            studio = runtime.app.get_studio(studio_id)
-        except NotFound:
-            raise not_found("no such studio") from None
+        studio = _loaded(runtime.app.get_studio, params["studio_id"], "studio")
         authz.authorize_studio(user, action, studio_id=studio.id, region_code=studio.region_code)
         return Access(user, action, studio=studio)
     region = request.query_params.get("region")

@@ -80,29 +80,23 @@ def list_case_ids(
     cursor: str | None = None,
     limit: int = 50,
 ) -> tuple[list[UUID], str | None]:
+    def page(after: str | None) -> tuple[list[UUID], str | None]:
+        return queries.list_cases(
+            rt.system.engine,
+            region_prefix=region_prefix,
+            status=status,
+            studio_id=studio_id,
+            mediator_id=mediator_id,
+            overdue=overdue,
+            today=rt.today(),
+            limit=limit,
+            cursor=after,
+        )
+
     try:
-        return queries.list_cases(
-            rt.system.engine,
-            region_prefix=region_prefix,
-            status=status,
-            studio_id=studio_id,
-            mediator_id=mediator_id,
-            overdue=overdue,
-            today=rt.today(),
-            limit=limit,
-            cursor=cursor,
-        )
+        return page(cursor)
     except DomainError:  # a bad cursor: start again from the first page
-        return queries.list_cases(
-            rt.system.engine,
-            region_prefix=region_prefix,
-            status=status,
-            studio_id=studio_id,
-            mediator_id=mediator_id,
-            overdue=overdue,
-            today=rt.today(),
-            limit=limit,
-        )
+        return page(None)
 
 
 def case_rows(rt: Runtime, ids: list[UUID], *, mask: bool) -> list[dict[str, Any]]:
