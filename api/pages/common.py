@@ -7,6 +7,7 @@ The session is the API's own bearer token (``api.security.issue_token``) kept in
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -202,6 +203,16 @@ def render(
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A refused form, shown again: the refusal, which form to open, what was typed."""
+
+    error: dict[str, Any]
+    open_form: str
+    values: dict[str, str]
+    status: int = 422
 
 
 def refusal(exc: DomainError) -> dict[str, Any]:

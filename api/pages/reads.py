@@ -6,6 +6,7 @@ list is scoped to the user's jurisdiction prefix.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -69,6 +70,17 @@ def eligible_studios(rt: Runtime, case_region: str, on: date) -> list[StudioRow]
     return [s for s in studios(rt) if s.active_on(on) and covers(s.region_code, case_region)]
 
 
+Page = tuple[list[UUID], str | None]
+
+
+def from_cursor(fetch: Callable[[str | None], Page], cursor: str | None) -> Page:
+    """``fetch(cursor)``; a bad cursor starts again from the first page."""
+    try:
+        return fetch(cursor)
+    except DomainError:
+        return fetch(None)
+
+
 def list_case_ids(
     rt: Runtime,
     *,
@@ -79,8 +91,8 @@ def list_case_ids(
     overdue: bool | None = None,
     cursor: str | None = None,
     limit: int = 50,
-) -> tuple[list[UUID], str | None]:
-    def page(after: str | None) -> tuple[list[UUID], str | None]:
+) -> Page:
+    def page(after: str | None) -> Page:
         return queries.list_cases(
             rt.system.engine,
             region_prefix=region_prefix,
@@ -93,10 +105,7 @@ def list_case_ids(
             cursor=after,
         )
 
-    try:
-        return page(cursor)
-    except DomainError:  # a bad cursor: start again from the first page
-        return page(None)
+    return from_cursor(page, cursor)
 
 
 def case_rows(rt: Runtime, ids: list[UUID], *, mask: bool) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -18,6 +19,7 @@ from api.pages.common import (
     COOKIE,
     HOME,
     PageError,
+    Refused,
     actor,
     check_origin,
     current_user,
@@ -29,7 +31,7 @@ from api.pages.common import (
     runtime,
     safe_next,
 )
-from api.pages.reads import case_rows, list_case_ids, studios
+from api.pages.reads import Page, case_rows, from_cursor, list_case_ids, studios
 from api.security import issue_token
 from api.users import User
 from mediation.application import CommandContext
@@ -115,6 +117,26 @@ def home(request: Request) -> Response:
 # ---------------------------------------------------------------------- queues
 
 
+def _queue(
+    request: Request,
+    user: User,
+    template: str,
+    queue: Callable[[str | None], Page],
+    cursor: str,
+    **lists: list[UUID],
+) -> Response:
+    """A work queue page: the queue from ``cursor`` (a bad one: from the start) and short lists."""
+    rt = runtime(request)
+    ids, next_cursor = from_cursor(queue, cursor or None)
+    rows = {name: case_rows(rt, more, mask=False) for name, more in lists.items()}
+    return render(
+        request,
+        template,
+        {"rows": case_rows(rt, ids, mask=False), **rows, "next_cursor": next_cursor},
+        user=user,
+    )
+
+
 @router.get("/clerk", include_in_schema=False)
 def clerk_home(request: Request, cursor: str = "") -> Response:
     from projections import queries
@@ -123,25 +145,14 @@ def clerk_home(request: Request, cursor: str = "") -> Response:
     require(user, "case.create")
     rt = runtime(request)
     prefix = region_prefix(user.region_code)
-    try:
-        ids, next_cursor = queries.clerk_queue(
-            rt.system.engine, region_prefix=prefix, today=rt.today(), cursor=cursor or None
+
+    def queue(after: str | None) -> Page:
+        return queries.clerk_queue(
+            rt.system.engine, region_prefix=prefix, today=rt.today(), cursor=after
         )
-    except DomainError:
-        ids, next_cursor = queries.clerk_queue(
-            rt.system.engine, region_prefix=prefix, today=rt.today()
-        )
+
     accepted, _ = list_case_ids(rt, region_prefix=prefix, status=Status.ACCEPTED.value, limit=20)
-    return render(
-        request,
-        "clerk.html",
-        {
-            "rows": case_rows(rt, ids, mask=False),
-            "accepted": case_rows(rt, accepted, mask=False),
-            "next_cursor": next_cursor,
-        },
-        user=user,
-    )
+    return _queue(request, user, "clerk.html", queue, cursor, accepted=accepted)
 
 
 @router.get("/queue", include_in_schema=False)
@@ -149,37 +160,24 @@ def mediator_home(request: Request, cursor: str = "") -> Response:
     from projections import queries
 
     user = page_user(request)
-    if authz.grant(user, "case.session") is not authz.Grant.ASSIGNED or not user.mediator_id:
+    mediator_id = user.mediator_id
+    if authz.grant(user, "case.session") is not authz.Grant.ASSIGNED or not mediator_id:
         raise PageError(403, "此页面仅供调解员使用")
     rt = runtime(request)
-    try:
-        ids, next_cursor = queries.mediator_queue(
-            rt.system.engine,
-            mediator_id=user.mediator_id,
-            today=rt.today(),
-            cursor=cursor or None,
+
+    def queue(after: str | None) -> Page:
+        return queries.mediator_queue(
+            rt.system.engine, mediator_id=mediator_id, today=rt.today(), cursor=after
         )
-    except DomainError:
-        ids, next_cursor = queries.mediator_queue(
-            rt.system.engine, mediator_id=user.mediator_id, today=rt.today()
-        )
+
     waiting, _ = list_case_ids(
         rt,
         region_prefix=region_prefix(user.region_code),
         status=Status.ENTRUSTED.value,
-        mediator_id=user.mediator_id,
+        mediator_id=mediator_id,
         limit=20,
     )
-    return render(
-        request,
-        "queue.html",
-        {
-            "rows": case_rows(rt, ids, mask=False),
-            "waiting": case_rows(rt, waiting, mask=False),
-            "next_cursor": next_cursor,
-        },
-        user=user,
-    )
+    return _queue(request, user, "queue.html", queue, cursor, waiting=waiting)
 
 
 # ---------------------------------------------------------------------- roster
@@ -206,12 +204,10 @@ def roster_page(
     user: User,
     studio_id: str | None,
     *,
-    status: int = 200,
-    error: dict[str, Any] | None = None,
-    open_form: str | None = None,
-    values: dict[str, str] | None = None,
+    refused: Refused | None = None,
     done: str | None = None,
 ) -> Response:
+    """The roster of a studio; a refused form is open again with the refusal and its values."""
     rt = runtime(request)
     today = rt.today()
     visible = _visible_studios(request, user)
@@ -245,13 +241,13 @@ def roster_page(
             "qualifications": QUALIFICATIONS,
             "can_manage": studio is not None and _can_manage(user, studio),
             "can_assign": authz.grant(user, "case.assign_mediator") is authz.Grant.YES,
-            "error": error,
-            "open_form": open_form,
-            "values": values or {},
+            "error": refused.error if refused else None,
+            "open_form": refused.open_form if refused else None,
+            "values": refused.values if refused else {},
             "done": done,
             "form_key": uuid4().hex,
         },
-        status=status,
+        status=refused.status if refused else 200,
         user=user,
     )
 
@@ -299,15 +295,8 @@ def _appoint_sync(request: Request, user: User, studio_id: str, form: FormData) 
             appointed_on=F.day(form, "appointed_on"),
         )
     except DomainError as exc:
-        return roster_page(
-            request,
-            user,
-            studio_id,
-            status=422,
-            error=refusal(exc),
-            open_form="appoint",
-            values=F.values_of(form),
-        )
+        refused = Refused(refusal(exc), "appoint", F.values_of(form))
+        return roster_page(request, user, studio_id, refused=refused)
     rt.after_write()
     return RedirectResponse(f"/roster?studio={studio.id}&done=appoint", status_code=303)
 
@@ -334,15 +323,8 @@ def _retire_sync(
         )
     except (DomainError, ValueError) as exc:
         err = refusal(exc) if isinstance(exc, DomainError) else {"title": "调解员无效"}
-        return roster_page(
-            request,
-            user,
-            studio_id,
-            status=422,
-            error=err,
-            open_form="retire",
-            values=F.values_of(form),
-        )
+        refused = Refused(err, "retire", F.values_of(form))
+        return roster_page(request, user, studio_id, refused=refused)
     rt.after_write()
     return RedirectResponse(f"/roster?studio={studio.id}&done=retire", status_code=303)
 
