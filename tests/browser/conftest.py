@@ -12,7 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from uuid import UUID
@@ -51,7 +51,6 @@ class Site:
     mediator_name: str
     today: date
     system: object
-    shared: dict[str, str] = field(default_factory=dict)
 
 
 def _free_port() -> int:
