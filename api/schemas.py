@@ -1,5 +1,7 @@
 """Request and response bodies of the HTTP contract, separate from the domain objects.
 
+Over 500 lines on purpose: every body of the contract in one place, read beside the contract.
+
 Request models forbid unknown fields and validate what can be validated without the case
 (formats, checksums, ranges), so that malformed input is a 422 ``validation_error``
 before any command runs.
