@@ -8,7 +8,6 @@ pool (see docs/performance.md for what that costs).
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -30,6 +29,7 @@ from api.security import LoginLimiter, TokenReader, check_production_secret
 from api.users import UserStore
 from api.views import copied
 from mediation.settings import Settings, get_settings
+from projections.system import System
 
 log = logging.getLogger("api")
 
@@ -43,9 +43,7 @@ business rules (422). The role × command matrix is each operation's `x-roles`.
 
 
 def make_system(settings: Settings) -> SystemLike:
-    module = importlib.import_module("projections.system")
-    system: SystemLike = module.System(settings.database_url, settings=settings)
-    return system
+    return System(settings.database_url, settings=settings)
 
 
 def create_app(system: SystemLike | None = None, settings: Settings | None = None) -> FastAPI:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 import sys
 from typing import Annotated, Any
@@ -15,6 +14,8 @@ from api.security import InsecureSettings, check_production_secret
 from api.users import UserError, UserStore
 from importer import cli as importer_cli
 from mediation.settings import get_settings
+from projections.cli import register as register_read_model_commands
+from projections.demo import generate
 
 cli = typer.Typer(help="Labour-dispute mediation case system (裁调对接).", no_args_is_help=True)
 users_cli = typer.Typer(help="Manage users.", no_args_is_help=True)
@@ -68,8 +69,7 @@ def users_add(
 
 def load_demo(system: Any, store: UserStore, cases: int = 300, seed: int = 7) -> None:
     """Load the demo province and create one demo user per role, printing them."""
-    demo = importlib.import_module("projections.demo")
-    summary = demo.generate(system, cases=cases, seed=seed, progress=True)
+    summary = generate(system, cases=cases, seed=seed, progress=True)
     region = str(summary.first_studio_region)
     province = region[:2] + "0000"
     studio_id = summary.studio_ids[0] if summary.studio_ids else None
@@ -128,17 +128,7 @@ def serve(
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
 
 
-def _register_read_model_commands() -> None:
-    try:
-        module = importlib.import_module("projections.cli")
-    except ImportError:
-        return
-    register = getattr(module, "register", None)
-    if register is not None:
-        register(cli)
-
-
-_register_read_model_commands()
+register_read_model_commands(cli)  # `mediation project` and `mediation demo`
 importer_cli.register(cli)  # `mediation import FILE` and `mediation verify`
 
 

@@ -16,13 +16,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bench import naive
+from bench import api_bench, naive
 from bench.harness import Store, alternate, alternate_many, fresh_store, rate, seconds
 from importer.rows import COLUMNS
 from importer.run import import_file
 from mediation.application import CommandContext, MediationApplication
 from mediation.settings import persistence_env
 from mediation.values import Actor, Role
+from projections.rebuild import rebuild_workers
+from projections.system import System
 from tests.fixtures.make_historic_cases import generate, write_csv
 
 IMPORTER = Actor("bench-import", Role.SYSTEM)
@@ -66,24 +68,14 @@ FULL = Sizes(
 )
 
 
-def _projections() -> tuple[Any, str | None]:
-    try:
-        return importlib.import_module("projections.system"), None
-    except Exception as exc:
-        return None, f"projections.system not importable: {exc!r}"
-
-
 # ---------------------------------------------------------------------- command_vs_raw
 
 
 def command_vs_raw(store: Store, sizes: Sizes) -> dict[str, Any]:
     from tests.support.factories import in_mediation, studio_with_mediator
 
-    system_mod, why = _projections()
-    system = system_mod.System(store.url) if system_mod else None
-    app: MediationApplication = (
-        system.app if system else MediationApplication(persistence_env(store.url))
-    )
+    system = System(store.url)
+    app = system.app
     raw = store.raw()
     p = store.param
     try:
@@ -143,39 +135,35 @@ def command_vs_raw(store: Store, sizes: Sizes) -> dict[str, Any]:
 
         ours, theirs = alternate(sizes.rounds, through_app, raw_loop)
         bare_rate = None
-        if system is not None:
-            # the same command without the in-process read models, to show their share
-            bare = MediationApplication(persistence_env(store.url))
-            try:
+        # the same command without the in-process read models, to show their share
+        bare = MediationApplication(persistence_env(store.url))
+        try:
 
-                def without_views() -> float:
-                    def work() -> None:
-                        for _ in range(sizes.commands):
-                            case_id = case_ids[next(counter) % len(case_ids)]
-                            bare.record_session(
-                                MEDIATOR, case_id, held_on=date(2026, 3, 20), summary=summary
-                            )
+            def without_views() -> float:
+                def work() -> None:
+                    for _ in range(sizes.commands):
+                        case_id = case_ids[next(counter) % len(case_ids)]
+                        bare.record_session(
+                            MEDIATOR, case_id, held_on=date(2026, 3, 20), summary=summary
+                        )
 
-                    return rate(sizes.commands, work)
+                return rate(sizes.commands, work)
 
-                bare_rate, _ = alternate(sizes.rounds, without_views, raw_loop)
-            finally:
-                bare.close()
+            bare_rate, _ = alternate(sizes.rounds, without_views, raw_loop)
+        finally:
+            bare.close()
         return {
             "ratio": ours / theirs,
             "app_commands_per_s": ours,
             "raw_tx_per_s": theirs,
             "app_without_views_per_s": bare_rate,
             "ratio_without_views": bare_rate / theirs if bare_rate else None,
-            "projections_in_process": system is not None,
-            "note": why or "record_session: load, decide, save, in-process read models",
+            "projections_in_process": True,
+            "note": "record_session: load, decide, save, in-process read models",
         }
     finally:
         raw.close()
-        if system is not None:
-            system.close()
-        else:
-            app.close()
+        system.close()
 
 
 # ---------------------------------------------------------------------- import_vs_copy
@@ -419,16 +407,13 @@ def _library_read(app: MediationApplication) -> int:
     return n
 
 
-def _rebuild_all(system: Any) -> None:
+def _rebuild_all(system: System) -> None:
     for name in list(system.runner.views):
         system.runner.rebuild(name)
 
 
 def rebuild_vs_scan(store: Store, sizes: Sizes, events: int) -> dict[str, Any]:
-    system_mod, why = _projections()
-    if system_mod is None:
-        return {"ratio": None, "reason": why}
-    system = system_mod.System(store.url, in_process=False)
+    system = System(store.url, in_process=False)
     app = MediationApplication(persistence_env(store.url))  # opened once, as the System is
     try:
 
@@ -450,7 +435,7 @@ def rebuild_vs_scan(store: Store, sizes: Sizes, events: int) -> dict[str, Any]:
             "read_events_per_s": library,
             "events": events,
             "views": sorted(system.runner.views),
-            "workers": importlib.import_module("projections.runner").rebuild_workers(),
+            "workers": rebuild_workers(),
         }
     finally:
         app.close()
@@ -473,14 +458,11 @@ def _naive_rows(store: Store) -> tuple[Any, Any]:
 
 
 def stats_vs_naive(store: Store, sizes: Sizes) -> dict[str, Any]:
-    system_mod, why = _projections()
-    if system_mod is None:
-        return {"ratio": None, "reason": why}
     try:
         queries = importlib.import_module("projections.queries")
     except Exception as exc:
         return {"ratio": None, "reason": f"projections.queries not importable: {exc!r}"}
-    system = system_mod.System(store.url, in_process=False)
+    system = System(store.url, in_process=False)
     try:
         system.catch_up()
 
@@ -543,15 +525,7 @@ def api_figures(backend: str, store_url: str, sizes: Sizes) -> dict[str, Any]:
     Uses its ``seed``/``start``/``measure`` (one uvicorn worker each, same settings),
     alternating hello, read and command every round; medians.
     """
-    try:
-        api_bench = importlib.import_module("bench.api_bench")
-        seed, start, measure = api_bench.seed, api_bench.start, api_bench.measure
-    except Exception as exc:
-        reason = f"bench.api_bench not usable: {exc!r}"
-        return {
-            "api_read_vs_hello": {"ratio": None, "reason": reason},
-            "api_command_vs_hello": {"ratio": None, "reason": reason},
-        }
+    seed, start, measure = api_bench.seed, api_bench.start, api_bench.measure
     case_id, clerk, mediator = seed(store_url)
     procs = []
     try:
@@ -604,7 +578,6 @@ def _growth_child(
 ) -> dict[str, Any]:
     """Runs in a fresh process: its peak RSS is the rebuild's and the query's own."""
     from projections.queries import caseload
-    from projections.system import System
 
     system = System(url, in_process=False)
     try:
@@ -636,8 +609,6 @@ def _growth_child(
 
 
 def growth(backend: str, workdir: Path, sizes: Sizes) -> dict[str, Any]:
-    if _projections()[0] is None:
-        return {"points": [], "reason": _projections()[1]}
     points = []
     spawn = multiprocessing.get_context("spawn")
     with fresh_store(backend, workdir) as store:

@@ -30,6 +30,7 @@ from mediation.calendar import (
     is_overdue,
     working_days_between,
 )
+from mediation.deadlines import open_deadlines
 from mediation.envelope import ChainedAggregate, Envelope
 from mediation.errors import (
     InvalidTransition,
@@ -772,26 +773,17 @@ class Case(ChainedAggregate):
 
     def deadlines(self, today: date) -> list[Deadline]:
         """The deadlines open in the current status; ``overdue`` is judged against ``today``."""
-        due: list[tuple[str, date]] = []
-        if self.acceptance_due_on is not None and self.status in (
-            Status.RECEIVED,
-            Status.MEDIATION_FAILED,
-        ):
-            due.append(("acceptance_decision", self.acceptance_due_on))
-        if self.status in (Status.ENTRUSTED, Status.IN_MEDIATION) and self.window_ends_on:
-            due.append(("mediation_window", self.window_ends_on))
-        if self.status is Status.AGREEMENT_SIGNED and self.agreement is not None:
-            due.append(("performance", self.agreement.performance_due_on))
-            if self.route is Route.PRE_FILING and self.review_applied_on is None:
-                due.append(("review_application", self.agreement.review_due_on))
-        if self.award_due_on is not None and self.status in (
-            Status.ACCEPTED,
-            Status.ENTRUSTED,
-            Status.IN_MEDIATION,
-            Status.AGREEMENT_SIGNED,
-            Status.MEDIATION_FAILED,
-        ):
-            due.append(("award", self.award_due_on))
+        agreement = self.agreement
+        due = open_deadlines(
+            self.status,
+            self.route,
+            acceptance_due_on=self.acceptance_due_on,
+            window_ends_on=self.window_ends_on,
+            performance_due_on=agreement.performance_due_on if agreement else None,
+            review_due_on=agreement.review_due_on if agreement else None,
+            review_applied=self.review_applied_on is not None,
+            award_due_on=self.award_due_on,
+        )
         return [Deadline(kind, d, is_overdue(d, today)) for kind, d in due]
 
     def payment_order_eligible(self, today: date) -> bool:

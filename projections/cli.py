@@ -17,6 +17,8 @@ from typing import Annotated
 import typer
 from tqdm import tqdm
 
+from projections import worker
+from projections.demo import generate
 from projections.runner import PoisonEvent
 from projections.system import System
 
@@ -35,10 +37,10 @@ def _catch_up_with_progress(system: System, label: str) -> int:
 
     A view that has tracked nothing yet (a new or emptied read-model database, the demo's
     first projection) is built by a rebuild instead: the same tables (the rebuild tests
-    compare them with catch-up), in large batches and in parallel parts — 195,162 demo
-    events in ≈ 6 s on PostgreSQL against ≈ 3.5 minutes event batch by event batch. If the
-    rebuild fails (an event no view can process, say), it falls back to catching up, which
-    stops right before that event and reports it as a halt (``PoisonEvent``).
+    compare them with catch-up), in large batches and in parallel parts (much faster, see
+    docs/performance.md). If the rebuild fails (an event no view can process, say), it
+    falls back to catching up, which stops right before that event and reports it as a
+    halt (``PoisonEvent``).
     """
     runner = system.runner
     position = 0
@@ -80,18 +82,15 @@ def register(cli: typer.Typer) -> None:
         if sum([follow, rebuild is not None, once]) > 1:
             raise typer.BadParameter("choose one of --follow, --rebuild, --once")
         if follow:
-            from projections.worker import follow as follow_log
 
             def make() -> System:
                 return System(database_url, in_process=False, read_model_url=read_model_url)
 
-            from projections.worker import HALTED
-
             try:
                 with contextlib.suppress(KeyboardInterrupt):
-                    follow_log(make, poll=poll, batch_size=batch, report=typer.echo)
+                    worker.follow(make, poll=poll, batch_size=batch, report=typer.echo)
             except PoisonEvent:
-                raise typer.Exit(HALTED) from None
+                raise typer.Exit(worker.HALTED) from None
             return
         system = System(database_url, in_process=False, read_model_url=read_model_url)
         try:
@@ -124,8 +123,6 @@ def register(cli: typer.Typer) -> None:
         database_url: DatabaseUrl = None,
     ) -> None:
         """Fill the store with a realistic Hubei (studios, mediators, cases)."""
-        from projections.demo import generate
-
         system = System(database_url, in_process=False)
         try:
             summary = generate(system, cases=cases, seed=seed, progress=True)

@@ -2,7 +2,7 @@
 
 The library's mapper builds a full domain event object for every notification (JSON,
 every transcoded value, the event class). A view needs a few fields, so ``decode`` reads
-the stored JSON itself into an :class:`Ev`: the envelope (kind, case id, version,
+the stored JSON itself into an :class:`Ev`: the envelope (event class, case id, version,
 recorded moment, business date, policy version) and the raw payload ``d``, whose values
 are converted by the accessors below when they are used. Events whose payload no view
 reads (an assessment, a session, a served statement, a consent that does not end the
@@ -24,22 +24,34 @@ from uuid import UUID
 import orjson
 from eventsourcing.persistence import Mapper, Notification
 
+from mediation.case import Case
 from projections.sql import utc_naive
 
 _STAMP = b'{"timestamp":{"_type_":"datetime_iso","_data_":"'
-# payload-free for every view, given the kind (and, for consents, this exact member)
-LIGHT = frozenset({"Assessed", "SessionRecorded", "StatementServed", "ReviewApplied"})
+# payload-free for every view, given the class (and, for consents, this exact member)
+LIGHT: frozenset[type[Any]] = frozenset(
+    {Case.Assessed, Case.SessionRecorded, Case.StatementServed, Case.ReviewApplied}
+)
 _NOT_ENDING = b'"ends_mediation":false'
 
 
-class Ev:
-    """One decoded event: the envelope and the raw payload (see the accessors)."""
+class EventTypes:
+    """The event classes a view reads: by stored topic, with each one's current version."""
 
-    __slots__ = ("d", "kind", "on", "originator_id", "policy_version", "recorded", "ts", "version")
+    def __init__(self, *classes: type[Any]) -> None:
+        self.by_topic: dict[str, type[Any]] = {str(c.TOPIC): c for c in classes}
+        self.topics = tuple(self.by_topic)
+        self.version = {c: int(getattr(c, "class_version", 1)) for c in classes}
+
+
+class Ev:
+    """One decoded event: its class, the envelope and the raw payload (see the accessors)."""
+
+    __slots__ = ("d", "on", "originator_id", "policy_version", "recorded", "ts", "type", "version")
 
     def __init__(
         self,
-        kind: str,
+        type_: type[Any],
         originator_id: str,
         version: int,
         ts: datetime,
@@ -47,7 +59,7 @@ class Ev:
         policy_version: str,
         d: dict[str, Any],
     ) -> None:
-        self.kind = kind
+        self.type = type_
         self.originator_id = originator_id
         self.version = version
         self.ts = ts
@@ -99,9 +111,8 @@ def _slow(n: Notification, mapper: Mapper[Any]) -> Ev:
         )
     ev: Any = mapper.to_domain_event(n)
     data = {k: v for k, v in vars(ev).items()}
-    kind = str(getattr(type(ev), "TOPIC", n.topic)).rpartition(".")[2]
     return Ev(
-        kind,
+        type(ev),
         str(ev.originator_id),
         int(ev.originator_version),
         ev.timestamp,
@@ -116,21 +127,21 @@ def plain(mapper: Mapper[Any]) -> bool:
     return getattr(mapper, "cipher", None) is None and getattr(mapper, "compressor", None) is None
 
 
-def decode(n: Notification, mapper: Mapper[Any], fast: bool, versions: dict[str, int]) -> Ev:
-    """``n`` as an :class:`Ev`; ``versions`` maps a kind to its current ``class_version``."""
-    if not fast:
+def decode(n: Notification, mapper: Mapper[Any], fast: bool, types: EventTypes) -> Ev:
+    """``n`` as an :class:`Ev` (``fast``: the stored state is plain JSON, see ``plain``)."""
+    cls = types.by_topic.get(n.topic)
+    if not fast or cls is None:
         return _slow(n, mapper)
-    kind = n.topic.rpartition(".")[2]
     state = n.state
-    if (kind in LIGHT or (kind == "ConsentRecorded" and _NOT_ENDING in state)) and state.startswith(
-        _STAMP
-    ):
+    if (
+        cls in LIGHT or (cls is Case.ConsentRecorded and _NOT_ENDING in state)
+    ) and state.startswith(_STAMP):
         end = state.find(b'"', len(_STAMP))
         ts = datetime.fromisoformat(state[len(_STAMP) : end].decode())
-        return Ev(kind, str(n.originator_id), n.originator_version, ts, None, "", {})
+        return Ev(cls, str(n.originator_id), n.originator_version, ts, None, "", {})
     try:
         data = orjson.loads(state)
-        if data.get("class_version", 1) != versions.get(kind, 1):
+        if data.get("class_version", 1) != types.version[cls]:
             return _slow(n, mapper)
         ts = datetime.fromisoformat(data["timestamp"]["_data_"])
         on = day(data["on"])
@@ -139,4 +150,4 @@ def decode(n: Notification, mapper: Mapper[Any], fast: bool, versions: dict[str,
         return _slow(n, mapper)
     if ts.tzinfo is None:
         ts = ts.replace(tzinfo=UTC)
-    return Ev(kind, str(n.originator_id), n.originator_version, ts, on, policy, data)
+    return Ev(cls, str(n.originator_id), n.originator_version, ts, on, policy, data)

@@ -10,16 +10,18 @@ it has processed; ``rm_tracking`` holds a unique record for every committed batc
 position. A batch updates its view, compare-and-sets the state row from the position it
 started from, and inserts its tracking record, all in one transaction: a crash anywhere
 rolls all three back, and a replayed or concurrently processed position is refused.
+
+``insert_many`` writes a batch's new rows in bulk (``COPY`` on PostgreSQL).
 """
 
 from __future__ import annotations
 
+import operator
 import time
 import weakref
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import parse_qsl, urlencode, urlparse, urlunparse
 
 import psycopg
@@ -27,6 +29,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Connection,
     Date,
     DateTime,
     Engine,
@@ -39,6 +42,7 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    text,
 )
 
 NEXT = "__next"
@@ -88,6 +92,13 @@ halt_records = Table(
     Column("halted_at", DateTime, nullable=False),
     PrimaryKeyConstraint("view", name="pk_rm_halts"),
 )
+
+
+def lock_catalogue(conn: Connection) -> None:
+    """Serialise this transaction's CREATE/DROP of read-model tables with other processes'
+    (PostgreSQL refuses concurrent catalogue changes to the same names)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('mediation.views'))"))
 
 
 def utc_naive(moment: datetime) -> datetime:
@@ -142,8 +153,7 @@ def case_tables(suffix: str = "") -> dict[str, Table]:
         Column("version", Integer, nullable=False),
         Column("sort_due", Date, nullable=False),  # earliest open deadline; 9999-12-31 if none
         Column("updated_at", DateTime, nullable=False),
-        # JSON: the current mediation as the caseload counters need it (projections.stats)
-        Column("m_state", Text),
+        Column("m_state", Text),  # JSON: a MediationState (below), or null
         PrimaryKeyConstraint("case_id", name=f"pk_rm_cases{s}"),
         Index(f"ix_rm_cases_region{s}", "region_code", "received_on"),
         Index(f"ix_rm_cases_mediator{s}", "mediator_id", "sort_due"),
@@ -269,6 +279,26 @@ def case_tables(suffix: str = "") -> dict[str, Table]:
 # tables of older layouts, dropped when a rebuilt view is swapped in
 OBSOLETE_CASE_TABLES = ("rm_stats_days", "rm_stats_open")
 
+# ``rm_cases.m_state``: a case's current mediation as the caseload counters need it (its
+# pending and overdue stock, ``stats.apply_pending``). Stored as compact JSON with these
+# keys in this order: they are the stored encoding, so renaming one needs a rebuild.
+MediationState = TypedDict(
+    "MediationState",
+    {
+        "n": int,  # the mediation's number (``rm_cases.mediation``)
+        "e": str,  # entrusted on (ISO date)
+        "w0": str | None,  # the window end set at entrustment (ISO date)
+        # [county, studio, route, worker category, claim categories] at entrustment
+        "dims": list[Any],
+        "as": list[list[Any]],  # assignments: [ISO date, position, seq, mediator id]
+        "ws": list[list[Any]],  # window extensions: [ISO date, position, seq, ISO end or null]
+        "cs": list[str],  # dates of its conclusions: failures and unreversed successes
+        # its unreversed success: [ISO date, branch, days, county, studio, mediator, route,
+        # worker category, claim categories], to take back from the counters if reversed
+        "succ": list[Any] | None,
+    },
+)
+
 
 @cache
 def stats_stage_table(suffix: str) -> Table:
@@ -321,11 +351,6 @@ def organisation_tables(suffix: str = "") -> dict[str, Table]:
         Index(f"ix_rm_mediators_studio{s}", "studio_id"),
     )
     return {"studios": studios, "mediators": mediators}
-
-
-def metadata_of(tables: Iterable[Table]) -> MetaData:
-    first = next(iter(tables))
-    return first.metadata
 
 
 # ---------------------------------------------------------------------- engines
@@ -416,9 +441,45 @@ def make_engine(database_url: str) -> Engine:
     return engine
 
 
-def create_all(engine: Engine, tables: Iterable[Table]) -> None:
-    tables = list(tables)
-    with engine.begin() as conn:
-        TRACKING.create_all(conn, checkfirst=True)
-        for table in tables:
-            table.create(conn, checkfirst=True)
+# ---------------------------------------------------------------------- bulk writes
+
+
+def _sqlite_stamp(v: Any) -> Any:
+    """A datetime in the storage format SQLAlchemy's SQLite DateTime reads and writes."""
+    if not isinstance(v, datetime):
+        return v
+    stamp = v.isoformat(" ")
+    return stamp if v.microsecond else stamp + ".000000"
+
+
+def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Write new rows on the caller's connection, inside its transaction: ``COPY`` on
+    PostgreSQL, one raw executemany on SQLite."""
+    if not rows:
+        return
+    columns = [c.name for c in table.columns]
+    names = ", ".join(f'"{c}"' for c in columns)
+    values = operator.itemgetter(*columns)
+    raw: Any = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql":
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy,
+        ):
+            for row in rows:
+                copy.write_row(values(row))
+        return
+    marks = ", ".join("?" for _ in columns)
+    sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})'
+    stamps = [i for i, c in enumerate(table.columns) if isinstance(c.type, DateTime)]
+    if not stamps:
+        raw.executemany(sql, map(values, rows))
+        return
+    lines = []
+    for row in rows:
+        line = list(values(row))
+        for i in stamps:
+            if line[i] is not None:
+                line[i] = _sqlite_stamp(line[i])
+        lines.append(line)
+    raw.executemany(sql, lines)

@@ -43,7 +43,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table
 
-from projections.sql import STATS_MEASURES
+from projections.sql import STATS_MEASURES, MediationState
 
 NONE_KEY = "none"
 MEASURES = STATS_MEASURES
@@ -569,7 +569,7 @@ def apply_received(
 # ---------------------------------------------------------------------- pending / overdue
 
 
-def pending_deltas(ms: dict[str, Any]) -> dict[tuple[date, str, str | None], int]:
+def pending_deltas(ms: MediationState) -> dict[tuple[date, str, str | None], int]:
     """The stock deltas of one mediation, as known now: {(day, measure, mediator): +-n}.
 
     ``ms``: ``e`` entrustment date, ``w0`` its window end, ``as`` assignments and ``ws``
@@ -591,7 +591,8 @@ def pending_deltas(ms: dict[str, Any]) -> dict[tuple[date, str, str | None], int
         if on > e and (stop is None or on < stop):
             points.add(on)
     ordered = sorted(points)
-    w0 = date.fromisoformat(ms["w0"]) if ms.get("w0") else None
+    first_window = ms.get("w0")
+    w0 = date.fromisoformat(first_window) if first_window else None
     for i, start in enumerate(ordered):
         end = ordered[i + 1] if i + 1 < len(ordered) else stop
         mediator: str | None = None
@@ -618,7 +619,7 @@ def pending_deltas(ms: dict[str, Any]) -> dict[tuple[date, str, str | None], int
 
 def apply_pending(
     agg: Agg,
-    ms: dict[str, Any] | None,
+    ms: MediationState | None,
     sign: int,
 ) -> None:
     """Add (sign +1) or remove (-1) one mediation's ``pending``/``overdue`` stock.

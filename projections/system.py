@@ -1,4 +1,4 @@
-"""Wiring: the event-sourced application plus its read models.
+"""The composition root: the event-sourced application, its read models and their runner.
 
 Public interface other layers rely on (keep these signatures):
 
@@ -39,14 +39,21 @@ from mediation.application import MediationApplication
 from mediation.clock import Clock
 from mediation.policy import PolicyBook
 from mediation.settings import Settings, get_settings, persistence_env
-from projections.runner import PoisonEvent, PositionAlreadyTracked, Runner, TrackingConflict
+from projections.cases_view import CasesView
+from projections.organisation_view import OrganisationView
+from projections.rebuild import Rebuilder
+from projections.runner import PoisonEvent, PositionAlreadyTracked, TrackingConflict
 from projections.sql import make_engine
-from projections.views import all_views
+from projections.views import View
 
 log = logging.getLogger("projections.system")
 
 # Read models in another database than the events (default: the same one).
 READ_MODEL_URL_ENV = "MEDIATION_READ_MODEL_URL"
+
+
+def all_views(policies: PolicyBook | None = None) -> list[View]:
+    return [OrganisationView(), CasesView(policies)]
 
 
 class ProjectionTimeout(TimeoutError):
@@ -83,7 +90,7 @@ class System:
             read_model_url or os.environ.get(READ_MODEL_URL_ENV) or self.database_url
         )
         self.engine: Engine = make_engine(self.read_model_url)
-        self.runner = Runner(
+        self.runner = Rebuilder(
             self.app, self.engine, all_views(self.policies), opener=self._open_again
         )
         self.runner.ensure()

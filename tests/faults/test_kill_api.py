@@ -24,7 +24,7 @@ from uuid import UUID
 
 import pytest
 
-from projections.runner import table_rows
+from projections.rebuild import table_rows
 from projections.sql import NEXT, case_tables, organisation_tables
 from projections.system import System
 from tests.faults.conftest import scale

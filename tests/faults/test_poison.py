@@ -27,10 +27,11 @@ from api.security import issue_token
 from api.users import User
 from mediation.settings import Settings
 from mediation.values import Role
-from projections.runner import PoisonEvent, table_rows
+from projections.cases_view import CASE_EVENTS
+from projections.rebuild import table_rows
+from projections.runner import PoisonEvent
 from projections.sql import NEXT, case_tables, organisation_tables
 from projections.system import System
-from projections.views import CASE_EVENTS
 from tests.api.conftest import SECRET, case_body
 from tests.faults.store import notifications, set_state
 from tests.projections.history import drive

@@ -19,7 +19,8 @@ from datetime import date
 
 import pytest
 
-from projections.runner import PoisonEvent, PositionAlreadyTracked, table_rows
+from projections.rebuild import table_rows
+from projections.runner import PoisonEvent, PositionAlreadyTracked
 from projections.sql import NEXT, case_tables, organisation_tables
 from projections.system import System
 from tests.faults.conftest import scale

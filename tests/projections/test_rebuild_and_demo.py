@@ -16,7 +16,7 @@ from mediation.values import StudioKind
 from projections import queries
 from projections.cli import register
 from projections.demo import generate
-from projections.runner import Runner, table_rows
+from projections.rebuild import Rebuilder, table_rows
 from projections.sql import case_tables, organisation_tables
 from projections.system import System
 from tests.projections.history import all_events, drive
@@ -89,13 +89,13 @@ def test_project_commands(
     cli = _cli()
     runner = CliRunner()
     rebuilt: list[str] = []
-    rebuild = Runner.rebuild
+    rebuild = Rebuilder.rebuild
 
-    def counted(self: Runner, name: str, **kwargs: Any) -> int:
+    def counted(self: Rebuilder, name: str, **kwargs: Any) -> int:
         rebuilt.append(name)
         return rebuild(self, name, **kwargs)
 
-    monkeypatch.setattr(Runner, "rebuild", counted)
+    monkeypatch.setattr(Rebuilder, "rebuild", counted)
     result = runner.invoke(cli, ["project", "--once", "--database-url", database_url])
     assert result.exit_code == 0, result.output
     assert "lag 0" in result.output

@@ -9,9 +9,10 @@ import random
 
 import pytest
 
-from projections import runner as runner_module
-from projections import views as views_module
-from projections.runner import table_rows
+from projections import cases_load
+from projections import rebuild as rebuild_module
+from projections.cases_view import CasesView
+from projections.rebuild import table_rows
 from projections.sql import case_tables
 from projections.system import System
 from tests.projections.history import drive
@@ -37,33 +38,33 @@ def test_rebuild_in_small_batches_equals_incremental(
     ``cases_in_memory``: the carried rows are capped, so cases are spilled to the side
     table, read back by their later events, and marks on their facts are deferred.
     """
-    monkeypatch.setenv(runner_module.CARRY_LIMIT_ENV, "" if carry else "0")
-    monkeypatch.setenv(views_module.CARRY_CASES_ENV, str(cases_in_memory or ""))
+    monkeypatch.setenv(rebuild_module.CARRY_LIMIT_ENV, "" if carry else "0")
+    monkeypatch.setenv(cases_load.CARRY_CASES_ENV, str(cases_in_memory or ""))
     # capped cases also stage the counters every few changes (merged at the end)
-    monkeypatch.setenv(views_module.CARRY_COUNTERS_ENV, "5" if cases_in_memory else "")
-    loads: list[views_module._Load] = []
-    begin_load = views_module.CasesView.begin_load
+    monkeypatch.setenv(cases_load.CARRY_COUNTERS_ENV, "5" if cases_in_memory else "")
+    loads: list[cases_load.Load] = []
+    begin_load = CasesView.begin_load
 
-    def remember(view: views_module.CasesView) -> None:
+    def remember(view: CasesView) -> None:
         begin_load(view)
         assert view.carried is not None
         loads.append(view.carried)
 
-    monkeypatch.setattr(views_module.CasesView, "begin_load", remember)
+    monkeypatch.setattr(CasesView, "begin_load", remember)
     absorbed: list[list[int]] = []  # per partitioned load: each part's counter flushes
-    absorb = views_module.CasesView.absorb
+    absorb = CasesView.absorb
 
-    def count(view: views_module.CasesView, parts: list[views_module.LoadPart]) -> None:
+    def count(view: CasesView, parts: list[cases_load.LoadPart]) -> None:
         absorbed.append([part.counter_flushes for part in parts])
         absorb(view, parts)
 
-    monkeypatch.setattr(views_module.CasesView, "absorb", count)
+    monkeypatch.setattr(CasesView, "absorb", count)
     system = System(database_url, clock=clock, in_process=False)
     try:
         system.runner.batch_size = 5
         drive(system.app, clock, random.Random(11), cases=14, days=70)
         system.catch_up()
-        monkeypatch.setattr(runner_module, "REBUILD_BATCH_SIZE", size)
+        monkeypatch.setattr(rebuild_module, "REBUILD_BATCH_SIZE", size)
         system.runner.batch_size = size
         system.runner.rebuild("cases", swap=False, workers=workers)
         assert table_rows(system.engine, case_tables("__next")) == table_rows(

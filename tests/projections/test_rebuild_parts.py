@@ -1,4 +1,4 @@
-"""A rebuild split by case over processes (``Runner._load_parts``): each part's counters
+"""A rebuild split by case over processes (``rebuild.Rebuilder``): each part's counters
 are summed whichever way they were kept, and a part that fails or is killed fails the
 whole rebuild (nothing is swapped in, no process is left behind, the next rebuild works).
 """
@@ -13,9 +13,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from projections import runner as runner_module
-from projections import views as views_module
-from projections.runner import RebuildWorkerFailed, part_of, table_rows
+from projections import cases_load, raw_reader
+from projections.cases_view import CasesView
+from projections.raw_reader import part_of
+from projections.rebuild import RebuildWorkerFailed, table_rows
 from projections.sql import case_tables
 from projections.system import System
 from tests.projections.history import drive
@@ -44,20 +45,18 @@ def test_a_part_that_staged_its_counters_and_one_that_rolled_them_up(
     rebuilding process's do not (rolled up in memory): the sums still equal the live ones."""
     parent = os.getpid()
 
-    def limit(_load: object) -> int:
+    def limit() -> int:
         return 1 if os.getpid() != parent else 10**9
 
-    monkeypatch.setattr(
-        views_module._Load, "counter_limit", property(limit, lambda *_: None), raising=False
-    )
+    monkeypatch.setattr(cases_load, "carry_counters", limit)
     flushes: list[list[int]] = []
-    absorb = views_module.CasesView.absorb
+    absorb = CasesView.absorb
 
-    def count(view: views_module.CasesView, parts: list[views_module.LoadPart]) -> None:
+    def count(view: CasesView, parts: list[cases_load.LoadPart]) -> None:
         flushes.append([part.counter_flushes for part in parts])
         absorb(view, parts)
 
-    monkeypatch.setattr(views_module.CasesView, "absorb", count)
+    monkeypatch.setattr(CasesView, "absorb", count)
     system.runner.rebuild("cases", swap=False, workers=2)
     assert flushes == [[0, 1]]
     assert table_rows(system.engine, case_tables("__next")) == _live(system)
@@ -123,6 +122,6 @@ def test_parts_split_the_cases_evenly_and_the_same_way_on_every_backend() -> Non
 def test_parts_through_the_librarys_reader(system: System, monkeypatch: pytest.MonkeyPatch) -> None:
     """A recorder the fast reader does not know: each part reads through the library and
     keeps its own cases' events (``part_of`` on the notification's id)."""
-    monkeypatch.setattr(runner_module, "_raw_reader", lambda *_args: None)
+    monkeypatch.setattr(raw_reader, "reader_for", lambda *_args: None)
     system.runner.rebuild("cases", swap=False, workers=2)
     assert table_rows(system.engine, case_tables("__next")) == _live(system)

@@ -16,7 +16,7 @@ import uuid
 
 import psycopg
 
-from projections.runner import table_rows
+from projections.rebuild import table_rows
 from projections.sql import NEXT, case_tables
 from projections.system import System
 from tests.support.factories import SteppingClock, new_case

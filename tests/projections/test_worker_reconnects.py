@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psycopg
 
-from projections.runner import table_rows
+from projections.rebuild import table_rows
 from projections.sql import NEXT, case_tables
 from projections.system import System
 from tests.conftest import POSTGRES_URL
