@@ -68,6 +68,18 @@ def on(*classes: type[Any]) -> Callable[[H], H]:
     return register
 
 
+# what a case's row holds for a mediation that has not started (reset by each entrustment)
+NEW_MEDIATION: dict[str, Any] = {
+    "mediator_id": None,
+    "sessions": 0,
+    "performance_due_on": None,
+    "review_due_on": None,
+    "review_applied": False,
+    "success_branch": None,
+    "success_subsidy_cents": 0,
+}
+
+
 def _categories(claims: list[list[Any]]) -> str:
     return ",".join(sorted({str(c[0]) for c in claims}))
 
@@ -215,18 +227,12 @@ class CasesView:
             status_since=on,
             route=None,
             studio_id=None,
-            mediator_id=None,
             mediation=0,
             entrusted_on=None,
             window_ends_on=None,
             acceptance_due_on=day(d["acceptance_due_on"]),
             award_due_on=None,
-            performance_due_on=None,
-            review_due_on=None,
-            review_applied=False,
-            sessions=0,
-            success_branch=None,
-            success_subsidy_cents=0,
+            **NEW_MEDIATION,
             severed_from=ident(d.get("severed_from")),
             sort_due=NO_DUE,
             m_state=None,
@@ -269,20 +275,14 @@ class CasesView:
         if row["m_state"] is not None:
             batch.retired[row["case_id"]].append(row["m_state"])
         row.update(
+            NEW_MEDIATION,
             mediation=row["mediation"] + 1,
             status=Status.ENTRUSTED.value,
             status_since=on,
             studio_id=ident(d["studio_id"]),
-            mediator_id=None,
             route=route,
             entrusted_on=on,
             window_ends_on=window,
-            sessions=0,
-            performance_due_on=None,
-            review_due_on=None,
-            review_applied=False,
-            success_branch=None,
-            success_subsidy_cents=0,
         )
         if route == Route.PRE_FILING.value:
             row["acceptance_due_on"] = None

@@ -188,24 +188,16 @@ def _plan_studios(rng: random.Random, start: date) -> list[_StudioPlan]:
     rng.shuffle(others)
     year_one = wuhan + others[:37]  # at least 50 pilot cities/counties in year one
     year_two = others[37:70]
-    for county in year_one:
-        plans.append(
-            _StudioPlan(
-                f"{county.name}裁调对接工作室",
-                county.code,
-                StudioKind.DOCKING_STUDIO,
-                start + timedelta(days=rng.randint(0, 200)),
+    for pilots, (first, last) in ((year_one, (0, 200)), (year_two, (365, 600))):
+        for county in pilots:
+            plans.append(
+                _StudioPlan(
+                    f"{county.name}裁调对接工作室",
+                    county.code,
+                    StudioKind.DOCKING_STUDIO,
+                    start + timedelta(days=rng.randint(first, last)),
+                )
             )
-        )
-    for county in year_two:
-        plans.append(
-            _StudioPlan(
-                f"{county.name}裁调对接工作室",
-                county.code,
-                StudioKind.DOCKING_STUDIO,
-                start + timedelta(days=rng.randint(365, 600)),
-            )
-        )
     for city in cities:
         short = city.name.removesuffix("市").removesuffix("自治州")
         plans.append(

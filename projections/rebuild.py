@@ -17,7 +17,7 @@ import multiprocessing
 import os
 import signal
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection as Pipe
 from typing import Any
 
@@ -27,7 +27,7 @@ from sqlalchemy.schema import CreateTable
 from mediation.application import MediationApplication
 from projections import raw_reader
 from projections.raw_reader import part_of
-from projections.runner import BATCH_SIZE, Progress, Runner
+from projections.runner import Progress, Runner
 from projections.sql import NEXT, TRACKING, lock_catalogue, tracking, view_state
 from projections.views import Run, View
 
@@ -148,19 +148,9 @@ class Rebuilder(Runner):
     """A runner that can also rebuild its views side by side (and does so at ``ensure``
     for a view whose live tables are of an older layout)."""
 
-    def __init__(
-        self,
-        app: MediationApplication,
-        engine: Engine,
-        views: Sequence[View],
-        *,
-        batch_size: int = BATCH_SIZE,
-        opener: Opener | None = None,
-    ) -> None:
-        super().__init__(app, engine, views, batch_size=batch_size)
-        # how a partitioned rebuild's workers open their own connections (None: the
-        # rebuild runs in this process only)
-        self.opener = opener
+    # how a partitioned rebuild's workers open their own connections (set by the
+    # composition root; None: a rebuild runs in this process only)
+    opener: Opener | None = None
 
     def stale_layout(self, view: View) -> bool:
         """True when some live table of ``view`` is missing or lacks a column of this code."""

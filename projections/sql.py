@@ -118,6 +118,21 @@ def _uuid() -> String:
     return String(36)
 
 
+def _id(name: str) -> Column[Any]:
+    """A required aggregate id (a UUID's canonical text)."""
+    return Column(name, _uuid(), nullable=False)
+
+
+def _at_position(number: str) -> tuple[Column[Any], Column[Any]]:
+    """The key of a row an event adds: the event's position and the row's number in it."""
+    return Column("position", BigInteger, nullable=False), Column(number, Integer, nullable=False)
+
+
+def _region() -> Column[Any]:
+    """The region code (a county's six digits) a row belongs to."""
+    return Column("region_code", String(6), nullable=False)
+
+
 @cache
 def case_tables(suffix: str = "") -> dict[str, Table]:
     """The ``cases`` view: current case state, claims (bitemporal), facts, subsidy entries."""
@@ -126,8 +141,8 @@ def case_tables(suffix: str = "") -> dict[str, Table]:
     cases = Table(
         f"rm_cases{s}",
         md,
-        Column("case_id", _uuid(), nullable=False),
-        Column("region_code", String(6), nullable=False),
+        _id("case_id"),
+        _region(),
         Column("received_on", Date, nullable=False),
         Column("received_at", DateTime, nullable=False),
         Column("worker_category", String(32), nullable=False),
@@ -162,12 +177,11 @@ def case_tables(suffix: str = "") -> dict[str, Table]:
     claims = Table(
         f"rm_claims{s}",
         md,
-        Column("position", BigInteger, nullable=False),
-        Column("idx", Integer, nullable=False),
-        Column("case_id", _uuid(), nullable=False),
+        *_at_position("idx"),
+        _id("case_id"),
         Column("category", String(40), nullable=False),
         Column("amount_cents", BigInteger, nullable=False),
-        Column("region_code", String(6), nullable=False),
+        _region(),
         Column("worker_category", String(32), nullable=False),
         Column("received_on", Date, nullable=False),
         Column("recorded_from", DateTime, nullable=False),
@@ -180,16 +194,15 @@ def case_tables(suffix: str = "") -> dict[str, Table]:
     facts = Table(
         f"rm_facts{s}",
         md,
-        Column("position", BigInteger, nullable=False),
-        Column("seq", Integer, nullable=False),
-        Column("case_id", _uuid(), nullable=False),
+        *_at_position("seq"),
+        _id("case_id"),
         Column("mediation", Integer, nullable=False),
         # entrusted | succeeded | reversed | failed | agreed | paid | window | assigned
         Column("kind", String(16), nullable=False),
         Column("branch", String(16)),
         Column("on", Date, nullable=False),
         Column("recorded_at", DateTime, nullable=False),
-        Column("region_code", String(6), nullable=False),
+        _region(),
         Column("studio_id", _uuid()),
         Column("mediator_id", _uuid()),
         Column("route", String(16)),
@@ -213,14 +226,13 @@ def case_tables(suffix: str = "") -> dict[str, Table]:
     subsidies = Table(
         f"rm_subsidies{s}",
         md,
-        Column("position", BigInteger, nullable=False),
-        Column("seq", Integer, nullable=False),
+        *_at_position("seq"),
         Column("month", String(7), nullable=False),  # month of recording, Asia/Shanghai
         Column("recorded_at", DateTime, nullable=False),
         Column("on", Date, nullable=False),
-        Column("case_id", _uuid(), nullable=False),
+        _id("case_id"),
         Column("mediation", Integer, nullable=False),
-        Column("region_code", String(6), nullable=False),
+        _region(),
         Column("studio_id", _uuid()),
         Column("mediator_id", _uuid()),
         Column("outcome", String(16), nullable=False),  # succeeded | failed | reversal
@@ -327,9 +339,9 @@ def organisation_tables(suffix: str = "") -> dict[str, Table]:
     studios = Table(
         f"rm_studios{s}",
         md,
-        Column("studio_id", _uuid(), nullable=False),
+        _id("studio_id"),
         Column("name", String(200), nullable=False),
-        Column("region_code", String(6), nullable=False),
+        _region(),
         Column("kind", String(32), nullable=False),
         Column("established_on", Date, nullable=False),
         Column("closed_on", Date),
@@ -341,8 +353,8 @@ def organisation_tables(suffix: str = "") -> dict[str, Table]:
     mediators = Table(
         f"rm_mediators{s}",
         md,
-        Column("mediator_id", _uuid(), nullable=False),
-        Column("studio_id", _uuid(), nullable=False),
+        _id("mediator_id"),
+        _id("studio_id"),
         Column("name", String(100), nullable=False),
         Column("qualification", String(32), nullable=False),
         Column("appointed_on", Date, nullable=False),

@@ -90,9 +90,8 @@ class System:
             read_model_url or os.environ.get(READ_MODEL_URL_ENV) or self.database_url
         )
         self.engine: Engine = make_engine(self.read_model_url)
-        self.runner = Rebuilder(
-            self.app, self.engine, all_views(self.policies), opener=self._open_again
-        )
+        self.runner = Rebuilder(self.app, self.engine, all_views(self.policies))
+        self.runner.opener = self._open_again
         self.runner.ensure()
         self.in_process = in_process
         self._lock = threading.Lock()
