@@ -1,5 +1,7 @@
 """Demo data: a realistic Hubei, generated through the application's own commands.
 
+(Over 500 lines: one seeded generator, its name tables and case scripts read as one story.)
+
 ``generate(system, cases=N, seed=S)`` registers studios of the three kinds (county docking
 studios rolled out as pilots over two years, city union legal-service workstations and
 arbitration outposts), appoints mediators, and plays N cases through their lives over the

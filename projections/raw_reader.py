@@ -31,6 +31,19 @@ def part_of(originator_id: str, parts: int) -> int:
         return zlib.crc32(originator_id.encode()) % parts
 
 
+def in_part(index: int, parts: int) -> Callable[[str], bool]:
+    """Whether an aggregate id falls in part ``index`` of ``parts``."""
+    known: dict[str, bool] = {}
+
+    def mine(originator_id: str) -> bool:
+        found = known.get(originator_id)
+        if found is None:
+            found = known[originator_id] = part_of(originator_id, parts) == index
+        return found
+
+    return mine
+
+
 class RawNotification(NamedTuple):
     """A stored event as the views decode it; ``originator_id`` as text (no UUID object)."""
 

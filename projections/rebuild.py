@@ -26,7 +26,7 @@ from sqlalchemy.schema import CreateTable
 
 from mediation.application import MediationApplication
 from projections import raw_reader
-from projections.raw_reader import part_of
+from projections.raw_reader import in_part
 from projections.runner import Progress, Runner
 from projections.sql import NEXT, TRACKING, lock_catalogue, tracking, view_state
 from projections.views import Run, View
@@ -38,12 +38,10 @@ REBUILD_BATCH_SIZE = 20000
 # indexes a rebuild keeps while loading (the view's updates find rows by them: a severance
 # closes claims loaded by earlier batches; a load marks facts by their primary key)
 NEEDED_WHILE_LOADING = {f"{name}{NEXT}" for name in ("ix_rm_claims_case",)}
-# A rebuild carries the case state across its batches (each case row written once, at
-# the end), holding at most ``cases_load.CARRY_CASES`` rows in memory and spilling the oldest
-# to the side table above that, so memory stays bounded at any history size. A history
-# above this many events streams instead, as catch-up does: each batch reads and rewrites
-# the rows it touches (slower). ``MEDIATION_REBUILD_CARRY_LIMIT`` sets it (0: always
-# stream; the default never streams).
+# A history above this many events is rebuilt streaming, as catch-up does (each batch
+# reads and rewrites the rows it touches) instead of carrying the view's state across
+# batches (``cases_load``, bounded at any size). ``MEDIATION_REBUILD_CARRY_LIMIT`` sets it
+# (0: always stream; the default never streams).
 CARRY_LIMIT_ENV = "MEDIATION_REBUILD_CARRY_LIMIT"
 CARRY_LIMIT = 2**62
 # indexes a streaming rebuild needs while loading (its updates find facts by case)
@@ -73,19 +71,6 @@ def rebuild_workers() -> int:
     except AttributeError:  # not on Linux
         cpus = os.cpu_count() or 1
     return max(min(cpus, MAX_DEFAULT_WORKERS), 1)
-
-
-def in_part(index: int, parts: int) -> Callable[[str], bool]:
-    """Whether an aggregate id falls in part ``index`` of ``parts``."""
-    known: dict[str, bool] = {}
-
-    def mine(originator_id: str) -> bool:
-        found = known.get(originator_id)
-        if found is None:
-            found = known[originator_id] = part_of(originator_id, parts) == index
-        return found
-
-    return mine
 
 
 class RebuildWorkerFailed(RuntimeError):
@@ -222,7 +207,7 @@ class Rebuilder(Runner):
             view.begin_load()
         # The load allocates many long-lived, acyclic rows (the carried case state, the
         # counters): the cyclic collector would traverse them, and the whole heap, over and
-        # over (≈ 10 % of a rebuild). Reference counting still frees everything meanwhile.
+        # over. Reference counting still frees everything meanwhile.
         collecting = gc.isenabled()
         gc.disable()
         try:
