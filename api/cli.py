@@ -202,7 +202,9 @@ def serve(
             typer.echo("the store is not empty: demo data not loaded (demo users unchanged)")
     app = create_app(system, settings)
     typer.echo(f"serving on http://{host}:{port}  (OpenAPI: /docs, /openapi.json)")
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+    # proxy_headers=False: uvicorn would otherwise believe X-Forwarded-For from localhost;
+    # api.security.client_address believes it only from MEDIATION_TRUSTED_PROXIES
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, proxy_headers=False)
 
 
 def _register_read_model_commands() -> None:

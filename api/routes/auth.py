@@ -13,7 +13,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api import authz
 from api.deps import AccessDep, RuntimeDep, action, authenticate
@@ -22,7 +22,7 @@ from api.login import log_in
 from api.routes.common import json_response
 from api.schemas import Me, Token
 from api.security import issue_token
-from api.users import Account, NoSuchUser
+from api.users import Account, NoSuchUser, User, WeakPasswordError
 from mediation.values import Role
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
@@ -150,3 +150,57 @@ def disable(request: Request, runtime: RuntimeDep, username: Annotated[str, USER
 )
 def enable(request: Request, runtime: RuntimeDep, username: Annotated[str, USERNAME]) -> Response:
     return _set_disabled(request, runtime, username, False)
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024)
+
+
+def _caller(request: Request) -> User:
+    return authenticate(request)
+
+
+@router.post(
+    "/me/password",
+    response_model=Token,
+    summary="Change my password; my other tokens are refused from then on, a new one returned",
+    responses={
+        401: _problem("no or bad credentials (`unauthorized`)"),
+        422: _problem(
+            "the new password breaks the rule (`weak_password`) or the current one is wrong "
+            "(`wrong_password`)"
+        ),
+        429: _problem("too many wrong passwords (`too_many_attempts`), see Retry-After"),
+    },
+    openapi_extra={"x-roles": {r.value: "yes" for r in Role if r is not Role.SYSTEM}},
+)
+def change_password(
+    request: Request,
+    body: PasswordChange,
+    caller: Annotated[User, Depends(_caller)],
+    runtime: RuntimeDep,
+) -> Response:
+    outcome = log_in(runtime, request, caller.username, body.current_password)
+    if outcome.retry_after is not None:
+        raise ApiError(
+            429,
+            "too_many_attempts",
+            "Too many failed attempts",
+            f"try again in {outcome.retry_after} seconds",
+            headers={"Retry-After": str(outcome.retry_after)},
+        )
+    if outcome.user is None:
+        raise ApiError(
+            422, "wrong_password", "The current password is wrong", field="current_password"
+        )
+    try:
+        changed = runtime.users.set_password(
+            caller.username, body.new_password, actor=caller.username
+        )
+    except WeakPasswordError as exc:
+        raise ApiError(
+            422, "weak_password", "The new password is too weak", str(exc), field="new_password"
+        ) from None
+    token, lifetime = issue_token(changed, runtime.settings)
+    return json_response(Token(access_token=token, expires_in=lifetime))

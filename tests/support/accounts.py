@@ -13,7 +13,7 @@ from mediation.settings import Settings
 
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=256, parallelism=1)
 # follows the password rule for every username the tests use (no "m", "clerk", …)
-PASSWORD = "Yz-4921-Qx-8830-kWt"
+PASSWORD = "Yz-4921-Qv-8830-kWt"
 
 
 def fast_store(database_url: str) -> UserStore:
