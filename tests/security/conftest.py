@@ -18,7 +18,7 @@ from api.app import create_app
 from api.users import User, UserStore
 from mediation.settings import Settings
 from projections.system import System
-from tests.support.accounts import PASSWORD, fast_store
+from tests.support.accounts import FAST_HASHER, PASSWORD, fast_store
 from tests.support.factories import SteppingClock
 
 SECRET = "security-test-secret-key-long-enough-0123456789"
@@ -72,6 +72,7 @@ def served(database_url: str, clock: SteppingClock) -> Iterator[Served]:
     settings = Settings(database_url=database_url, secret_key=SECRET, token_minutes=60)
     system = System(database_url, settings=settings, clock=clock)
     app = create_app(system, settings)
+    app.state.runtime.users.hasher = FAST_HASHER  # unknown users are checked against it
     store = fast_store(database_url)
     try:
         with TestClient(app):  # runs the lifespan

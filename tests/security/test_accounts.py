@@ -86,7 +86,11 @@ def test_admin_disables_and_enables_inside_their_region(served: Served) -> None:
     assert served.me(served.token("li.clerk")).status_code == 200
 
     changes = [(h.change, h.actor) for h in served.users.history("li.clerk")]
-    assert changes == [("created", "system"), ("disabled", "hubei.admin"), ("enabled", "hubei.admin")]
+    assert changes == [
+        ("created", "system"),
+        ("disabled", "hubei.admin"),
+        ("enabled", "hubei.admin"),
+    ]
 
 
 def test_disable_enable_password_and_role_on_the_command_line(env: None, served: Served) -> None:
