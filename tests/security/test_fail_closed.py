@@ -3,6 +3,7 @@ server, not the token, decides how long a token lives."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -123,7 +124,13 @@ def _serve(monkeypatch: pytest.MonkeyPatch, args: list[str]) -> tuple[int, str, 
     """``mediation serve ARGS`` with uvicorn's loop replaced by a note of what it was given."""
     started: list[Any] = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: started.append((app, kw)))
-    result = CliRunner().invoke(cli, ["serve", *args])
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        result = CliRunner().invoke(cli, ["serve", *args])
+    finally:  # serve points the root logger at the runner's stream, closed after
+        root.handlers[:] = handlers
+        root.setLevel(level)
     return result.exit_code, result.output, started
 
 
