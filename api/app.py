@@ -25,7 +25,7 @@ from api.outage import DatabaseGate
 from api.routes import auth, cases, stats, studios
 from api.routes.common import json_response
 from api.schemas import HaltedView, Health, IntegrityOut, ProblemOut, Ready
-from api.security import LoginLimiter, TokenReader, check_production_secret
+from api.security import LoginLimiter, TokenReader, with_keys
 from api.users import UserStore
 from api.views import copied
 from mediation.settings import Settings, get_settings
@@ -47,8 +47,7 @@ def make_system(settings: Settings) -> SystemLike:
 
 
 def create_app(system: SystemLike | None = None, settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
-    check_production_secret(settings)
+    settings = with_keys(settings or get_settings())
     owns_system = system is None
     if system is None:
         system = make_system(settings)
@@ -62,8 +61,8 @@ def create_app(system: SystemLike | None = None, settings: Settings | None = Non
         system=system,
         settings=settings,
         users=users,
-        limiter=LoginLimiter(),
-        tokens=TokenReader(settings),
+        limiter=LoginLimiter(trusted_proxies=settings.trusted_proxies),
+        tokens=TokenReader(settings, users),
     )
 
     integrity = IntegrityMonitor(system.app, system.app.clock)

@@ -1,7 +1,9 @@
-"""The ``mediation`` command: ``serve``, ``users add`` (and the read-model commands)."""
+"""The ``mediation`` command: ``serve``, ``users add|disable|enable|password|history`` (and the
+read-model commands)."""
 
 from __future__ import annotations
 
+import getpass
 import logging
 import sys
 from typing import Annotated, Any
@@ -10,8 +12,8 @@ from uuid import UUID
 import typer
 
 from api.logs import configure
-from api.security import InsecureSettings, check_production_secret
-from api.users import UserError, UserStore
+from api.security import InsecureSettings, uses_random_key, with_keys
+from api.users import UserError, UserStore, changes_text
 from importer import cli as importer_cli
 from mediation.settings import get_settings
 from projections.cli import register as register_read_model_commands
@@ -23,7 +25,8 @@ cli.add_typer(users_cli, name="users")
 
 log = logging.getLogger("api.cli")
 
-DEMO_PASSWORD = "demo-password-2026"
+# development only: `serve --demo` is refused in production
+DEMO_PASSWORD = "Yangtze-ferry-2026"
 DEMO_ROLES = ("admin", "clerk", "mediator", "coordinator", "auditor")
 
 
@@ -58,13 +61,78 @@ def users_add(
             studio_id=studio_id,
             mediator_id=mediator_id,
             replace=replace,
+            actor=cli_actor(),
         )
+    except UserError as exc:
+        typer.echo(f"error: {exc.code}: {exc}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        store.close()
+    typer.echo(f"user {user.username} ({user.role.value}, {user.region_code}) saved")
+
+
+def cli_actor() -> str:
+    """Who made a change on the command line: the operating-system account."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _set_disabled(username: str, disabled: bool) -> None:
+    store = UserStore(get_settings().database_url)
+    try:
+        account = store.set_disabled(username, disabled, actor=cli_actor())
     except UserError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     finally:
         store.close()
-    typer.echo(f"user {user.username} ({user.role.value}, {user.region_code}) saved")
+    state = "disabled" if account.disabled else "enabled"
+    typer.echo(f"user {username} {state} (its earlier tokens are refused)")
+
+
+@users_cli.command("disable")
+def users_disable(username: str) -> None:
+    """Disable an account: it cannot log in and its tokens are refused."""
+    _set_disabled(username, True)
+
+
+@users_cli.command("enable")
+def users_enable(username: str) -> None:
+    """Enable a disabled account (tokens from before stay refused)."""
+    _set_disabled(username, False)
+
+
+@users_cli.command("password")
+def users_password(username: str) -> None:
+    """Change a password (read from standard input); the user's tokens are refused after."""
+    if sys.stdin.isatty():
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    store = UserStore(get_settings().database_url)
+    try:
+        store.set_password(username, password, actor=cli_actor())
+    except UserError as exc:
+        typer.echo(f"error: {exc.code}: {exc}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        store.close()
+    typer.echo(f"password of {username} changed")
+
+
+@users_cli.command("history")
+def users_history(
+    username: Annotated[str | None, typer.Argument(help="one account (default: all)")] = None,
+) -> None:
+    """Every recorded change to accounts: when, what, the credential version, by whom."""
+    store = UserStore(get_settings().database_url)
+    try:
+        for line in changes_text(store.history(username)):
+            typer.echo(line)
+    finally:
+        store.close()
 
 
 def load_demo(system: Any, store: UserStore, cases: int = 300, seed: int = 7) -> None:
@@ -90,6 +158,7 @@ def load_demo(system: Any, store: UserStore, cases: int = 300, seed: int = 7) ->
             studio_id=studio_id if role in ("coordinator", "mediator") else None,
             mediator_id=mediator_id if role == "mediator" else None,
             replace=True,
+            actor="demo",
         )
         typer.echo(f"  {name:<18} role={role:<12} region={where}")
 
@@ -106,13 +175,21 @@ def serve(
 
     from api.app import create_app, make_system
 
-    settings = get_settings()
-    configure(settings.log_level)
+    configured = get_settings()
+    configure(configured.log_level)
+    if demo and configured.environment == "production":
+        typer.echo("refusing to start: --demo is for development only", err=True)
+        raise typer.Exit(1)
     try:
-        check_production_secret(settings)
-    except InsecureSettings as exc:
+        settings = with_keys(configured)
+    except (InsecureSettings, ValueError) as exc:
         typer.echo(f"refusing to start: {exc}", err=True)
         raise typer.Exit(1) from None
+    if uses_random_key(configured, settings):
+        typer.echo(
+            "development: no MEDIATION_SECRET_KEY, so tokens are signed with a random key "
+            "made for this run (logins end when the server stops)"
+        )
     system = make_system(settings)
     if demo:
         if system.app.max_position() == 0:
@@ -125,7 +202,9 @@ def serve(
             typer.echo("the store is not empty: demo data not loaded (demo users unchanged)")
     app = create_app(system, settings)
     typer.echo(f"serving on http://{host}:{port}  (OpenAPI: /docs, /openapi.json)")
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+    # proxy_headers=False: uvicorn would otherwise believe X-Forwarded-For from localhost;
+    # api.security.client_address believes it only from MEDIATION_TRUSTED_PROXIES
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, proxy_headers=False)
 
 
 register_read_model_commands(cli)  # `mediation project` and `mediation demo`

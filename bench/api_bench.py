@@ -86,12 +86,12 @@ def seed(database_url: str) -> tuple[str, str, str]:
 
 def seed_with_pool(database_url: str) -> tuple[str, str, str, list[str]]:
     """Also a pool of received cases, so that commands do not grow one case without end."""
-    from api.security import issue_token
     from api.users import User
     from mediation.application import CommandContext
     from mediation.settings import Settings
     from mediation.values import Actor, Party, Role, Route, StudioKind
     from projections.system import System
+    from tests.support.accounts import account_tokens
     from tests.support.factories import applicant, claims, respondent
 
     settings = Settings(database_url=database_url, secret_key=SECRET)
@@ -145,11 +145,15 @@ def seed_with_pool(database_url: str) -> tuple[str, str, str, list[str]]:
         for i in range(POOL)
     ]
     system.close()
-    clerk_token, _ = issue_token(User("clerk", Role.CLERK, "420100"), settings)
-    mediator_token, _ = issue_token(
-        User("mediator", Role.MEDIATOR, "420100", studio_id=studio.id, mediator_id=mediator_id),
+    tokens = account_tokens(
+        database_url,
+        [
+            User("clerk", Role.CLERK, "420100"),
+            User("mediator", Role.MEDIATOR, "420100", studio_id=studio.id, mediator_id=mediator_id),
+        ],
         settings,
     )
+    clerk_token, mediator_token = tokens["clerk"], tokens["mediator"]
     return str(case.id), clerk_token, mediator_token, pool
 
 

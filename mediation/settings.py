@@ -12,8 +12,6 @@ from urllib.parse import unquote, urlparse
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_SECRET = "change-me-development-only"
-
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -21,13 +19,17 @@ class Settings(BaseSettings):
     )
 
     database_url: str = "sqlite:///./mediation.sqlite3"
-    secret_key: str = DEFAULT_SECRET
+    # no default: development signs with a random key per start, production refuses to start
+    secret_key: str = ""
     encryption_key: str = Field(
         default="", description="base64 AES key; when set, event payloads are encrypted"
     )
     policy_file: str = ""
     environment: Literal["development", "production"] = "development"
     token_minutes: int = 480
+    trusted_proxies: str = Field(
+        default="", description="addresses/networks whose X-Forwarded-For is believed"
+    )
     postgres_pool_size: int = 10
     postgres_lock_timeout: int = 5
     log_level: str = "INFO"

@@ -23,7 +23,6 @@ from api import authz
 from api.deps import Runtime, runtime_of
 from api.errors import ApiError
 from api.pages import labels
-from api.security import read_token
 from api.users import User
 from mediation.errors import DomainError
 from mediation.values import Actor, Role
@@ -78,7 +77,7 @@ def current_user(request: Request) -> User | None:
     token = request.cookies.get(COOKIE)
     if not token:
         return None
-    return read_token(token, runtime(request).settings)
+    return runtime(request).tokens.read(token)
 
 
 def page_user(request: Request) -> User:

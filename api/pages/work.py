@@ -14,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 
 from api import authz
 from api.errors import ApiError
+from api.login import log_in
 from api.pages import forms as F
 from api.pages.common import (
     COOKIE,
@@ -64,16 +65,14 @@ def _login_sync(request: Request, form: FormData) -> Response:
     password = form.get("password")
     password = password if isinstance(password, str) else ""
     next_url = safe_next(F.text(form, "next", required=False))
-    address = request.client.host if request.client else "unknown"
-    wait = rt.limiter.retry_after(username, address)
+    outcome = log_in(rt, request, username, password)
     message = None
-    if wait is not None:
-        message = f"登录失败次数过多，请 {wait} 秒后再试。"
+    if outcome.retry_after is not None:
+        message = f"登录失败次数过多，请 {outcome.retry_after} 秒后再试。"
         status = 429
     else:
-        user = rt.users.authenticate(username, password) if username and password else None
+        user = outcome.user
         if user is not None:
-            rt.limiter.succeeded(username)
             token, lifetime = issue_token(user, rt.settings)
             target = next_url if next_url != "/" else HOME.get(user.role, "/")
             response = RedirectResponse(target, status_code=303)
@@ -87,7 +86,6 @@ def _login_sync(request: Request, form: FormData) -> Response:
                 path="/",
             )
             return response
-        rt.limiter.failed(username, address)
         message = "用户名或密码错误。"
         status = 401
     return render(

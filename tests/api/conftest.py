@@ -3,7 +3,8 @@
 The world: a studio in Wuhan (420100) with one mediator; users of every role in Wuhan
 (``clerk``, ``mediator`` bound to that mediator, ``coordinator``, ``auditor``), an admin
 of Hubei (420000), and outsiders in Yichang (420500). Tokens are issued directly (the
-login endpoint has its own tests) to keep Argon2 out of every test.
+login endpoint has its own tests); the accounts exist in the store (a token of a missing
+account is refused), hashed with a cheap Argon2 setting.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.security import issue_token
 from api.users import User
 from mediation.settings import Settings
 from mediation.values import Role, StudioKind
 from projections.system import System
+from tests.support.accounts import account_tokens
 from tests.support.factories import ADMIN, SteppingClock, credit_code, resident_id
 
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
@@ -118,15 +119,14 @@ def world(system: System, settings: Settings) -> Iterator[World]:
         ADMIN, studio.id, name="李调解", qualification="union_cadre", appointed_on=date(2025, 1, 1)
     )
     fastapi_app = create_app(system, settings)
-    tokens = {}
+    users = []
     for name, (role, region) in USERS.items():
         mediator = {"mediator": mediator_id, "other_mediator": other_id}.get(name)
         if name == "out_mediator":
             mediator = UUID(int=7)
         studio_id = studio.id if name in ("coordinator", "mediator", "other_mediator") else None
-        tokens[name] = issue_token(
-            User(name, role, region, studio_id=studio_id, mediator_id=mediator), settings
-        )[0]
+        users.append(User(name, role, region, studio_id=studio_id, mediator_id=mediator))
+    tokens = account_tokens(settings.database_url, users, settings)
     with TestClient(fastapi_app) as client:
         yield World(client, fastapi_app, system, studio.id, mediator_id, other_id, tokens)
         fastapi_app.state.runtime.users.close()

@@ -12,7 +12,7 @@ from api.app import create_app
 from api.cli import cli
 from api.security import InsecureSettings, LoginLimiter, issue_token
 from api.users import User, UserError
-from mediation.settings import DEFAULT_SECRET, Settings, get_settings
+from mediation.settings import Settings, get_settings
 from mediation.values import Role
 from tests.api.conftest import SECRET, World
 
@@ -89,7 +89,7 @@ def test_users_add_on_the_command_line_then_log_in(env: None, world: World) -> N
 def test_wrong_password_and_rate_limit(world: World) -> None:
     users = world.app.state.runtime.users
     users.add("zhao", "correct-horse", role="auditor", region_code="420100")
-    for _ in range(5):
+    for _ in range(world.app.state.runtime.limiter.free_failures):  # then a delay from here
         r = world.client.post(TOKEN, data={"username": "zhao", "password": "wrong-horse"})
         assert r.status_code == 401 and r.json()["code"] == "invalid_credentials"
         assert r.headers["content-type"] == "application/problem+json"
@@ -102,16 +102,17 @@ def test_wrong_password_and_rate_limit(world: World) -> None:
     assert r.status_code == 422 and r.json()["code"] == "validation_error"
 
 
-def test_limiter_per_address_and_window() -> None:
+def test_limiter_per_client_and_window() -> None:
     now = [0.0]
-    limiter = LoginLimiter(max_failures=2, window=60, clock=lambda: now[0])
+    limiter = LoginLimiter(client_limit=10, username_limit=4, window=60, clock=lambda: now[0])
     for i in range(10):
         limiter.failed(f"user{i}", "10.0.0.1")
     assert limiter.retry_after("fresh-user", "10.0.0.1") is not None
     assert limiter.retry_after("fresh-user", "10.0.0.2") is None
-    limiter.failed("u", "10.0.0.3")
-    limiter.failed("u", "10.0.0.4")
+    for i in range(4):
+        limiter.failed("u", f"10.0.1.{i}")
     assert limiter.retry_after("u", "10.0.0.5") is not None
+    assert limiter.retry_after("u", "10.0.0.5", known=lambda: True) is None
     now[0] = 61.0
     assert limiter.retry_after("u", "10.0.0.5") is None
     assert limiter.retry_after("fresh-user", "10.0.0.1") is None
@@ -147,8 +148,13 @@ def test_user_validation(world: World) -> None:
 
 
 def test_production_refuses_default_secret(database_url: str) -> None:
-    for secret in (DEFAULT_SECRET, "", "short"):
-        s = Settings(database_url=database_url, secret_key=secret, environment="production")
+    for secret in ("change-me-development-only", "", "short"):
+        s = Settings(
+            database_url=database_url,
+            secret_key=secret,
+            encryption_key="MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+            environment="production",
+        )
         with pytest.raises(InsecureSettings):
             create_app(settings=s)
 

@@ -17,12 +17,12 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import checks
 
 from api.app import create_app
-from api.security import issue_token
 from api.users import User
 from mediation.settings import Settings
 from mediation.values import Role, StudioKind
 from projections.system import System
 from tests.api.conftest import SECRET
+from tests.support.accounts import account_token
 from tests.support.factories import ADMIN, SteppingClock
 
 
@@ -42,7 +42,7 @@ def served(tmp_path: Path) -> Iterator[tuple[Any, dict[str, str]]]:
         ADMIN, studio.id, name="王调解", qualification="lawyer", appointed_on=date(2025, 1, 1)
     )
     app = create_app(system, cfg)
-    token, _ = issue_token(User("clerk", Role.CLERK, "420100"), cfg)
+    token = account_token(url, User("clerk", Role.CLERK, "420100"), cfg)
     try:
         yield app, {"Authorization": f"Bearer {token}"}
     finally:

@@ -15,7 +15,6 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
 from api.app import create_app
-from api.security import issue_token
 from api.users import User
 from mediation.settings import Settings
 from mediation.values import Role
@@ -23,6 +22,7 @@ from projections import queries
 from projections.demo import generate
 from projections.system import System
 from tests.api.conftest import SECRET
+from tests.support.accounts import account_token
 from tests.support.factories import SteppingClock
 
 PROVINCE = "420000"
@@ -43,9 +43,9 @@ def demo(database_url: str, clock: SteppingClock) -> Iterator[Demo]:
     system = System(database_url, settings=cfg, clock=clock)
     summary = generate(system, cases=60, seed=11, progress=False)
     app = create_app(system, cfg)
-    token, _ = issue_token(User("auditor", Role.AUDITOR, PROVINCE), cfg)
-    med, _ = issue_token(
-        User("m", Role.MEDIATOR, PROVINCE, mediator_id=summary.mediator_ids[0]), cfg
+    token = account_token(database_url, User("auditor", Role.AUDITOR, PROVINCE), cfg)
+    med = account_token(
+        database_url, User("m", Role.MEDIATOR, PROVINCE, mediator_id=summary.mediator_ids[0]), cfg
     )
     try:
         with TestClient(app) as client:

@@ -20,11 +20,11 @@ from uuid import UUID
 
 import httpx
 
-from api.security import issue_token
 from api.users import User
 from mediation.settings import Settings
 from mediation.values import Role
 from projections.system import System
+from tests.support.accounts import account_token
 from tests.support.factories import in_mediation, studio_with_mediator
 
 SECRET = "fault-test-secret-key-that-is-long-enough-0123456789"
@@ -122,7 +122,7 @@ def setup_world(database_url: str, cases: int) -> World:
         system.close()
     settings = Settings(database_url=database_url, secret_key=SECRET, token_minutes=120)
     user = User("mediator", Role.MEDIATOR, "420100", studio_id=studio_id, mediator_id=mediator_id)
-    return World(case_ids, issue_token(user, settings)[0])
+    return World(case_ids, account_token(database_url, user, settings))
 
 
 @dataclass

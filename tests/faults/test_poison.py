@@ -23,7 +23,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.security import issue_token
 from api.users import User
 from mediation.settings import Settings
 from mediation.values import Role
@@ -35,6 +34,7 @@ from projections.system import System
 from tests.api.conftest import SECRET, case_body
 from tests.faults.store import notifications, set_state
 from tests.projections.history import drive
+from tests.support.accounts import account_token
 from tests.support.factories import SteppingClock
 
 pytestmark = pytest.mark.faults
@@ -223,7 +223,7 @@ def _api(database_url: str, clock: SteppingClock) -> Iterator[tuple[TestClient, 
     system = System(database_url, settings=settings, clock=clock)
     try:
         with TestClient(create_app(system, settings), raise_server_exceptions=False) as client:
-            token = issue_token(User("clerk", Role.CLERK, "420100"), settings)[0]
+            token = account_token(database_url, User("clerk", Role.CLERK, "420100"), settings)
             client.headers["Authorization"] = f"Bearer {token}"
             yield client, system
     finally:
