@@ -14,7 +14,6 @@ moment it was recorded.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from uuid import UUID, uuid4
@@ -42,9 +41,16 @@ from mediation.organisation import Studio
 from mediation.policy import Policy
 from mediation.values import (
     Actor,
+    Agreement,
+    ApplicantInput,
+    Assessment,
+    Claim,
     ClaimCategory,
+    Consent,
+    Deadline,
     Disposition,
     Party,
+    RespondentInput,
     Route,
     Status,
     SuccessBranch,
@@ -52,70 +58,9 @@ from mediation.values import (
     money_str,
 )
 
-
-@dataclass(frozen=True)
-class Claim:
-    category: ClaimCategory
-    amount: Decimal
-
-    def to_dict(self) -> dict[str, str]:
-        return {"category": self.category.value, "amount": money_str(self.amount)}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, str]) -> Claim:
-        return cls(ClaimCategory(data["category"]), Decimal(data["amount"]))
-
-
-@dataclass(frozen=True)
-class Assessment:
-    within_scope: bool
-    meets_acceptance_conditions: bool
-    suitable_for_mediation: bool
-    reason: str
-    on: date
-
-    @property
-    def eligible(self) -> bool:
-        return (
-            self.within_scope and self.meets_acceptance_conditions and self.suitable_for_mediation
-        )
-
-
-@dataclass(frozen=True)
-class Consent:
-    given: bool
-    on: date
-
-
-@dataclass(frozen=True)
-class Agreement:
-    signed_on: date
-    amount: Decimal
-    performance_due_on: date
-    terms: str
-    review_due_on: date
-
-
-@dataclass(frozen=True)
-class Deadline:
-    kind: str  # acceptance_decision | mediation_window | performance | review_application | award
-    due_on: date
-    overdue: bool
-
-
-@dataclass(frozen=True)
-class ApplicantInput:
-    name: str
-    id_number: str
-    phone: str
-    worker_category: WorkerCategory
-
-
-@dataclass(frozen=True)
-class RespondentInput:
-    name: str
-    credit_code: str
-
+# The value types live in mediation.values; these names stay importable from here for
+# the code that still does (the importer, while it moves to its own package).
+__all__ = ["ApplicantInput", "Case", "Claim", "RespondentInput"]
 
 _T = "mediation.case."
 
@@ -525,8 +470,8 @@ class Case(ChainedAggregate):
         rules.require_entrustable(self.claims)
         rules.require_assessed_eligible(self.assessment)
         rules.require_both_consents(self.consents)
-        rules.require_studio_covers(studio, self.region_code)
-        rules.require_studio_active(studio, on)
+        rules.require_studio_covers(studio.region_code, self.region_code)
+        rules.require_studio_active(studio.established_on, studio.closed_on, on)
         rules.require_not_before(on, self.status_since, "the case's current step")
         rules.require_not_before(on, self.received_on, "the receipt of the case")
         if route is Route.PRE_FILING:
@@ -594,7 +539,7 @@ class Case(ChainedAggregate):
         self._require("assign_mediator", on)
         if studio.id != self.studio_id:
             raise ValidationFailed("the studio given is not the case's studio", field="studio")
-        rules.require_mediator_on_roster(studio, mediator_id, on)
+        rules.require_mediator_on_roster(studio.roster.get(mediator_id), mediator_id, on)
         self.trigger_event(
             self.MediatorAssigned, mediator_id=mediator_id, **self.envelope(actor, on, policy)
         )

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Protocol
 from uuid import UUID
 
 from mediation import identifiers, regions
@@ -33,19 +32,20 @@ from mediation.errors import (
     WindowExtensionNotAllowed,
 )
 from mediation.transitions import allowed
-from mediation.values import ClaimCategory, Party, Route, Status, money
-
-if TYPE_CHECKING:
-    from mediation.case import ApplicantInput, Assessment, Claim, Consent, RespondentInput
-
-
-class StudioLike(Protocol):
-    region_code: str
-
-    def active_on(self, on: date) -> bool: ...
-
-    def mediator_active_on(self, mediator_id: UUID, on: date) -> bool: ...
-
+from mediation.values import (
+    ApplicantInput,
+    Assessment,
+    Claim,
+    ClaimCategory,
+    Consent,
+    Mediator,
+    Party,
+    RespondentInput,
+    Route,
+    Status,
+    active_on,
+    money,
+)
 
 # --- state ------------------------------------------------------------------------------
 
@@ -93,20 +93,21 @@ def require_both_consents(consents: Mapping[Party, Consent]) -> None:
         raise ConsentMissing("no standing consent from: " + ", ".join(missing))
 
 
-def require_studio_covers(studio: StudioLike, region_code: str) -> None:
-    if not regions.covers(studio.region_code, region_code):
+def require_studio_covers(studio_region: str, region_code: str) -> None:
+    if not regions.covers(studio_region, region_code):
         raise StudioOutsideJurisdiction(
-            f"studio region {studio.region_code} does not cover case region {region_code}"
+            f"studio region {studio_region} does not cover case region {region_code}"
         )
 
 
-def require_studio_active(studio: StudioLike, on: date) -> None:
-    if not studio.active_on(on):
+def require_studio_active(established_on: date, closed_on: date | None, on: date) -> None:
+    if not active_on(established_on, closed_on, on):
         raise StudioInactive(f"the studio is not active on {on.isoformat()}")
 
 
-def require_mediator_on_roster(studio: StudioLike, mediator_id: UUID, on: date) -> None:
-    if not studio.mediator_active_on(mediator_id, on):
+def require_mediator_on_roster(mediator: Mediator | None, mediator_id: UUID, on: date) -> None:
+    """``mediator``: the roster's entry for ``mediator_id`` (None: not on the roster)."""
+    if mediator is None or not mediator.active_on(on):
         raise MediatorNotOnRoster(
             f"mediator {mediator_id} is not active on the studio's roster on {on.isoformat()}"
         )

@@ -11,7 +11,6 @@ import pytest
 
 from mediation import rules
 from mediation.calendar import DayUnit, Period
-from mediation.case import Assessment, Claim, Consent
 from mediation.errors import (
     RULES,
     ConsentMissing,
@@ -27,7 +26,7 @@ from mediation.errors import (
     WindowExtensionNotAllowed,
 )
 from mediation.policy import Policy, PolicyBook
-from mediation.values import ClaimCategory, Party, Route, Status, money
+from mediation.values import Assessment, Claim, ClaimCategory, Consent, Party, Route, Status, money
 
 
 def test_every_rule_has_a_code_source_and_chinese_title() -> None:
