@@ -701,12 +701,6 @@ class MediationApplication(Application[UUID]):
 
     # ------------------------------------------------------------------ case reads
 
-    def case_at(self, case_id: UUID, version: int) -> Case:
-        try:
-            return cast(Case, self.repository.get(case_id, version=version))
-        except AggregateNotFoundError:
-            raise NotFound(f"no case {case_id}") from None
-
     def history(self, case_id: UUID) -> list[HistoryEntry]:
         events = list(self.events.get(case_id))
         if not events:

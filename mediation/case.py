@@ -392,8 +392,8 @@ class Case(ChainedAggregate):
                 "the infringement cannot become known after the application was received",
                 field="infringement_known_on",
             )
-        limitation_warning = infringement_known_on is not None and received_on > _add_years(
-            infringement_known_on, 1
+        limitation_warning = rules.limitation_expired(
+            infringement_known_on, received_on, policy.limitation_years
         )
         case = cls._create_chained(
             cls.Received,
@@ -755,9 +755,3 @@ class Case(ChainedAggregate):
             return True
         return False
 
-
-def _add_years(d: date, years: int) -> date:
-    try:
-        return d.replace(year=d.year + years)
-    except ValueError:  # 29 February
-        return d.replace(year=d.year + years, day=28)

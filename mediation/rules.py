@@ -140,6 +140,24 @@ def require_award_extension(
         raise AwardExtensionNotAllowed(f"an extension is 1 to {max_days} days")
 
 
+# --- limitation ---------------------------------------------------------------------------
+
+
+def limitation_expired(known_on: date | None, received_on: date, years: int) -> bool:
+    """LDMAL art. 27: received more than ``years`` after the worker knew of the infringement.
+
+    A warning stored on the case, never a refusal. A limit falling on a 29 February that
+    does not exist is the 28th.
+    """
+    if known_on is None:
+        return False
+    try:
+        limit = known_on.replace(year=known_on.year + years)
+    except ValueError:  # 29 February
+        limit = known_on.replace(year=known_on.year + years, day=28)
+    return received_on > limit
+
+
 # --- agreement, review, statement ---------------------------------------------------------
 
 
