@@ -29,7 +29,6 @@ from api.pages.common import (
     require,
     runtime,
 )
-from api.pages.labels import QUALIFICATION, STUDIO_KIND, label
 from api.pages.reads import eligible_studios, studio_names
 from api.users import User
 from api.views import case_view, history_event
@@ -37,6 +36,7 @@ from mediation import transitions
 from mediation.application import CommandContext, MediationApplication
 from mediation.case import ApplicantInput, Case, Claim, RespondentInput
 from mediation.errors import DomainError, NotFound, ValidationFailed
+from mediation.labels import QUALIFICATION, STUDIO_KIND, label
 from mediation.regions import children, get_region, is_valid_region_code, region_prefix
 from mediation.values import (
     ClaimCategory,

@@ -15,8 +15,8 @@ from uuid import UUID
 from sqlalchemy import select
 
 from api.deps import Runtime
-from api.pages import labels
 from api.views import case_view
+from mediation import labels
 from mediation.errors import DomainError
 from mediation.regions import covers, get_region
 from projections import queries

@@ -1,4 +1,9 @@
-"""Chinese labels for the codes the domain and the API use (glossary of the domain brief)."""
+"""The Chinese glossary: one label for each code the domain uses, for every layer (web
+pages, statistics labels, charts). Codes are the enums' values in ``mediation.values``.
+
+Claim categories follow the wording of LDMAL art. 2 (劳动争议调解仲裁法第二条); shorter
+forms are cut from these at the first "（", never written again.
+"""
 
 from __future__ import annotations
 
