@@ -27,8 +27,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
-from typing import Any, ClassVar, TypeVar, cast
+from typing import Any, ClassVar, Concatenate, ParamSpec, TypeVar, cast
 from uuid import NAMESPACE_URL, UUID, uuid5
 from zoneinfo import ZoneInfo
 
@@ -37,9 +36,10 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
 from eventsourcing.utils import strtobool
 
-from mediation import rules
-from mediation.case import ApplicantInput, Case, Claim, RespondentInput
+from mediation import commands
+from mediation.case import Case
 from mediation.clock import Clock, recording_time, recording_with
+from mediation.commands import CaseCommand, ReceiveCase
 from mediation.errors import (
     DateInFuture,
     IdempotencyKeyReused,
@@ -51,10 +51,6 @@ from mediation.organisation import Studio
 from mediation.policy import Policy, PolicyBook
 from mediation.values import (
     Actor,
-    ClaimCategory,
-    Disposition,
-    Party,
-    Route,
     StudioKind,
 )
 
@@ -171,8 +167,39 @@ class HistoryEntry:
     data: dict[str, Any]
 
 
-Decision = Callable[[Case], Sequence[Aggregate]]
 A = TypeVar("A", bound=Aggregate)
+P = ParamSpec("P")
+
+
+def _keywords(
+    command: Callable[P, CaseCommand],
+) -> Callable[Concatenate[MediationApplication, CommandContext, UUID, P], Case]:
+    """An application method that builds ``command`` from its keywords and executes it."""
+
+    def method(
+        app: MediationApplication,
+        ctx: CommandContext,
+        case_id: UUID,
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> Case:
+        return app.execute(ctx, case_id, command(*args, **kwargs))
+
+    method.__doc__ = command.__doc__
+    return method
+
+
+def _receive_keywords(
+    command: Callable[P, ReceiveCase],
+) -> Callable[Concatenate[MediationApplication, CommandContext, P], Case]:
+    def method(
+        app: MediationApplication, ctx: CommandContext, /, *args: P.args, **kwargs: P.kwargs
+    ) -> Case:
+        return app.receive(ctx, command(*args, **kwargs))
+
+    method.__doc__ = command.__doc__
+    return method
 
 
 class MediationApplication(Application[UUID]):
@@ -362,132 +389,11 @@ class MediationApplication(Application[UUID]):
             return result
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _case_command(
-        self,
-        ctx: CommandContext,
-        case_id: UUID,
-        command: str,
-        params: Mapping[str, Any],
-        on: date,
-        act: Callable[[Case, Policy], None],
-    ) -> Case:
-        self._check_date(on)
-        load = self._case_loader(ctx, case_id)
-
-        def decide() -> tuple[Aggregate, Sequence[Aggregate]]:
-            case = load()
-            if ctx.expected_version is not None and case.version != ctx.expected_version:
-                raise VersionConflict(
-                    f"the case is at version {case.version}, not {ctx.expected_version}"
-                )
-            act(case, self.policy_on(on))
-            return case, [case]
-
-        return cast(Case, self._run(ctx, command, case_id, params, decide))
-
     # ------------------------------------------------------------------ case commands
 
-    def receive_case(
-        self,
-        ctx: CommandContext,
-        *,
-        region_code: str,
-        received_on: date,
-        applicant: ApplicantInput,
-        respondent: RespondentInput,
-        claims: Sequence[Claim],
-        infringement_known_on: date | None = None,
-    ) -> Case:
-        self._check_date(received_on, "received_on")
-        if infringement_known_on is not None:
-            self._check_date(infringement_known_on, "infringement_known_on")
-        params = {
-            "region_code": region_code,
-            "received_on": received_on,
-            "applicant": applicant.__dict__,
-            "respondent": respondent.__dict__,
-            "claims": [c.to_dict() for c in claims],
-            "infringement_known_on": infringement_known_on,
-        }
-
-        def decide() -> tuple[Aggregate, Sequence[Aggregate]]:
-            case = Case.receive(
-                actor=ctx.actor,
-                policy=self.policy_on(received_on),
-                region_code=region_code,
-                received_on=received_on,
-                applicant=applicant,
-                respondent=respondent,
-                claims=claims,
-                infringement_known_on=infringement_known_on,
-            )
-            return case, [case]
-
-        return cast(Case, self._run(ctx, "receive_case", None, params, decide))
-
-    def assess(
-        self,
-        ctx: CommandContext,
-        case_id: UUID,
-        *,
-        on: date,
-        within_scope: bool,
-        meets_acceptance_conditions: bool,
-        suitable_for_mediation: bool,
-        reason: str,
-    ) -> Case:
-        params = {
-            "on": on,
-            "within_scope": within_scope,
-            "meets_acceptance_conditions": meets_acceptance_conditions,
-            "suitable_for_mediation": suitable_for_mediation,
-            "reason": reason,
-        }
-        return self._case_command(
-            ctx,
-            case_id,
-            "assess",
-            params,
-            on,
-            lambda case, policy: case.assess(actor=ctx.actor, policy=policy, **params),  # type: ignore[arg-type]
-        )
-
-    def record_consent(
-        self, ctx: CommandContext, case_id: UUID, *, party: Party, given: bool, on: date
-    ) -> Case:
-        return self._case_command(
-            ctx,
-            case_id,
-            "record_consent",
-            {"party": party, "given": given, "on": on},
-            on,
-            lambda case, policy: case.record_consent(
-                actor=ctx.actor, policy=policy, on=on, party=party, given=given
-            ),
-        )
-
-    def entrust(
-        self, ctx: CommandContext, case_id: UUID, *, studio_id: UUID, route: Route, on: date
-    ) -> Case:
-        def act(case: Case, policy: Policy) -> None:
-            studio = self.get_studio(studio_id, field="studio_id")
-            case.entrust(actor=ctx.actor, policy=policy, on=on, studio=studio, route=route)
-
-        return self._case_command(
-            ctx, case_id, "entrust", {"studio_id": studio_id, "route": route, "on": on}, on, act
-        )
-
-    def sever(
-        self,
-        ctx: CommandContext,
-        case_id: UUID,
-        *,
-        categories: Sequence[ClaimCategory],
-        on: date,
-    ) -> Case:
-        """Sever claims into a new case; returns the new case."""
-        self._check_date(on)
-        params = {"claim_categories": sorted(c.value for c in categories), "on": on}
+    def execute(self, ctx: CommandContext, case_id: UUID, command: CaseCommand) -> Case:
+        """Run a command on a case; the result is the case (for a severance, the new one)."""
+        self._check_date(command.day)
         load = self._case_loader(ctx, case_id)
 
         def decide() -> tuple[Aggregate, Sequence[Aggregate]]:
@@ -496,208 +402,42 @@ class MediationApplication(Application[UUID]):
                 raise VersionConflict(
                     f"the case is at version {case.version}, not {ctx.expected_version}"
                 )
-            new_case = case.sever(
-                actor=ctx.actor, policy=self.policy_on(on), on=on, categories=categories
-            )
-            return new_case, [case, new_case]
+            created = command.decide(case, ctx.actor, self.policy_on(command.day), self)
+            return (case, [case]) if created is None else (created, [case, created])
 
-        return cast(Case, self._run(ctx, "sever", case_id, params, decide))
+        return cast(Case, self._run(ctx, command.name, case_id, command.params(), decide))
 
-    def assign_mediator(
-        self, ctx: CommandContext, case_id: UUID, *, mediator_id: UUID, on: date
-    ) -> Case:
-        def act(case: Case, policy: Policy) -> None:
-            if case.studio_id is None:
-                # not entrusted: let the transition rule answer
-                rules.require_transition("assign_mediator", case.status, case.route)
-            assert case.studio_id is not None
-            studio = self.get_studio(case.studio_id)
-            case.assign_mediator(
-                actor=ctx.actor, policy=policy, on=on, studio=studio, mediator_id=mediator_id
-            )
+    def receive(self, ctx: CommandContext, command: ReceiveCase) -> Case:
+        self._check_date(command.received_on, "received_on")
+        if command.infringement_known_on is not None:
+            self._check_date(command.infringement_known_on, "infringement_known_on")
 
-        return self._case_command(
-            ctx, case_id, "assign_mediator", {"mediator_id": mediator_id, "on": on}, on, act
-        )
+        def decide() -> tuple[Aggregate, Sequence[Aggregate]]:
+            case = command.decide(ctx.actor, self.policy_on(command.received_on))
+            return case, [case]
 
-    def record_session(
-        self, ctx: CommandContext, case_id: UUID, *, held_on: date, summary: str
-    ) -> Case:
-        return self._case_command(
-            ctx,
-            case_id,
-            "record_session",
-            {"held_on": held_on, "summary": summary},
-            held_on,
-            lambda case, policy: case.record_session(
-                actor=ctx.actor, policy=policy, on=held_on, summary=summary
-            ),
-        )
+        return cast(Case, self._run(ctx, command.name, None, command.params(), decide))
 
-    def extend_window(self, ctx: CommandContext, case_id: UUID, *, days: int, on: date) -> Case:
-        return self._case_command(
-            ctx,
-            case_id,
-            "extend_window",
-            {"days": days, "on": on},
-            on,
-            lambda case, policy: case.extend_window(
-                actor=ctx.actor, policy=policy, on=on, days=days
-            ),
-        )
-
-    def sign_agreement(
-        self,
-        ctx: CommandContext,
-        case_id: UUID,
-        *,
-        signed_on: date,
-        amount: Decimal,
-        performance_due_on: date,
-        terms: str,
-    ) -> Case:
-        params = {
-            "signed_on": signed_on,
-            "amount": amount,
-            "performance_due_on": performance_due_on,
-            "terms": terms,
-        }
-        return self._case_command(
-            ctx,
-            case_id,
-            "sign_agreement",
-            params,
-            signed_on,
-            lambda case, policy: case.sign_agreement(
-                actor=ctx.actor,
-                policy=policy,
-                on=signed_on,
-                amount=amount,
-                performance_due_on=performance_due_on,
-                terms=terms,
-            ),
-        )
-
-    def record_performance(
-        self, ctx: CommandContext, case_id: UUID, *, on: date, amount_paid: Decimal, complete: bool
-    ) -> Case:
-        params = {"on": on, "amount_paid": amount_paid, "complete": complete}
-        return self._case_command(
-            ctx,
-            case_id,
-            "record_performance",
-            params,
-            on,
-            lambda case, policy: case.record_performance(
-                actor=ctx.actor, policy=policy, on=on, amount_paid=amount_paid, complete=complete
-            ),
-        )
-
-    def apply_review(self, ctx: CommandContext, case_id: UUID, *, applied_on: date) -> Case:
-        return self._case_command(
-            ctx,
-            case_id,
-            "apply_review",
-            {"applied_on": applied_on},
-            applied_on,
-            lambda case, policy: case.apply_review(actor=ctx.actor, policy=policy, on=applied_on),
-        )
-
-    def issue_statement(
-        self, ctx: CommandContext, case_id: UUID, *, issued_on: date, number: str
-    ) -> Case:
-        return self._case_command(
-            ctx,
-            case_id,
-            "issue_statement",
-            {"issued_on": issued_on, "number": number},
-            issued_on,
-            lambda case, policy: case.issue_statement(
-                actor=ctx.actor, policy=policy, on=issued_on, number=number
-            ),
-        )
-
-    def serve_statement(
-        self, ctx: CommandContext, case_id: UUID, *, party: Party, on: date
-    ) -> Case:
-        return self._case_command(
-            ctx,
-            case_id,
-            "serve_statement",
-            {"party": party, "on": on},
-            on,
-            lambda case, policy: case.serve_statement(
-                actor=ctx.actor, policy=policy, on=on, party=party
-            ),
-        )
-
-    def retract_statement(
-        self, ctx: CommandContext, case_id: UUID, *, party: Party, on: date
-    ) -> Case:
-        return self._case_command(
-            ctx,
-            case_id,
-            "retract_statement",
-            {"party": party, "on": on},
-            on,
-            lambda case, policy: case.retract_statement(
-                actor=ctx.actor, policy=policy, on=on, party=party
-            ),
-        )
-
-    def fail(self, ctx: CommandContext, case_id: UUID, *, on: date, reason: str) -> Case:
-        return self._case_command(
-            ctx,
-            case_id,
-            "fail",
-            {"on": on, "reason": reason},
-            on,
-            lambda case, policy: case.fail(actor=ctx.actor, policy=policy, on=on, reason=reason),
-        )
-
-    def decide_acceptance(
-        self, ctx: CommandContext, case_id: UUID, *, accepted: bool, on: date, reason: str = ""
-    ) -> Case:
-        params = {"accepted": accepted, "on": on, "reason": reason}
-        return self._case_command(
-            ctx,
-            case_id,
-            "decide_acceptance",
-            params,
-            on,
-            lambda case, policy: case.decide_acceptance(
-                actor=ctx.actor, policy=policy, on=on, accepted=accepted, reason=reason
-            ),
-        )
-
-    def extend_award_period(
-        self, ctx: CommandContext, case_id: UUID, *, days: int, approved_by: str, on: date
-    ) -> Case:
-        params = {"days": days, "approved_by": approved_by, "on": on}
-        return self._case_command(
-            ctx,
-            case_id,
-            "extend_award_period",
-            params,
-            on,
-            lambda case, policy: case.extend_award_period(
-                actor=ctx.actor, policy=policy, on=on, days=days, approved_by=approved_by
-            ),
-        )
-
-    def close_case(
-        self, ctx: CommandContext, case_id: UUID, *, on: date, disposition: Disposition
-    ) -> Case:
-        return self._case_command(
-            ctx,
-            case_id,
-            "close",
-            {"on": on, "disposition": disposition},
-            on,
-            lambda case, policy: case.close(
-                actor=ctx.actor, policy=policy, on=on, disposition=disposition
-            ),
-        )
+    # One method per command, taking the command's fields as keywords:
+    # ``app.assess(ctx, case_id, on=..., ...)`` is ``app.execute(ctx, case_id, Assess(...))``.
+    receive_case = _receive_keywords(ReceiveCase)
+    assess = _keywords(commands.Assess)
+    record_consent = _keywords(commands.RecordConsent)
+    entrust = _keywords(commands.Entrust)
+    sever = _keywords(commands.Sever)
+    assign_mediator = _keywords(commands.AssignMediator)
+    record_session = _keywords(commands.RecordSession)
+    extend_window = _keywords(commands.ExtendWindow)
+    sign_agreement = _keywords(commands.SignAgreement)
+    record_performance = _keywords(commands.RecordPerformance)
+    apply_review = _keywords(commands.ApplyReview)
+    issue_statement = _keywords(commands.IssueStatement)
+    serve_statement = _keywords(commands.ServeStatement)
+    retract_statement = _keywords(commands.RetractStatement)
+    fail = _keywords(commands.Fail)
+    decide_acceptance = _keywords(commands.DecideAcceptance)
+    extend_award_period = _keywords(commands.ExtendAwardPeriod)
+    close_case = _keywords(commands.Close)
 
     # ------------------------------------------------------------------ case reads
 

@@ -754,4 +754,3 @@ class Case(ChainedAggregate):
         except LabourRelationshipNotEntrustable:
             return True
         return False
-
