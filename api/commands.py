@@ -40,7 +40,7 @@ class CaseCommandRow:
 
     @property
     def title(self) -> str:
-        return COMMAND[self.command.name]
+        return COMMAND[self.command.command_name]
 
     @property
     def transitions(self) -> tuple[str, ...]:

@@ -39,7 +39,16 @@ from eventsourcing.utils import strtobool
 from mediation import commands
 from mediation.case import Case
 from mediation.clock import Clock, recording_time, recording_with
-from mediation.commands import CaseCommand, ReceiveCase
+from mediation.commands import (
+    AppointMediator,
+    CaseCommand,
+    CloseStudio,
+    Command,
+    ReceiveCase,
+    RegisterStudio,
+    RetireMediator,
+    StudioCommand,
+)
 from mediation.errors import (
     DateInFuture,
     IdempotencyKeyReused,
@@ -51,7 +60,6 @@ from mediation.organisation import Studio
 from mediation.policy import Policy, PolicyBook
 from mediation.values import (
     Actor,
-    StudioKind,
 )
 
 log = logging.getLogger("mediation.application")
@@ -168,35 +176,40 @@ class HistoryEntry:
 
 
 A = TypeVar("A", bound=Aggregate)
+C = TypeVar("C", bound=Command)
+R = TypeVar("R")
 P = ParamSpec("P")
 
 
-def _keywords(
-    command: Callable[P, CaseCommand],
-) -> Callable[Concatenate[MediationApplication, CommandContext, UUID, P], Case]:
-    """An application method that builds ``command`` from its keywords and executes it."""
+def _targeted(
+    command: Callable[P, C], run: Callable[[MediationApplication, CommandContext, UUID, C], R]
+) -> Callable[Concatenate[MediationApplication, CommandContext, UUID, P], R]:
+    """An application method taking a command's fields as keywords: ``app.assess(ctx,
+    case_id, on=..., ...)`` is ``app.execute(ctx, case_id, Assess(on=..., ...))``."""
 
     def method(
         app: MediationApplication,
         ctx: CommandContext,
-        case_id: UUID,
+        target: UUID,
         /,
         *args: P.args,
         **kwargs: P.kwargs,
-    ) -> Case:
-        return app.execute(ctx, case_id, command(*args, **kwargs))
+    ) -> R:
+        return run(app, ctx, target, command(*args, **kwargs))
 
     method.__doc__ = command.__doc__
     return method
 
 
-def _receive_keywords(
-    command: Callable[P, ReceiveCase],
-) -> Callable[Concatenate[MediationApplication, CommandContext, P], Case]:
+def _targetless(
+    command: Callable[P, C], run: Callable[[MediationApplication, CommandContext, C], R]
+) -> Callable[Concatenate[MediationApplication, CommandContext, P], R]:
+    """The same for a command that creates its aggregate."""
+
     def method(
         app: MediationApplication, ctx: CommandContext, /, *args: P.args, **kwargs: P.kwargs
-    ) -> Case:
-        return app.receive(ctx, command(*args, **kwargs))
+    ) -> R:
+        return run(app, ctx, command(*args, **kwargs))
 
     method.__doc__ = command.__doc__
     return method
@@ -405,7 +418,7 @@ class MediationApplication(Application[UUID]):
             created = command.decide(case, ctx.actor, self.policy_on(command.day), self)
             return (case, [case]) if created is None else (created, [case, created])
 
-        return cast(Case, self._run(ctx, command.name, case_id, command.params(), decide))
+        return cast(Case, self._run(ctx, command.command_name, case_id, command.params(), decide))
 
     def receive(self, ctx: CommandContext, command: ReceiveCase) -> Case:
         self._check_date(command.received_on, "received_on")
@@ -416,28 +429,27 @@ class MediationApplication(Application[UUID]):
             case = command.decide(ctx.actor, self.policy_on(command.received_on))
             return case, [case]
 
-        return cast(Case, self._run(ctx, command.name, None, command.params(), decide))
+        return cast(Case, self._run(ctx, command.command_name, None, command.params(), decide))
 
-    # One method per command, taking the command's fields as keywords:
-    # ``app.assess(ctx, case_id, on=..., ...)`` is ``app.execute(ctx, case_id, Assess(...))``.
-    receive_case = _receive_keywords(ReceiveCase)
-    assess = _keywords(commands.Assess)
-    record_consent = _keywords(commands.RecordConsent)
-    entrust = _keywords(commands.Entrust)
-    sever = _keywords(commands.Sever)
-    assign_mediator = _keywords(commands.AssignMediator)
-    record_session = _keywords(commands.RecordSession)
-    extend_window = _keywords(commands.ExtendWindow)
-    sign_agreement = _keywords(commands.SignAgreement)
-    record_performance = _keywords(commands.RecordPerformance)
-    apply_review = _keywords(commands.ApplyReview)
-    issue_statement = _keywords(commands.IssueStatement)
-    serve_statement = _keywords(commands.ServeStatement)
-    retract_statement = _keywords(commands.RetractStatement)
-    fail = _keywords(commands.Fail)
-    decide_acceptance = _keywords(commands.DecideAcceptance)
-    extend_award_period = _keywords(commands.ExtendAwardPeriod)
-    close_case = _keywords(commands.Close)
+    # one method per command, taking its fields as keywords
+    receive_case = _targetless(ReceiveCase, receive)
+    assess = _targeted(commands.Assess, execute)
+    record_consent = _targeted(commands.RecordConsent, execute)
+    entrust = _targeted(commands.Entrust, execute)
+    sever = _targeted(commands.Sever, execute)
+    assign_mediator = _targeted(commands.AssignMediator, execute)
+    record_session = _targeted(commands.RecordSession, execute)
+    extend_window = _targeted(commands.ExtendWindow, execute)
+    sign_agreement = _targeted(commands.SignAgreement, execute)
+    record_performance = _targeted(commands.RecordPerformance, execute)
+    apply_review = _targeted(commands.ApplyReview, execute)
+    issue_statement = _targeted(commands.IssueStatement, execute)
+    serve_statement = _targeted(commands.ServeStatement, execute)
+    retract_statement = _targeted(commands.RetractStatement, execute)
+    fail = _targeted(commands.Fail, execute)
+    decide_acceptance = _targeted(commands.DecideAcceptance, execute)
+    extend_award_period = _targeted(commands.ExtendAwardPeriod, execute)
+    close_case = _targeted(commands.Close, execute)
 
     # ------------------------------------------------------------------ case reads
 
@@ -477,120 +489,41 @@ class MediationApplication(Application[UUID]):
             raise NotFound(f"no studio {studio_id}")
         return aggregate
 
-    def register_studio(
-        self,
-        ctx: CommandContext,
-        *,
-        name: str,
-        region_code: str,
-        kind: StudioKind,
-        established_on: date,
-        mediator_quota: int | None = None,
-    ) -> Studio:
-        params = {
-            "name": name,
-            "region_code": region_code,
-            "kind": kind,
-            "established_on": established_on,
-            "mediator_quota": mediator_quota,
-        }
-
+    def register(self, ctx: CommandContext, command: RegisterStudio) -> Studio:
         def decide() -> tuple[Aggregate, Sequence[Aggregate]]:
-            studio = Studio.register(
-                actor=ctx.actor,
-                policy=self.policy_on(established_on),
-                name=name,
-                region_code=region_code,
-                kind=kind,
-                established_on=established_on,
-                mediator_quota=mediator_quota,
-            )
+            studio = command.decide(ctx.actor, self.policy_on(command.day))
             return studio, [studio]
 
-        return cast(Studio, self._run(ctx, "register_studio", None, params, decide))
+        return cast(Studio, self._run(ctx, command.command_name, None, command.params(), decide))
 
-    def _studio_command(
-        self,
-        ctx: CommandContext,
-        studio_id: UUID,
-        command: str,
-        params: Mapping[str, Any],
-        act: Callable[[Studio], None],
+    def execute_on_studio(
+        self, ctx: CommandContext, studio_id: UUID, command: StudioCommand
     ) -> Studio:
+        self._check_date(command.day, command.day_field)
         load = self._loader(ctx, studio_id, Studio, self.get_studio)
 
         def decide() -> tuple[Aggregate, Sequence[Aggregate]]:
             studio = load()
             if ctx.expected_version is not None and studio.version != ctx.expected_version:
                 raise VersionConflict(f"the studio is at version {studio.version}")
-            act(studio)
+            command.decide(studio, ctx.actor, self.policy_on(command.day))
             return studio, [studio]
 
-        return cast(Studio, self._run(ctx, command, studio_id, params, decide))
+        return cast(
+            Studio, self._run(ctx, command.command_name, studio_id, command.params(), decide)
+        )
 
-    def appoint_mediator(
-        self,
-        ctx: CommandContext,
-        studio_id: UUID,
-        *,
-        name: str,
-        qualification: str,
-        appointed_on: date,
+    def appoint(
+        self, ctx: CommandContext, studio_id: UUID, command: AppointMediator
     ) -> tuple[Studio, UUID]:
-        self._check_date(appointed_on, "appointed_on")
-        params = {"name": name, "qualification": qualification, "appointed_on": appointed_on}
-        appointed: list[UUID] = []
+        """The studio and the new mediator's id (also when the command is replayed)."""
+        studio = self.execute_on_studio(ctx, studio_id, command)
+        return studio, command.appointed(studio)
 
-        def act(studio: Studio) -> None:
-            appointed.append(
-                studio.appoint_mediator(
-                    actor=ctx.actor,
-                    policy=self.policy_on(appointed_on),
-                    name=name,
-                    qualification=qualification,
-                    appointed_on=appointed_on,
-                )
-            )
-
-        studio = self._studio_command(ctx, studio_id, "appoint_mediator", params, act)
-        if appointed:
-            return studio, appointed[-1]
-        # replayed: the newest mediator of that name appointed on that date
-        matches = [
-            m.mediator_id
-            for m in studio.roster.values()
-            if m.name == name.strip() and m.appointed_on == appointed_on
-        ]
-        return studio, matches[-1]
-
-    def retire_mediator(
-        self, ctx: CommandContext, studio_id: UUID, mediator_id: UUID, *, retired_on: date
-    ) -> Studio:
-        self._check_date(retired_on, "retired_on")
-        return self._studio_command(
-            ctx,
-            studio_id,
-            "retire_mediator",
-            {"mediator_id": mediator_id, "retired_on": retired_on},
-            lambda s: s.retire_mediator(
-                actor=ctx.actor,
-                policy=self.policy_on(retired_on),
-                mediator_id=mediator_id,
-                retired_on=retired_on,
-            ),
-        )
-
-    def close_studio(self, ctx: CommandContext, studio_id: UUID, *, closed_on: date) -> Studio:
-        self._check_date(closed_on, "closed_on")
-        return self._studio_command(
-            ctx,
-            studio_id,
-            "close_studio",
-            {"closed_on": closed_on},
-            lambda s: s.close(
-                actor=ctx.actor, policy=self.policy_on(closed_on), closed_on=closed_on
-            ),
-        )
+    register_studio = _targetless(RegisterStudio, register)
+    appoint_mediator = _targeted(AppointMediator, appoint)
+    retire_mediator = _targeted(RetireMediator, execute_on_studio)
+    close_studio = _targeted(CloseStudio, execute_on_studio)
 
     def studio_ids(self) -> list[UUID]:
         """Every studio ever registered, oldest first (a small set: read from the log)."""

@@ -1,4 +1,4 @@
-"""Case commands: what a caller asks of a case, one small frozen dataclass each.
+"""Commands: what a caller asks of a case or a studio, one small frozen dataclass each.
 
 A command's fields are its arguments, written once. They make the idempotency
 fingerprint (``params``: the field names and values, so a field name is part of the
@@ -10,7 +10,7 @@ the same meaning (``act``), with the business date (``day_field``) passed as ``o
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import KW_ONLY, dataclass, fields
 from datetime import date
 from decimal import Decimal
 from typing import Any, ClassVar, Protocol
@@ -29,6 +29,7 @@ from mediation.values import (
     Party,
     RespondentInput,
     Route,
+    StudioKind,
 )
 
 
@@ -39,17 +40,9 @@ class Studios(Protocol):
 
 
 @dataclass(frozen=True, kw_only=True)
-class CaseCommand:
-    name: ClassVar[str]  # in the fingerprint: never renamed
-    # rows of mediation.transitions that allow it (the pages offer its form then)
-    transitions: ClassVar[tuple[str, ...]] = ()
+class Command:
+    command_name: ClassVar[str]  # in the fingerprint: never renamed
     day_field: ClassVar[str] = "on"  # the field holding the business date
-    act: ClassVar[Callable[..., None]]  # the Case method, called with the fields
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if not cls.__dict__.get("transitions"):
-            cls.transitions = (cls.name,)
 
     @property
     def day(self) -> date:
@@ -61,6 +54,18 @@ class CaseCommand:
         """The request as the idempotency fingerprint sees it."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
+
+@dataclass(frozen=True, kw_only=True)
+class CaseCommand(Command):
+    # rows of mediation.transitions that allow it (the pages offer its form then)
+    transitions: ClassVar[tuple[str, ...]] = ()
+    act: ClassVar[Callable[..., None]]  # the Case method, called with the fields
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not cls.__dict__.get("transitions"):
+            cls.transitions = (cls.command_name,)
+
     def decide(self, case: Case, actor: Actor, policy: Policy, studios: Studios) -> Case | None:
         """Let the case decide (rules raise named errors); returns a case it created."""
         args = self.params()
@@ -71,7 +76,7 @@ class CaseCommand:
 
 @dataclass(frozen=True, kw_only=True)
 class Assess(CaseCommand):
-    name = "assess"
+    command_name = "assess"
     act = Case.assess
     on: date
     within_scope: bool
@@ -82,7 +87,7 @@ class Assess(CaseCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class RecordConsent(CaseCommand):
-    name = "record_consent"
+    command_name = "record_consent"
     act = Case.record_consent
     party: Party
     given: bool
@@ -91,7 +96,7 @@ class RecordConsent(CaseCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class Entrust(CaseCommand):
-    name = "entrust"
+    command_name = "entrust"
     transitions = ("entrust_pre_filing", "entrust_post_filing")
     studio_id: UUID
     route: Route
@@ -107,7 +112,7 @@ class Entrust(CaseCommand):
 class Sever(CaseCommand):
     """Move the claims of these categories into a new case (分案); its result is that case."""
 
-    name = "sever"
+    command_name = "sever"
     categories: Sequence[ClaimCategory]
     on: date
 
@@ -120,13 +125,13 @@ class Sever(CaseCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class AssignMediator(CaseCommand):
-    name = "assign_mediator"
+    command_name = "assign_mediator"
     mediator_id: UUID
     on: date
 
     def decide(self, case: Case, actor: Actor, policy: Policy, studios: Studios) -> Case | None:
         if case.studio_id is None:  # not entrusted: the transition rule answers
-            rules.require_transition(self.name, case.status, case.route)
+            rules.require_transition(self.command_name, case.status, case.route)
         assert case.studio_id is not None
         studio = studios.get_studio(case.studio_id)
         case.assign_mediator(
@@ -137,7 +142,7 @@ class AssignMediator(CaseCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class RecordSession(CaseCommand):
-    name = "record_session"
+    command_name = "record_session"
     day_field = "held_on"
     act = Case.record_session
     held_on: date
@@ -146,7 +151,7 @@ class RecordSession(CaseCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class ExtendWindow(CaseCommand):
-    name = "extend_window"
+    command_name = "extend_window"
     act = Case.extend_window
     days: int
     on: date
@@ -154,7 +159,7 @@ class ExtendWindow(CaseCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class SignAgreement(CaseCommand):
-    name = "sign_agreement"
+    command_name = "sign_agreement"
     day_field = "signed_on"
     act = Case.sign_agreement
     signed_on: date
@@ -165,7 +170,7 @@ class SignAgreement(CaseCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class RecordPerformance(CaseCommand):
-    name = "record_performance"
+    command_name = "record_performance"
     act = Case.record_performance
     on: date
     amount_paid: Decimal
@@ -174,7 +179,7 @@ class RecordPerformance(CaseCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class ApplyReview(CaseCommand):
-    name = "apply_review"
+    command_name = "apply_review"
     day_field = "applied_on"
     act = Case.apply_review
     applied_on: date
@@ -182,7 +187,7 @@ class ApplyReview(CaseCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class IssueStatement(CaseCommand):
-    name = "issue_statement"
+    command_name = "issue_statement"
     day_field = "issued_on"
     act = Case.issue_statement
     issued_on: date
@@ -191,7 +196,7 @@ class IssueStatement(CaseCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class ServeStatement(CaseCommand):
-    name = "serve_statement"
+    command_name = "serve_statement"
     act = Case.serve_statement
     party: Party
     on: date
@@ -199,7 +204,7 @@ class ServeStatement(CaseCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class RetractStatement(CaseCommand):
-    name = "retract_statement"
+    command_name = "retract_statement"
     act = Case.retract_statement
     party: Party
     on: date
@@ -207,7 +212,7 @@ class RetractStatement(CaseCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class Fail(CaseCommand):
-    name = "fail"
+    command_name = "fail"
     act = Case.fail
     on: date
     reason: str
@@ -215,7 +220,7 @@ class Fail(CaseCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class DecideAcceptance(CaseCommand):
-    name = "decide_acceptance"
+    command_name = "decide_acceptance"
     act = Case.decide_acceptance
     accepted: bool
     on: date
@@ -224,7 +229,7 @@ class DecideAcceptance(CaseCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class ExtendAwardPeriod(CaseCommand):
-    name = "extend_award_period"
+    command_name = "extend_award_period"
     act = Case.extend_award_period
     days: int
     approved_by: str
@@ -233,7 +238,7 @@ class ExtendAwardPeriod(CaseCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class Close(CaseCommand):
-    name = "close"
+    command_name = "close"
     act = Case.close
     on: date
     disposition: Disposition
@@ -261,10 +266,11 @@ CASE_COMMANDS: tuple[type[CaseCommand], ...] = (
 
 
 @dataclass(frozen=True, kw_only=True)
-class ReceiveCase:
+class ReceiveCase(Command):
     """Register a new case (收案); the only case command without a target."""
 
-    name: ClassVar[str] = "receive_case"
+    command_name = "receive_case"
+    day_field = "received_on"
     region_code: str
     received_on: date
     applicant: ApplicantInput
@@ -293,3 +299,68 @@ class ReceiveCase:
             claims=self.claims,
             infringement_known_on=self.infringement_known_on,
         )
+
+
+# --- studios -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegisterStudio(Command):
+    command_name = "register_studio"
+    day_field = "established_on"
+    name: str
+    region_code: str
+    kind: StudioKind
+    established_on: date
+    mediator_quota: int | None = None
+
+    def decide(self, actor: Actor, policy: Policy) -> Studio:
+        return Studio.register(actor=actor, policy=policy, **self.params())
+
+
+@dataclass(frozen=True, kw_only=True)
+class StudioCommand(Command):
+    def decide(self, studio: Studio, actor: Actor, policy: Policy) -> None:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppointMediator(StudioCommand):
+    command_name = "appoint_mediator"
+    day_field = "appointed_on"
+    name: str
+    qualification: str
+    appointed_on: date
+
+    def decide(self, studio: Studio, actor: Actor, policy: Policy) -> None:
+        studio.appoint_mediator(actor=actor, policy=policy, **self.params())
+
+    def appointed(self, studio: Studio) -> UUID:
+        """The mediator it appointed: the newest of that name appointed on that date."""
+        return [
+            m.mediator_id
+            for m in studio.roster.values()
+            if m.name == self.name.strip() and m.appointed_on == self.appointed_on
+        ][-1]
+
+
+@dataclass(frozen=True)
+class RetireMediator(StudioCommand):
+    command_name = "retire_mediator"
+    day_field = "retired_on"
+    mediator_id: UUID
+    _: KW_ONLY
+    retired_on: date
+
+    def decide(self, studio: Studio, actor: Actor, policy: Policy) -> None:
+        studio.retire_mediator(actor=actor, policy=policy, **self.params())
+
+
+@dataclass(frozen=True, kw_only=True)
+class CloseStudio(StudioCommand):
+    command_name = "close_studio"
+    day_field = "closed_on"
+    closed_on: date
+
+    def decide(self, studio: Studio, actor: Actor, policy: Policy) -> None:
+        studio.close(actor=actor, policy=policy, closed_on=self.closed_on)

@@ -23,6 +23,7 @@ from mediation.values import (
     Party,
     RespondentInput,
     Route,
+    StudioKind,
     WorkerCategory,
 )
 
@@ -85,18 +86,18 @@ CASES: list[tuple[C.CaseCommand, dict[str, Any]]] = [
 ]
 
 
-@pytest.mark.parametrize(("command", "params"), CASES, ids=lambda c: getattr(c, "name", ""))
+@pytest.mark.parametrize(("command", "params"), CASES, ids=lambda c: getattr(c, "command_name", ""))
 def test_fingerprint_is_the_request_as_first_stored(
     command: C.CaseCommand, params: dict[str, Any]
 ) -> None:
     fingerprint = MediationApplication.fingerprint
     assert command.params() == params
-    assert fingerprint(command.name, ID, command.params()) == fingerprint(command.name, ID, params)
+    assert fingerprint(command.command_name, ID, command.params()) == fingerprint(command.command_name, ID, params)
 
 
 def test_every_case_command_is_listed_once_and_pinned() -> None:
     assert [type(c) for c, _ in CASES] == list(C.CASE_COMMANDS)
-    assert len({c.name for c in C.CASE_COMMANDS}) == 17
+    assert len({c.command_name for c in C.CASE_COMMANDS}) == 17
 
 
 def test_generic_commands_match_their_case_method() -> None:
@@ -107,7 +108,7 @@ def test_generic_commands_match_their_case_method() -> None:
             continue  # decides by its own method
         wanted = {f.name for f in fields(command) if f.name != command.day_field} | {"on"}
         method = inspect.signature(act).parameters
-        assert wanted | {"self", "actor", "policy"} == set(method), command.name
+        assert wanted | {"self", "actor", "policy"} == set(method), command.command_name
         assert getattr(Case, act.__name__) is act
 
 
@@ -132,3 +133,20 @@ def test_receive_case_fingerprint() -> None:
         "claims": [{"category": "contract", "amount": "12800.00"}],
         "infringement_known_on": None,
     }
+
+
+def test_studio_command_fingerprints() -> None:
+    register = C.RegisterStudio(
+        name="n", region_code="420100", kind=StudioKind.DOCKING_STUDIO, established_on=D
+    )
+    assert register.params() == {
+        "name": "n",
+        "region_code": "420100",
+        "kind": StudioKind.DOCKING_STUDIO,
+        "established_on": D,
+        "mediator_quota": None,
+    }
+    appoint = C.AppointMediator(name="m", qualification="lawyer", appointed_on=D)
+    assert appoint.params() == {"name": "m", "qualification": "lawyer", "appointed_on": D}
+    assert C.RetireMediator(ID, retired_on=D).params() == {"mediator_id": ID, "retired_on": D}
+    assert C.CloseStudio(closed_on=D).params() == {"closed_on": D}
