@@ -91,8 +91,9 @@ def test_fingerprint_is_the_request_as_first_stored(
     command: C.CaseCommand, params: dict[str, Any]
 ) -> None:
     fingerprint = MediationApplication.fingerprint
+    name = command.command_name
     assert command.params() == params
-    assert fingerprint(command.command_name, ID, command.params()) == fingerprint(command.command_name, ID, params)
+    assert fingerprint(name, ID, command.params()) == fingerprint(name, ID, params)
 
 
 def test_every_case_command_is_listed_once_and_pinned() -> None:
