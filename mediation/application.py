@@ -1,6 +1,8 @@
-"""Application services: commands as methods that load, decide and save.
+"""Application services: run commands (``mediation.commands``) that load, decide and save.
 
-Every command:
+``execute`` runs a case command, ``execute_on_studio`` a studio command, ``receive`` and
+``register`` the two that create their aggregate; ``app.assess(ctx, case_id, on=...)``
+and its siblings are the same with the command's fields as keywords. Every command:
 1. replays an ``Idempotency-Key`` if the same user sent it before (same request → the
    first result; different request → ``IdempotencyKeyReused``);
 2. loads the case and checks the expected version (``VersionConflict`` if it moved on);
@@ -28,17 +30,17 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, ClassVar, Concatenate, ParamSpec, TypeVar, cast
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from eventsourcing.utils import strtobool
 
 from mediation import commands
 from mediation.case import Case
-from mediation.clock import Clock, recording_time, recording_with
+from mediation.clock import Clock, recording_with
 from mediation.commands import (
     AppointMediator,
     CaseCommand,
@@ -58,6 +60,7 @@ from mediation.errors import (
 )
 from mediation.organisation import Studio
 from mediation.policy import Policy, PolicyBook
+from mediation.repository import CachingRepository, DateAsISO, IdempotencyRecord
 from mediation.values import (
     Actor,
 )
@@ -65,92 +68,6 @@ from mediation.values import (
 log = logging.getLogger("mediation.application")
 
 CHINA = ZoneInfo("Asia/Shanghai")
-_IDEMPOTENCY_NS = uuid5(NAMESPACE_URL, "urn:mediation:idempotency")
-
-
-class DateAsISO(Transcoding):
-    type = date
-    name = "date_iso"
-
-    def encode(self, obj: date) -> str:
-        return obj.isoformat()
-
-    def decode(self, data: str) -> date:
-        return date.fromisoformat(data)
-
-
-class IdempotencyRecord(Aggregate):
-    """Remembers a keyed command's request fingerprint and its result, atomically with it."""
-
-    TOPIC = "mediation.application.IdempotencyRecord"
-
-    class Created(Aggregate.Created):
-        """Library base class, redefined here only to give it a stable topic (unused)."""
-
-        TOPIC = "mediation.application.IdempotencyRecord.Created"
-
-    class Recorded(Aggregate.Created):
-        TOPIC = "mediation.application.IdempotencyRecord.Recorded"
-        class_version = 1
-        username: str
-        fingerprint: str
-        result_id: UUID
-        result_version: int
-
-        @staticmethod
-        def create_timestamp() -> datetime:
-            return recording_time()
-
-        def apply(self, record: IdempotencyRecord) -> None:
-            record.username = self.username
-            record.fingerprint = self.fingerprint
-            record.result_id = self.result_id
-            record.result_version = self.result_version
-
-    def __init__(self) -> None:
-        self.username = ""
-        self.fingerprint = ""
-        self.result_id = UUID(int=0)
-        self.result_version = 0
-
-    @staticmethod
-    def id_for(username: str, key: str) -> UUID:
-        return uuid5(_IDEMPOTENCY_NS, f"{username}\n{key}")
-
-    @classmethod
-    def record(
-        cls, username: str, key: str, fingerprint: str, result: Aggregate
-    ) -> IdempotencyRecord:
-        return cls._create(
-            cls.Recorded,
-            id=cls.id_for(username, key),
-            username=username,
-            fingerprint=fingerprint,
-            result_id=result.id,
-            result_version=result.version,
-        )
-
-
-class CachingRepository(Repository[UUID]):
-    """The library's repository, with each cached aggregate's fast-forward *and copy* atomic.
-
-    The library fast-forwards a cached aggregate under a lock but deep-copies it after
-    releasing that lock, so another thread's fast-forward of the same aggregate could
-    change it mid-copy (a torn copy). Here both happen under one lock per aggregate
-    (striped: 64 locks), so every caller gets a whole aggregate at one version.
-    """
-
-    STRIPES = 64
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._stripes = [threading.Lock() for _ in range(self.STRIPES)]
-
-    def get(self, aggregate_id: UUID, *, version: int | None = None, **kwargs: Any) -> Any:
-        if self.cache is None or version is not None:
-            return super().get(aggregate_id, version=version, **kwargs)
-        with self._stripes[hash(aggregate_id) % self.STRIPES]:
-            return super().get(aggregate_id, **kwargs)
 
 
 @dataclass(frozen=True)
