@@ -6,9 +6,10 @@ aggregates' command methods. ``docs/domain.md`` lists them with their sources.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import date
 from decimal import Decimal
+from typing import TypeVar
 from uuid import UUID
 
 from mediation import identifiers, regions
@@ -46,6 +47,9 @@ from mediation.values import (
     active_on,
     money,
 )
+
+T = TypeVar("T")
+V = TypeVar("V")
 
 # --- state ------------------------------------------------------------------------------
 
@@ -208,11 +212,16 @@ def require_text(value: str, field: str, max_length: int = 4000) -> None:
         raise ValidationFailed(f"{field} is longer than {max_length} characters", field=field)
 
 
-def require_money(value: Decimal | str, field: str) -> Decimal:
+def _valid(parse: Callable[[V], T], value: V, field: str) -> T:
+    """``parse(value)``, its ``ValueError`` a ``ValidationFailed`` of ``field``."""
     try:
-        return money(value)
+        return parse(value)
     except ValueError as exc:
         raise ValidationFailed(str(exc), field=field) from None
+
+
+def require_money(value: Decimal | str, field: str) -> Decimal:
+    return _valid(money, value, field)
 
 
 def require_region_exists(code: str) -> regions.Region:
@@ -234,10 +243,7 @@ def require_known_region(code: str) -> None:
 
 def validated_applicant(applicant: ApplicantInput) -> dict[str, str]:
     require_text(applicant.name, "applicant.name", 100)
-    try:
-        id_number = identifiers.validate_resident_id(applicant.id_number)
-    except ValueError as exc:
-        raise ValidationFailed(str(exc), field="applicant.id_number") from None
+    id_number = _valid(identifiers.validate_resident_id, applicant.id_number, "applicant.id_number")
     phone = applicant.phone.strip()
     if not (phone.isdigit() and 7 <= len(phone) <= 15):
         raise ValidationFailed("a phone number is 7 to 15 digits", field="applicant.phone")
@@ -251,8 +257,7 @@ def validated_applicant(applicant: ApplicantInput) -> dict[str, str]:
 
 def validated_respondent(respondent: RespondentInput) -> dict[str, str]:
     require_text(respondent.name, "respondent.name", 200)
-    try:
-        code = identifiers.validate_credit_code(respondent.credit_code)
-    except ValueError as exc:
-        raise ValidationFailed(str(exc), field="respondent.credit_code") from None
+    code = _valid(
+        identifiers.validate_credit_code, respondent.credit_code, "respondent.credit_code"
+    )
     return {"name": respondent.name.strip(), "credit_code": code}
