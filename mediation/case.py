@@ -61,8 +61,8 @@ from mediation.values import (
     money_str,
 )
 
-# The value types live in mediation.values; these names stay importable from here for
-# the code that still does (the importer, while it moves to its own package).
+# The value types live in mediation.values; these stay importable from here only until the
+# branches in flight that import them from here are merged (then delete __all__).
 __all__ = ["ApplicantInput", "Case", "Claim", "RespondentInput"]
 
 _T = "mediation.case."
