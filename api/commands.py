@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import date
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel
@@ -52,10 +53,9 @@ class CaseCommandRow:
 
     def fields(self) -> list[tuple[str, str, Any, bool]]:
         """The command's fields in order: (name, request key, type, required)."""
-        hints = typing.get_type_hints(self.command)
         return [
-            (f.name, self.key(f.name), hints[f.name], f.default is MISSING)
-            for f in fields(self.command)
+            (name, self.key(name), kind, required)
+            for name, kind, required in _fields(self.command)
         ]
 
     def from_body(self, body: BaseModel, today: date) -> C.CaseCommand:
@@ -72,6 +72,12 @@ class CaseCommandRow:
                 value = today
             values[name] = value
         return self.command(**values)
+
+
+@cache
+def _fields(command: type[C.CaseCommand]) -> tuple[tuple[str, Any, bool], ...]:
+    hints = typing.get_type_hints(command)
+    return tuple((f.name, hints[f.name], f.default is MISSING) for f in fields(command))
 
 
 def _row(
