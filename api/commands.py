@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import date
 from decimal import Decimal
-from functools import cache
 from typing import Any
 
 from pydantic import BaseModel
@@ -54,8 +53,7 @@ class CaseCommandRow:
     def fields(self) -> list[tuple[str, str, Any, bool]]:
         """The command's fields in order: (name, request key, type, required)."""
         return [
-            (name, self.key(name), kind, required)
-            for name, kind, required in _fields(self.command)
+            (name, self.key(name), kind, required) for name, kind, required in _FIELDS[self.command]
         ]
 
     def from_body(self, body: BaseModel, today: date) -> C.CaseCommand:
@@ -74,10 +72,13 @@ class CaseCommandRow:
         return self.command(**values)
 
 
-@cache
-def _fields(command: type[C.CaseCommand]) -> tuple[tuple[str, Any, bool], ...]:
+def _fields_of(command: type[C.CaseCommand]) -> tuple[tuple[str, Any, bool], ...]:
+    """(name, type, required) of each field, in order."""
     hints = typing.get_type_hints(command)
     return tuple((f.name, hints[f.name], f.default is MISSING) for f in fields(command))
+
+
+_FIELDS = {command: _fields_of(command) for command in C.CASE_COMMANDS}
 
 
 def _row(
