@@ -18,10 +18,6 @@ from mediation.errors import InvalidTransition, NotFound, ValidationFailed
 from mediation.policy import Policy
 from mediation.values import Actor, Mediator, StudioKind, active_on
 
-# Mediator lives in mediation.values; importable from here until api/views.py imports it
-# from there (then delete __all__).
-__all__ = ["QUALIFICATIONS", "Mediator", "Studio"]
-
 QUALIFICATIONS = (
     "union_cadre",
     "lawyer",
