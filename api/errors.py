@@ -38,6 +38,11 @@ KIND_STATUS: Mapping[str, int] = {
 }
 
 
+def status_of(exc: DomainError) -> int:
+    """The HTTP status of a domain refusal (the JSON API and the web pages alike)."""
+    return KIND_STATUS.get(exc.kind, 422)
+
+
 class ApiError(Exception):
     """An error the API answers with directly (authentication, authorisation, input)."""
 
@@ -115,7 +120,7 @@ def problem(
 
 
 def from_domain(exc: DomainError) -> JSONResponse:
-    status = KIND_STATUS.get(exc.kind, 422)
+    status = status_of(exc)
     field = exc.field if exc.kind == "validation" else None
     if exc.kind == "validation" and field is None:
         field = ""

@@ -24,8 +24,8 @@ from api.schemas import (
 from mediation.application import HistoryEntry
 from mediation.case import Case
 from mediation.identifiers import mask_name, mask_resident_id
-from mediation.organisation import Mediator, Studio
-from mediation.values import money_str
+from mediation.organisation import Studio
+from mediation.values import Mediator, money_str
 
 M = TypeVar("M", bound=BaseModel)
 

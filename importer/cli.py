@@ -24,9 +24,12 @@ def _application(settings: Settings) -> MediationApplication:
     policies = (
         PolicyBook.from_file(settings.policy_file) if settings.policy_file else PolicyBook.default()
     )
-    return MediationApplication(
-        persistence_env(settings.database_url, settings.encryption_key), policies=policies
+    env = persistence_env(
+        settings.database_url,
+        settings.encryption_key,
+        lock_timeout=settings.postgres_lock_timeout,
     )
+    return MediationApplication(env, policies=policies)
 
 
 def import_command(

@@ -64,9 +64,17 @@ from pathlib import Path
 from typing import TypeVar
 
 from mediation import regions
-from mediation.case import ApplicantInput, Claim, RespondentInput
 from mediation.errors import ValidationFailed
-from mediation.values import ClaimCategory, Disposition, Route, WorkerCategory, money
+from mediation.values import (
+    ApplicantInput,
+    Claim,
+    ClaimCategory,
+    Disposition,
+    RespondentInput,
+    Route,
+    WorkerCategory,
+    money,
+)
 
 OUTCOMES = (
     "not_entrusted",

@@ -1,6 +1,8 @@
-"""Application services: commands as methods that load, decide and save.
+"""Application services: run commands (``mediation.commands``) that load, decide and save.
 
-Every command:
+``execute`` runs a case command, ``execute_on_studio`` a studio command, ``receive`` and
+``register`` the two that create their aggregate; ``app.assess(ctx, case_id, on=...)``
+and its siblings are the same with the command's fields as keywords. Every command:
 1. replays an ``Idempotency-Key`` if the same user sent it before (same request → the
    first result; different request → ``IdempotencyKeyReused``);
 2. loads the case and checks the expected version (``VersionConflict`` if it moved on);
@@ -27,19 +29,28 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
-from typing import Any, ClassVar, TypeVar, cast
-from uuid import NAMESPACE_URL, UUID, uuid5
+from typing import Any, ClassVar, Concatenate, ParamSpec, TypeVar, cast
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from eventsourcing.utils import strtobool
 
-from mediation import rules
-from mediation.case import ApplicantInput, Case, Claim, RespondentInput
-from mediation.clock import Clock, recording_time, recording_with
+from mediation import commands
+from mediation.case import Case
+from mediation.clock import Clock, recording_with
+from mediation.commands import (
+    AppointMediator,
+    CaseCommand,
+    CloseStudio,
+    Command,
+    ReceiveCase,
+    RegisterStudio,
+    RetireMediator,
+    StudioCommand,
+)
 from mediation.errors import (
     DateInFuture,
     IdempotencyKeyReused,
@@ -49,104 +60,14 @@ from mediation.errors import (
 )
 from mediation.organisation import Studio
 from mediation.policy import Policy, PolicyBook
+from mediation.repository import CachingRepository, DateAsISO, IdempotencyRecord
 from mediation.values import (
     Actor,
-    ClaimCategory,
-    Disposition,
-    Party,
-    Route,
-    StudioKind,
 )
 
 log = logging.getLogger("mediation.application")
 
 CHINA = ZoneInfo("Asia/Shanghai")
-_IDEMPOTENCY_NS = uuid5(NAMESPACE_URL, "urn:mediation:idempotency")
-
-
-class DateAsISO(Transcoding):
-    type = date
-    name = "date_iso"
-
-    def encode(self, obj: date) -> str:
-        return obj.isoformat()
-
-    def decode(self, data: str) -> date:
-        return date.fromisoformat(data)
-
-
-class IdempotencyRecord(Aggregate):
-    """Remembers a keyed command's request fingerprint and its result, atomically with it."""
-
-    TOPIC = "mediation.application.IdempotencyRecord"
-
-    class Created(Aggregate.Created):
-        """Library base class, redefined here only to give it a stable topic (unused)."""
-
-        TOPIC = "mediation.application.IdempotencyRecord.Created"
-
-    class Recorded(Aggregate.Created):
-        TOPIC = "mediation.application.IdempotencyRecord.Recorded"
-        class_version = 1
-        username: str
-        fingerprint: str
-        result_id: UUID
-        result_version: int
-
-        @staticmethod
-        def create_timestamp() -> datetime:
-            return recording_time()
-
-        def apply(self, record: IdempotencyRecord) -> None:
-            record.username = self.username
-            record.fingerprint = self.fingerprint
-            record.result_id = self.result_id
-            record.result_version = self.result_version
-
-    def __init__(self) -> None:
-        self.username = ""
-        self.fingerprint = ""
-        self.result_id = UUID(int=0)
-        self.result_version = 0
-
-    @staticmethod
-    def id_for(username: str, key: str) -> UUID:
-        return uuid5(_IDEMPOTENCY_NS, f"{username}\n{key}")
-
-    @classmethod
-    def record(
-        cls, username: str, key: str, fingerprint: str, result: Aggregate
-    ) -> IdempotencyRecord:
-        return cls._create(
-            cls.Recorded,
-            id=cls.id_for(username, key),
-            username=username,
-            fingerprint=fingerprint,
-            result_id=result.id,
-            result_version=result.version,
-        )
-
-
-class CachingRepository(Repository[UUID]):
-    """The library's repository, with each cached aggregate's fast-forward *and copy* atomic.
-
-    The library fast-forwards a cached aggregate under a lock but deep-copies it after
-    releasing that lock, so another thread's fast-forward of the same aggregate could
-    change it mid-copy (a torn copy). Here both happen under one lock per aggregate
-    (striped: 64 locks), so every caller gets a whole aggregate at one version.
-    """
-
-    STRIPES = 64
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._stripes = [threading.Lock() for _ in range(self.STRIPES)]
-
-    def get(self, aggregate_id: UUID, *, version: int | None = None, **kwargs: Any) -> Any:
-        if self.cache is None or version is not None:
-            return super().get(aggregate_id, version=version, **kwargs)
-        with self._stripes[hash(aggregate_id) % self.STRIPES]:
-            return super().get(aggregate_id, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -171,8 +92,44 @@ class HistoryEntry:
     data: dict[str, Any]
 
 
-Decision = Callable[[Case], Sequence[Aggregate]]
 A = TypeVar("A", bound=Aggregate)
+C = TypeVar("C", bound=Command)
+R = TypeVar("R")
+P = ParamSpec("P")
+
+
+def _targeted(
+    command: Callable[P, C], run: Callable[[MediationApplication, CommandContext, UUID, C], R]
+) -> Callable[Concatenate[MediationApplication, CommandContext, UUID, P], R]:
+    """An application method taking a command's fields as keywords: ``app.assess(ctx,
+    case_id, on=..., ...)`` is ``app.execute(ctx, case_id, Assess(on=..., ...))``."""
+
+    def method(
+        app: MediationApplication,
+        ctx: CommandContext,
+        target: UUID,
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> R:
+        return run(app, ctx, target, command(*args, **kwargs))
+
+    method.__doc__ = command.__doc__
+    return method
+
+
+def _targetless(
+    command: Callable[P, C], run: Callable[[MediationApplication, CommandContext, C], R]
+) -> Callable[Concatenate[MediationApplication, CommandContext, P], R]:
+    """The same for a command that creates its aggregate."""
+
+    def method(
+        app: MediationApplication, ctx: CommandContext, /, *args: P.args, **kwargs: P.kwargs
+    ) -> R:
+        return run(app, ctx, command(*args, **kwargs))
+
+    method.__doc__ = command.__doc__
+    return method
 
 
 class MediationApplication(Application[UUID]):
@@ -362,132 +319,11 @@ class MediationApplication(Application[UUID]):
             return result
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _case_command(
-        self,
-        ctx: CommandContext,
-        case_id: UUID,
-        command: str,
-        params: Mapping[str, Any],
-        on: date,
-        act: Callable[[Case, Policy], None],
-    ) -> Case:
-        self._check_date(on)
-        load = self._case_loader(ctx, case_id)
-
-        def decide() -> tuple[Aggregate, Sequence[Aggregate]]:
-            case = load()
-            if ctx.expected_version is not None and case.version != ctx.expected_version:
-                raise VersionConflict(
-                    f"the case is at version {case.version}, not {ctx.expected_version}"
-                )
-            act(case, self.policy_on(on))
-            return case, [case]
-
-        return cast(Case, self._run(ctx, command, case_id, params, decide))
-
     # ------------------------------------------------------------------ case commands
 
-    def receive_case(
-        self,
-        ctx: CommandContext,
-        *,
-        region_code: str,
-        received_on: date,
-        applicant: ApplicantInput,
-        respondent: RespondentInput,
-        claims: Sequence[Claim],
-        infringement_known_on: date | None = None,
-    ) -> Case:
-        self._check_date(received_on, "received_on")
-        if infringement_known_on is not None:
-            self._check_date(infringement_known_on, "infringement_known_on")
-        params = {
-            "region_code": region_code,
-            "received_on": received_on,
-            "applicant": applicant.__dict__,
-            "respondent": respondent.__dict__,
-            "claims": [c.to_dict() for c in claims],
-            "infringement_known_on": infringement_known_on,
-        }
-
-        def decide() -> tuple[Aggregate, Sequence[Aggregate]]:
-            case = Case.receive(
-                actor=ctx.actor,
-                policy=self.policy_on(received_on),
-                region_code=region_code,
-                received_on=received_on,
-                applicant=applicant,
-                respondent=respondent,
-                claims=claims,
-                infringement_known_on=infringement_known_on,
-            )
-            return case, [case]
-
-        return cast(Case, self._run(ctx, "receive_case", None, params, decide))
-
-    def assess(
-        self,
-        ctx: CommandContext,
-        case_id: UUID,
-        *,
-        on: date,
-        within_scope: bool,
-        meets_acceptance_conditions: bool,
-        suitable_for_mediation: bool,
-        reason: str,
-    ) -> Case:
-        params = {
-            "on": on,
-            "within_scope": within_scope,
-            "meets_acceptance_conditions": meets_acceptance_conditions,
-            "suitable_for_mediation": suitable_for_mediation,
-            "reason": reason,
-        }
-        return self._case_command(
-            ctx,
-            case_id,
-            "assess",
-            params,
-            on,
-            lambda case, policy: case.assess(actor=ctx.actor, policy=policy, **params),  # type: ignore[arg-type]
-        )
-
-    def record_consent(
-        self, ctx: CommandContext, case_id: UUID, *, party: Party, given: bool, on: date
-    ) -> Case:
-        return self._case_command(
-            ctx,
-            case_id,
-            "record_consent",
-            {"party": party, "given": given, "on": on},
-            on,
-            lambda case, policy: case.record_consent(
-                actor=ctx.actor, policy=policy, on=on, party=party, given=given
-            ),
-        )
-
-    def entrust(
-        self, ctx: CommandContext, case_id: UUID, *, studio_id: UUID, route: Route, on: date
-    ) -> Case:
-        def act(case: Case, policy: Policy) -> None:
-            studio = self.get_studio(studio_id, field="studio_id")
-            case.entrust(actor=ctx.actor, policy=policy, on=on, studio=studio, route=route)
-
-        return self._case_command(
-            ctx, case_id, "entrust", {"studio_id": studio_id, "route": route, "on": on}, on, act
-        )
-
-    def sever(
-        self,
-        ctx: CommandContext,
-        case_id: UUID,
-        *,
-        categories: Sequence[ClaimCategory],
-        on: date,
-    ) -> Case:
-        """Sever claims into a new case; returns the new case."""
-        self._check_date(on)
-        params = {"claim_categories": sorted(c.value for c in categories), "on": on}
+    def execute(self, ctx: CommandContext, case_id: UUID, command: CaseCommand) -> Case:
+        """Run a command on a case; the result is the case (for a severance, the new one)."""
+        self._check_date(command.day)
         load = self._case_loader(ctx, case_id)
 
         def decide() -> tuple[Aggregate, Sequence[Aggregate]]:
@@ -496,216 +332,43 @@ class MediationApplication(Application[UUID]):
                 raise VersionConflict(
                     f"the case is at version {case.version}, not {ctx.expected_version}"
                 )
-            new_case = case.sever(
-                actor=ctx.actor, policy=self.policy_on(on), on=on, categories=categories
-            )
-            return new_case, [case, new_case]
+            created = command.decide(case, ctx.actor, self.policy_on(command.day), self)
+            return (case, [case]) if created is None else (created, [case, created])
 
-        return cast(Case, self._run(ctx, "sever", case_id, params, decide))
+        return cast(Case, self._run(ctx, command.command_name, case_id, command.params(), decide))
 
-    def assign_mediator(
-        self, ctx: CommandContext, case_id: UUID, *, mediator_id: UUID, on: date
-    ) -> Case:
-        def act(case: Case, policy: Policy) -> None:
-            if case.studio_id is None:
-                # not entrusted: let the transition rule answer
-                rules.require_transition("assign_mediator", case.status, case.route)
-            assert case.studio_id is not None
-            studio = self.get_studio(case.studio_id)
-            case.assign_mediator(
-                actor=ctx.actor, policy=policy, on=on, studio=studio, mediator_id=mediator_id
-            )
+    def receive(self, ctx: CommandContext, command: ReceiveCase) -> Case:
+        self._check_date(command.received_on, "received_on")
+        if command.infringement_known_on is not None:
+            self._check_date(command.infringement_known_on, "infringement_known_on")
 
-        return self._case_command(
-            ctx, case_id, "assign_mediator", {"mediator_id": mediator_id, "on": on}, on, act
-        )
+        def decide() -> tuple[Aggregate, Sequence[Aggregate]]:
+            case = command.decide(ctx.actor, self.policy_on(command.received_on))
+            return case, [case]
 
-    def record_session(
-        self, ctx: CommandContext, case_id: UUID, *, held_on: date, summary: str
-    ) -> Case:
-        return self._case_command(
-            ctx,
-            case_id,
-            "record_session",
-            {"held_on": held_on, "summary": summary},
-            held_on,
-            lambda case, policy: case.record_session(
-                actor=ctx.actor, policy=policy, on=held_on, summary=summary
-            ),
-        )
+        return cast(Case, self._run(ctx, command.command_name, None, command.params(), decide))
 
-    def extend_window(self, ctx: CommandContext, case_id: UUID, *, days: int, on: date) -> Case:
-        return self._case_command(
-            ctx,
-            case_id,
-            "extend_window",
-            {"days": days, "on": on},
-            on,
-            lambda case, policy: case.extend_window(
-                actor=ctx.actor, policy=policy, on=on, days=days
-            ),
-        )
-
-    def sign_agreement(
-        self,
-        ctx: CommandContext,
-        case_id: UUID,
-        *,
-        signed_on: date,
-        amount: Decimal,
-        performance_due_on: date,
-        terms: str,
-    ) -> Case:
-        params = {
-            "signed_on": signed_on,
-            "amount": amount,
-            "performance_due_on": performance_due_on,
-            "terms": terms,
-        }
-        return self._case_command(
-            ctx,
-            case_id,
-            "sign_agreement",
-            params,
-            signed_on,
-            lambda case, policy: case.sign_agreement(
-                actor=ctx.actor,
-                policy=policy,
-                on=signed_on,
-                amount=amount,
-                performance_due_on=performance_due_on,
-                terms=terms,
-            ),
-        )
-
-    def record_performance(
-        self, ctx: CommandContext, case_id: UUID, *, on: date, amount_paid: Decimal, complete: bool
-    ) -> Case:
-        params = {"on": on, "amount_paid": amount_paid, "complete": complete}
-        return self._case_command(
-            ctx,
-            case_id,
-            "record_performance",
-            params,
-            on,
-            lambda case, policy: case.record_performance(
-                actor=ctx.actor, policy=policy, on=on, amount_paid=amount_paid, complete=complete
-            ),
-        )
-
-    def apply_review(self, ctx: CommandContext, case_id: UUID, *, applied_on: date) -> Case:
-        return self._case_command(
-            ctx,
-            case_id,
-            "apply_review",
-            {"applied_on": applied_on},
-            applied_on,
-            lambda case, policy: case.apply_review(actor=ctx.actor, policy=policy, on=applied_on),
-        )
-
-    def issue_statement(
-        self, ctx: CommandContext, case_id: UUID, *, issued_on: date, number: str
-    ) -> Case:
-        return self._case_command(
-            ctx,
-            case_id,
-            "issue_statement",
-            {"issued_on": issued_on, "number": number},
-            issued_on,
-            lambda case, policy: case.issue_statement(
-                actor=ctx.actor, policy=policy, on=issued_on, number=number
-            ),
-        )
-
-    def serve_statement(
-        self, ctx: CommandContext, case_id: UUID, *, party: Party, on: date
-    ) -> Case:
-        return self._case_command(
-            ctx,
-            case_id,
-            "serve_statement",
-            {"party": party, "on": on},
-            on,
-            lambda case, policy: case.serve_statement(
-                actor=ctx.actor, policy=policy, on=on, party=party
-            ),
-        )
-
-    def retract_statement(
-        self, ctx: CommandContext, case_id: UUID, *, party: Party, on: date
-    ) -> Case:
-        return self._case_command(
-            ctx,
-            case_id,
-            "retract_statement",
-            {"party": party, "on": on},
-            on,
-            lambda case, policy: case.retract_statement(
-                actor=ctx.actor, policy=policy, on=on, party=party
-            ),
-        )
-
-    def fail(self, ctx: CommandContext, case_id: UUID, *, on: date, reason: str) -> Case:
-        return self._case_command(
-            ctx,
-            case_id,
-            "fail",
-            {"on": on, "reason": reason},
-            on,
-            lambda case, policy: case.fail(actor=ctx.actor, policy=policy, on=on, reason=reason),
-        )
-
-    def decide_acceptance(
-        self, ctx: CommandContext, case_id: UUID, *, accepted: bool, on: date, reason: str = ""
-    ) -> Case:
-        params = {"accepted": accepted, "on": on, "reason": reason}
-        return self._case_command(
-            ctx,
-            case_id,
-            "decide_acceptance",
-            params,
-            on,
-            lambda case, policy: case.decide_acceptance(
-                actor=ctx.actor, policy=policy, on=on, accepted=accepted, reason=reason
-            ),
-        )
-
-    def extend_award_period(
-        self, ctx: CommandContext, case_id: UUID, *, days: int, approved_by: str, on: date
-    ) -> Case:
-        params = {"days": days, "approved_by": approved_by, "on": on}
-        return self._case_command(
-            ctx,
-            case_id,
-            "extend_award_period",
-            params,
-            on,
-            lambda case, policy: case.extend_award_period(
-                actor=ctx.actor, policy=policy, on=on, days=days, approved_by=approved_by
-            ),
-        )
-
-    def close_case(
-        self, ctx: CommandContext, case_id: UUID, *, on: date, disposition: Disposition
-    ) -> Case:
-        return self._case_command(
-            ctx,
-            case_id,
-            "close",
-            {"on": on, "disposition": disposition},
-            on,
-            lambda case, policy: case.close(
-                actor=ctx.actor, policy=policy, on=on, disposition=disposition
-            ),
-        )
+    # one method per command, taking its fields as keywords
+    receive_case = _targetless(ReceiveCase, receive)
+    assess = _targeted(commands.Assess, execute)
+    record_consent = _targeted(commands.RecordConsent, execute)
+    entrust = _targeted(commands.Entrust, execute)
+    sever = _targeted(commands.Sever, execute)
+    assign_mediator = _targeted(commands.AssignMediator, execute)
+    record_session = _targeted(commands.RecordSession, execute)
+    extend_window = _targeted(commands.ExtendWindow, execute)
+    sign_agreement = _targeted(commands.SignAgreement, execute)
+    record_performance = _targeted(commands.RecordPerformance, execute)
+    apply_review = _targeted(commands.ApplyReview, execute)
+    issue_statement = _targeted(commands.IssueStatement, execute)
+    serve_statement = _targeted(commands.ServeStatement, execute)
+    retract_statement = _targeted(commands.RetractStatement, execute)
+    fail = _targeted(commands.Fail, execute)
+    decide_acceptance = _targeted(commands.DecideAcceptance, execute)
+    extend_award_period = _targeted(commands.ExtendAwardPeriod, execute)
+    close_case = _targeted(commands.Close, execute)
 
     # ------------------------------------------------------------------ case reads
-
-    def case_at(self, case_id: UUID, version: int) -> Case:
-        try:
-            return cast(Case, self.repository.get(case_id, version=version))
-        except AggregateNotFoundError:
-            raise NotFound(f"no case {case_id}") from None
 
     def history(self, case_id: UUID) -> list[HistoryEntry]:
         events = list(self.events.get(case_id))
@@ -743,120 +406,41 @@ class MediationApplication(Application[UUID]):
             raise NotFound(f"no studio {studio_id}")
         return aggregate
 
-    def register_studio(
-        self,
-        ctx: CommandContext,
-        *,
-        name: str,
-        region_code: str,
-        kind: StudioKind,
-        established_on: date,
-        mediator_quota: int | None = None,
-    ) -> Studio:
-        params = {
-            "name": name,
-            "region_code": region_code,
-            "kind": kind,
-            "established_on": established_on,
-            "mediator_quota": mediator_quota,
-        }
-
+    def register(self, ctx: CommandContext, command: RegisterStudio) -> Studio:
         def decide() -> tuple[Aggregate, Sequence[Aggregate]]:
-            studio = Studio.register(
-                actor=ctx.actor,
-                policy=self.policy_on(established_on),
-                name=name,
-                region_code=region_code,
-                kind=kind,
-                established_on=established_on,
-                mediator_quota=mediator_quota,
-            )
+            studio = command.decide(ctx.actor, self.policy_on(command.day))
             return studio, [studio]
 
-        return cast(Studio, self._run(ctx, "register_studio", None, params, decide))
+        return cast(Studio, self._run(ctx, command.command_name, None, command.params(), decide))
 
-    def _studio_command(
-        self,
-        ctx: CommandContext,
-        studio_id: UUID,
-        command: str,
-        params: Mapping[str, Any],
-        act: Callable[[Studio], None],
+    def execute_on_studio(
+        self, ctx: CommandContext, studio_id: UUID, command: StudioCommand
     ) -> Studio:
+        self._check_date(command.day, command.day_field)
         load = self._loader(ctx, studio_id, Studio, self.get_studio)
 
         def decide() -> tuple[Aggregate, Sequence[Aggregate]]:
             studio = load()
             if ctx.expected_version is not None and studio.version != ctx.expected_version:
                 raise VersionConflict(f"the studio is at version {studio.version}")
-            act(studio)
+            command.decide(studio, ctx.actor, self.policy_on(command.day))
             return studio, [studio]
 
-        return cast(Studio, self._run(ctx, command, studio_id, params, decide))
+        return cast(
+            Studio, self._run(ctx, command.command_name, studio_id, command.params(), decide)
+        )
 
-    def appoint_mediator(
-        self,
-        ctx: CommandContext,
-        studio_id: UUID,
-        *,
-        name: str,
-        qualification: str,
-        appointed_on: date,
+    def appoint(
+        self, ctx: CommandContext, studio_id: UUID, command: AppointMediator
     ) -> tuple[Studio, UUID]:
-        self._check_date(appointed_on, "appointed_on")
-        params = {"name": name, "qualification": qualification, "appointed_on": appointed_on}
-        appointed: list[UUID] = []
+        """The studio and the new mediator's id (also when the command is replayed)."""
+        studio = self.execute_on_studio(ctx, studio_id, command)
+        return studio, command.appointed(studio)
 
-        def act(studio: Studio) -> None:
-            appointed.append(
-                studio.appoint_mediator(
-                    actor=ctx.actor,
-                    policy=self.policy_on(appointed_on),
-                    name=name,
-                    qualification=qualification,
-                    appointed_on=appointed_on,
-                )
-            )
-
-        studio = self._studio_command(ctx, studio_id, "appoint_mediator", params, act)
-        if appointed:
-            return studio, appointed[-1]
-        # replayed: the newest mediator of that name appointed on that date
-        matches = [
-            m.mediator_id
-            for m in studio.roster.values()
-            if m.name == name.strip() and m.appointed_on == appointed_on
-        ]
-        return studio, matches[-1]
-
-    def retire_mediator(
-        self, ctx: CommandContext, studio_id: UUID, mediator_id: UUID, *, retired_on: date
-    ) -> Studio:
-        self._check_date(retired_on, "retired_on")
-        return self._studio_command(
-            ctx,
-            studio_id,
-            "retire_mediator",
-            {"mediator_id": mediator_id, "retired_on": retired_on},
-            lambda s: s.retire_mediator(
-                actor=ctx.actor,
-                policy=self.policy_on(retired_on),
-                mediator_id=mediator_id,
-                retired_on=retired_on,
-            ),
-        )
-
-    def close_studio(self, ctx: CommandContext, studio_id: UUID, *, closed_on: date) -> Studio:
-        self._check_date(closed_on, "closed_on")
-        return self._studio_command(
-            ctx,
-            studio_id,
-            "close_studio",
-            {"closed_on": closed_on},
-            lambda s: s.close(
-                actor=ctx.actor, policy=self.policy_on(closed_on), closed_on=closed_on
-            ),
-        )
+    register_studio = _targetless(RegisterStudio, register)
+    appoint_mediator = _targeted(AppointMediator, appoint)
+    retire_mediator = _targeted(RetireMediator, execute_on_studio)
+    close_studio = _targeted(CloseStudio, execute_on_studio)
 
     def studio_ids(self) -> list[UUID]:
         """Every studio ever registered, oldest first (a small set: read from the log)."""

@@ -7,7 +7,6 @@ consistency boundary. Event classes are stored format: see ``mediation.case``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from uuid import UUID, uuid4
 
@@ -17,7 +16,7 @@ from mediation import rules
 from mediation.envelope import ChainedAggregate, Envelope
 from mediation.errors import InvalidTransition, NotFound, ValidationFailed
 from mediation.policy import Policy
-from mediation.values import Actor, StudioKind
+from mediation.values import Actor, Mediator, StudioKind, active_on
 
 QUALIFICATIONS = (
     "union_cadre",
@@ -30,18 +29,6 @@ QUALIFICATIONS = (
 )
 
 _T = "mediation.organisation."
-
-
-@dataclass(frozen=True)
-class Mediator:
-    mediator_id: UUID
-    name: str
-    qualification: str
-    appointed_on: date
-    retired_on: date | None = None
-
-    def active_on(self, on: date) -> bool:
-        return self.appointed_on <= on and (self.retired_on is None or on < self.retired_on)
 
 
 class Studio(ChainedAggregate):
@@ -140,11 +127,7 @@ class Studio(ChainedAggregate):
         )
 
     def active_on(self, on: date) -> bool:
-        return self.established_on <= on and (self.closed_on is None or on < self.closed_on)
-
-    def mediator_active_on(self, mediator_id: UUID, on: date) -> bool:
-        m = self.roster.get(mediator_id)
-        return m is not None and m.active_on(on)
+        return active_on(self.established_on, self.closed_on, on)
 
     def active_mediators(self, on: date | None = None) -> list[Mediator]:
         return [

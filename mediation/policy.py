@@ -50,8 +50,9 @@ class Policy:
     # LDMAL art. 43: award within 45 days, extendable by <= 15 with the chair's approval.
     award_period: Period = Period(45, DayUnit.CALENDAR)
     award_extension_max_days: int = 15
-    # LDMAL art. 27: limitation one year from when the worker knew of the infringement.
-    limitation_days: int = 365
+    # LDMAL art. 27: limitation one year from when the worker knew of the infringement
+    # (years, not 365 days: a year that spans 29 February has 366).
+    limitation_years: int = 1
     # Success branch (b) counts when the statement is issued; court confirmation does not.
     court_confirmation_counts: bool = False
     subsidy: SubsidyTable = field(default_factory=SubsidyTable)

@@ -6,10 +6,10 @@ aggregates' command methods. ``docs/domain.md`` lists them with their sources.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Protocol
+from typing import TypeVar
 from uuid import UUID
 
 from mediation import identifiers, regions
@@ -33,19 +33,23 @@ from mediation.errors import (
     WindowExtensionNotAllowed,
 )
 from mediation.transitions import allowed
-from mediation.values import ClaimCategory, Party, Route, Status, money
+from mediation.values import (
+    ApplicantInput,
+    Assessment,
+    Claim,
+    ClaimCategory,
+    Consent,
+    Mediator,
+    Party,
+    RespondentInput,
+    Route,
+    Status,
+    active_on,
+    money,
+)
 
-if TYPE_CHECKING:
-    from mediation.case import ApplicantInput, Assessment, Claim, Consent, RespondentInput
-
-
-class StudioLike(Protocol):
-    region_code: str
-
-    def active_on(self, on: date) -> bool: ...
-
-    def mediator_active_on(self, mediator_id: UUID, on: date) -> bool: ...
-
+T = TypeVar("T")
+V = TypeVar("V")
 
 # --- state ------------------------------------------------------------------------------
 
@@ -93,20 +97,21 @@ def require_both_consents(consents: Mapping[Party, Consent]) -> None:
         raise ConsentMissing("no standing consent from: " + ", ".join(missing))
 
 
-def require_studio_covers(studio: StudioLike, region_code: str) -> None:
-    if not regions.covers(studio.region_code, region_code):
+def require_studio_covers(studio_region: str, region_code: str) -> None:
+    if not regions.covers(studio_region, region_code):
         raise StudioOutsideJurisdiction(
-            f"studio region {studio.region_code} does not cover case region {region_code}"
+            f"studio region {studio_region} does not cover case region {region_code}"
         )
 
 
-def require_studio_active(studio: StudioLike, on: date) -> None:
-    if not studio.active_on(on):
+def require_studio_active(established_on: date, closed_on: date | None, on: date) -> None:
+    if not active_on(established_on, closed_on, on):
         raise StudioInactive(f"the studio is not active on {on.isoformat()}")
 
 
-def require_mediator_on_roster(studio: StudioLike, mediator_id: UUID, on: date) -> None:
-    if not studio.mediator_active_on(mediator_id, on):
+def require_mediator_on_roster(mediator: Mediator | None, mediator_id: UUID, on: date) -> None:
+    """``mediator``: the roster's entry for ``mediator_id`` (None: not on the roster)."""
+    if mediator is None or not mediator.active_on(on):
         raise MediatorNotOnRoster(
             f"mediator {mediator_id} is not active on the studio's roster on {on.isoformat()}"
         )
@@ -137,6 +142,24 @@ def require_award_extension(
         raise AwardExtensionNotAllowed("the award period has already been extended")
     if not 1 <= days <= max_days:
         raise AwardExtensionNotAllowed(f"an extension is 1 to {max_days} days")
+
+
+# --- limitation ---------------------------------------------------------------------------
+
+
+def limitation_expired(known_on: date | None, received_on: date, years: int) -> bool:
+    """LDMAL art. 27: received more than ``years`` after the worker knew of the infringement.
+
+    A warning stored on the case, never a refusal. A limit falling on a 29 February that
+    does not exist is the 28th.
+    """
+    if known_on is None:
+        return False
+    try:
+        limit = known_on.replace(year=known_on.year + years)
+    except ValueError:  # 29 February
+        limit = known_on.replace(year=known_on.year + years, day=28)
+    return received_on > limit
 
 
 # --- agreement, review, statement ---------------------------------------------------------
@@ -189,11 +212,16 @@ def require_text(value: str, field: str, max_length: int = 4000) -> None:
         raise ValidationFailed(f"{field} is longer than {max_length} characters", field=field)
 
 
-def require_money(value: Decimal | str, field: str) -> Decimal:
+def _valid(parse: Callable[[V], T], value: V, field: str) -> T:
+    """``parse(value)``, its ``ValueError`` a ``ValidationFailed`` of ``field``."""
     try:
-        return money(value)
+        return parse(value)
     except ValueError as exc:
         raise ValidationFailed(str(exc), field=field) from None
+
+
+def require_money(value: Decimal | str, field: str) -> Decimal:
+    return _valid(money, value, field)
 
 
 def require_region_exists(code: str) -> regions.Region:
@@ -215,10 +243,7 @@ def require_known_region(code: str) -> None:
 
 def validated_applicant(applicant: ApplicantInput) -> dict[str, str]:
     require_text(applicant.name, "applicant.name", 100)
-    try:
-        id_number = identifiers.validate_resident_id(applicant.id_number)
-    except ValueError as exc:
-        raise ValidationFailed(str(exc), field="applicant.id_number") from None
+    id_number = _valid(identifiers.validate_resident_id, applicant.id_number, "applicant.id_number")
     phone = applicant.phone.strip()
     if not (phone.isdigit() and 7 <= len(phone) <= 15):
         raise ValidationFailed("a phone number is 7 to 15 digits", field="applicant.phone")
@@ -232,8 +257,7 @@ def validated_applicant(applicant: ApplicantInput) -> dict[str, str]:
 
 def validated_respondent(respondent: RespondentInput) -> dict[str, str]:
     require_text(respondent.name, "respondent.name", 200)
-    try:
-        code = identifiers.validate_credit_code(respondent.credit_code)
-    except ValueError as exc:
-        raise ValidationFailed(str(exc), field="respondent.credit_code") from None
+    code = _valid(
+        identifiers.validate_credit_code, respondent.credit_code, "respondent.credit_code"
+    )
     return {"name": respondent.name.strip(), "credit_code": code}

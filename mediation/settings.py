@@ -12,6 +12,9 @@ from urllib.parse import unquote, urlparse
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# seconds a PostgreSQL writer waits for the events table's lock before it gives up
+DEFAULT_LOCK_TIMEOUT = 5
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -30,8 +33,7 @@ class Settings(BaseSettings):
     trusted_proxies: str = Field(
         default="", description="addresses/networks whose X-Forwarded-For is believed"
     )
-    postgres_pool_size: int = 10
-    postgres_lock_timeout: int = 5
+    postgres_lock_timeout: int = DEFAULT_LOCK_TIMEOUT
     log_level: str = "INFO"
 
 
@@ -40,8 +42,14 @@ def get_settings() -> Settings:
     return Settings()
 
 
-def persistence_env(database_url: str, encryption_key: str = "") -> dict[str, str]:
-    """Translate ``MEDIATION_DATABASE_URL`` into the eventsourcing library's environment."""
+def persistence_env(
+    database_url: str, encryption_key: str = "", *, lock_timeout: int = DEFAULT_LOCK_TIMEOUT
+) -> dict[str, str]:
+    """Translate ``MEDIATION_DATABASE_URL`` into the eventsourcing library's environment.
+
+    ``lock_timeout`` (``MEDIATION_POSTGRES_LOCK_TIMEOUT``): seconds a PostgreSQL writer
+    waits for the table lock before the command fails (and may be retried).
+    """
     url = urlparse(database_url)
     env: dict[str, str] = {}
     if url.scheme == "sqlite":
@@ -63,7 +71,7 @@ def persistence_env(database_url: str, encryption_key: str = "") -> dict[str, st
             # the insert function with a table lock: positions commit in order
             # (tests/projections/test_slow_writer.py, tests/faults/test_commit_order.py)
             APPLICATION_RECORDER_TOPIC="mediation.storage:OrderedPostgresRecorder",
-            POSTGRES_LOCK_TIMEOUT="5",
+            POSTGRES_LOCK_TIMEOUT=str(lock_timeout),
             POSTGRES_CONNECT_TIMEOUT="5",
             POSTGRES_PRE_PING="y",
         )

@@ -11,8 +11,6 @@ from __future__ import annotations
 from mediation.values import Route
 from mediation.values import Status as S
 
-ANY_ROUTE = None
-
 # command -> {(status, required route or None)}
 TRANSITIONS: dict[str, frozenset[tuple[S, Route | None]]] = {
     "assess": frozenset({(S.RECEIVED, None), (S.ACCEPTED, None), (S.MEDIATION_FAILED, None)}),

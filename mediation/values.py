@@ -1,14 +1,18 @@
-"""Value types shared by the domain: statuses, routes, categories, money.
+"""Value types shared by the domain: statuses, routes, categories, money, and the small
+frozen records the Case aggregate holds (claims, assessment, consents, agreement, deadlines)
+and takes as input (applicant, respondent).
 
-Their *string values* are part of the stored event format and of the HTTP contract
+The enums' *string values* are part of the stored event format and of the HTTP contract
 (``shared/api-contract.md``): never rename a value, only add.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
+from uuid import UUID
 
 
 class Status(StrEnum):
@@ -111,3 +115,88 @@ class Actor:
 
     username: str
     role: Role
+
+
+def active_on(start: date, end: date | None, on: date) -> bool:
+    """Whether something begun on ``start`` and ended on ``end`` (None: not ended) is active
+    on ``on``: from its first day up to, not including, its last (studios, mediators)."""
+    return start <= on and (end is None or on < end)
+
+
+# --- what a case holds and takes ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    category: ClaimCategory
+    amount: Decimal
+
+    def to_dict(self) -> dict[str, str]:
+        return {"category": self.category.value, "amount": money_str(self.amount)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, str]) -> Claim:
+        return cls(ClaimCategory(data["category"]), Decimal(data["amount"]))
+
+
+@dataclass(frozen=True)
+class Assessment:
+    within_scope: bool
+    meets_acceptance_conditions: bool
+    suitable_for_mediation: bool
+    reason: str
+    on: date
+
+    @property
+    def eligible(self) -> bool:
+        return (
+            self.within_scope and self.meets_acceptance_conditions and self.suitable_for_mediation
+        )
+
+
+@dataclass(frozen=True)
+class Consent:
+    given: bool
+    on: date
+
+
+@dataclass(frozen=True)
+class Agreement:
+    signed_on: date
+    amount: Decimal
+    performance_due_on: date
+    terms: str
+    review_due_on: date
+
+
+@dataclass(frozen=True)
+class Deadline:
+    kind: str  # acceptance_decision | mediation_window | performance | review_application | award
+    due_on: date
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class ApplicantInput:
+    name: str
+    id_number: str
+    phone: str
+    worker_category: WorkerCategory
+
+
+@dataclass(frozen=True)
+class RespondentInput:
+    name: str
+    credit_code: str
+
+
+@dataclass(frozen=True)
+class Mediator:
+    mediator_id: UUID
+    name: str
+    qualification: str
+    appointed_on: date
+    retired_on: date | None = None
+
+    def active_on(self, on: date) -> bool:
+        return active_on(self.appointed_on, self.retired_on, on)

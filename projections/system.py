@@ -82,7 +82,11 @@ class System:
             else PolicyBook.default()
         )
         self.app = MediationApplication(
-            persistence_env(self.database_url, self.settings.encryption_key),
+            persistence_env(
+                self.database_url,
+                self.settings.encryption_key,
+                lock_timeout=self.settings.postgres_lock_timeout,
+            ),
             policies=self.policies,
             clock=clock,
         )
@@ -103,7 +107,11 @@ class System:
     def _open_again(self) -> tuple[MediationApplication, Engine]:
         """The same event store and read models on new connections (a rebuild's worker)."""
         app = MediationApplication(
-            persistence_env(self.database_url, self.settings.encryption_key),
+            persistence_env(
+                self.database_url,
+                self.settings.encryption_key,
+                lock_timeout=self.settings.postgres_lock_timeout,
+            ),
             policies=self.policies,
         )
         return app, make_engine(self.read_model_url)

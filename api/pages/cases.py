@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -14,6 +14,8 @@ from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from api import authz
+from api.commands import BY_FORM, CaseCommandRow
+from api.errors import status_of
 from api.pages import forms as F
 from api.pages.common import (
     PageError,
@@ -29,20 +31,21 @@ from api.pages.common import (
     require,
     runtime,
 )
-from api.pages.labels import QUALIFICATION, STUDIO_KIND, label
 from api.pages.reads import eligible_studios, studio_names
 from api.users import User
 from api.views import case_view, history_event
 from mediation import transitions
-from mediation.application import CommandContext, MediationApplication
-from mediation.case import ApplicantInput, Case, Claim, RespondentInput
+from mediation.application import CommandContext
+from mediation.case import Case
+from mediation.commands import CaseCommand
 from mediation.errors import DomainError, NotFound, ValidationFailed
+from mediation.labels import QUALIFICATION, STUDIO_KIND, label
 from mediation.regions import children, get_region, is_valid_region_code, region_prefix
 from mediation.values import (
+    ApplicantInput,
+    Claim,
     ClaimCategory,
-    Disposition,
-    Party,
-    Route,
+    RespondentInput,
     Status,
     WorkerCategory,
 )
@@ -51,212 +54,38 @@ router = APIRouter()
 intake_router = APIRouter()  # included first: /cases/new before /cases/{case_id}
 MAX_CLAIMS = 4
 
-Run = Callable[[MediationApplication, CommandContext, UUID, FormData], Case]
+
+def command_of(row: CaseCommandRow, form: FormData) -> CaseCommand:
+    """The row's command, read from a submitted form; a bad value is a ``ValidationFailed``."""
+    values: dict[str, Any] = {}
+    for name, key, kind, required in row.fields():
+        if kind is date:
+            values[name] = F.day(form, key)
+        elif kind is bool:
+            values[name] = F.yes_no(form, key)
+        elif kind is Decimal:
+            values[name] = F.amount(form, key)
+        elif kind is int:
+            values[name] = F.integer(form, key)
+        elif kind is UUID:
+            values[name] = F.uuid(form, key)
+        elif kind is str:
+            values[name] = F.text(form, key, required=required)
+        elif isinstance(kind, type) and issubclass(kind, StrEnum):
+            values[name] = F.choice(form, key, kind)
+        else:  # the claim categories of a severance
+            values[name] = _categories(form, key)
+    return row.command(**values)
 
 
-@dataclass(frozen=True)
-class Command:
-    name: str
-    action: str  # row of api.authz.MATRIX
-    transitions: tuple[str, ...]  # commands of mediation.transitions
-    title: str
-    run: Run
-
-
-def _entrust(app: MediationApplication, ctx: CommandContext, cid: UUID, f: FormData) -> Case:
-    return app.entrust(
-        ctx,
-        cid,
-        studio_id=F.uuid(f, "studio_id"),
-        route=F.choice(f, "route", Route),
-        on=F.day(f, "on"),
-    )
-
-
-def _sever(app: MediationApplication, ctx: CommandContext, cid: UUID, f: FormData) -> Case:
-    raw = [str(v) for v in f.getlist("claim_categories")]
+def _categories(form: FormData, key: str) -> list[ClaimCategory]:
+    raw = [str(v) for v in form.getlist(key)]
     if not raw:
-        raise ValidationFailed("请至少选择一项要分出的请求类别", field="claim_categories")
+        raise ValidationFailed("请至少选择一项要分出的请求类别", field=key)
     try:
-        categories = [ClaimCategory(v) for v in raw]
+        return [ClaimCategory(v) for v in raw]
     except ValueError:
-        raise ValidationFailed("请求类别无效", field="claim_categories") from None
-    return app.sever(ctx, cid, categories=categories, on=F.day(f, "on"))
-
-
-COMMANDS: dict[str, Command] = {
-    c.name: c
-    for c in (
-        Command(
-            "assess",
-            "case.assess",
-            ("assess",),
-            "委托调解审查",
-            lambda app, ctx, cid, f: app.assess(
-                ctx,
-                cid,
-                on=F.day(f, "on"),
-                within_scope=F.yes_no(f, "within_scope"),
-                meets_acceptance_conditions=F.yes_no(f, "meets_acceptance_conditions"),
-                suitable_for_mediation=F.yes_no(f, "suitable_for_mediation"),
-                reason=F.text(f, "reason"),
-            ),
-        ),
-        Command(
-            "consent",
-            "case.consent",
-            ("record_consent",),
-            "当事人调解意愿",
-            lambda app, ctx, cid, f: app.record_consent(
-                ctx,
-                cid,
-                party=F.choice(f, "party", Party),
-                given=F.yes_no(f, "given"),
-                on=F.day(f, "on"),
-            ),
-        ),
-        Command(
-            "entrust",
-            "case.entrust",
-            ("entrust_pre_filing", "entrust_post_filing"),
-            "委托调解",
-            _entrust,
-        ),
-        Command("sever", "case.sever", ("sever",), "分案", _sever),
-        Command(
-            "assign",
-            "case.assign_mediator",
-            ("assign_mediator",),
-            "指派调解员",
-            lambda app, ctx, cid, f: app.assign_mediator(
-                ctx, cid, mediator_id=F.uuid(f, "mediator_id"), on=F.day(f, "on")
-            ),
-        ),
-        Command(
-            "session",
-            "case.session",
-            ("record_session",),
-            "记录调解会谈",
-            lambda app, ctx, cid, f: app.record_session(
-                ctx, cid, held_on=F.day(f, "held_on"), summary=F.text(f, "summary")
-            ),
-        ),
-        Command(
-            "window_extension",
-            "case.window_extension",
-            ("extend_window",),
-            "延长调解期限",
-            lambda app, ctx, cid, f: app.extend_window(
-                ctx, cid, days=F.integer(f, "days"), on=F.day(f, "on")
-            ),
-        ),
-        Command(
-            "agreement",
-            "case.agreement",
-            ("sign_agreement",),
-            "签订调解协议书",
-            lambda app, ctx, cid, f: app.sign_agreement(
-                ctx,
-                cid,
-                signed_on=F.day(f, "signed_on"),
-                amount=F.amount(f, "amount"),
-                performance_due_on=F.day(f, "performance_due_on"),
-                terms=F.text(f, "terms"),
-            ),
-        ),
-        Command(
-            "performance",
-            "case.performance",
-            ("record_performance",),
-            "记录协议履行",
-            lambda app, ctx, cid, f: app.record_performance(
-                ctx,
-                cid,
-                on=F.day(f, "on"),
-                amount_paid=F.amount(f, "amount_paid"),
-                complete=F.yes_no(f, "complete"),
-            ),
-        ),
-        Command(
-            "review",
-            "case.review",
-            ("apply_review",),
-            "申请仲裁审查",
-            lambda app, ctx, cid, f: app.apply_review(ctx, cid, applied_on=F.day(f, "applied_on")),
-        ),
-        Command(
-            "statement",
-            "case.statement",
-            ("issue_statement",),
-            "出具仲裁调解书",
-            lambda app, ctx, cid, f: app.issue_statement(
-                ctx, cid, issued_on=F.day(f, "issued_on"), number=F.text(f, "number")
-            ),
-        ),
-        Command(
-            "service",
-            "case.statement_service",
-            ("serve_statement",),
-            "调解书送达签收",
-            lambda app, ctx, cid, f: app.serve_statement(
-                ctx, cid, party=F.choice(f, "party", Party), on=F.day(f, "on")
-            ),
-        ),
-        Command(
-            "retraction",
-            "case.statement_retraction",
-            ("retract_statement",),
-            "送达前反悔",
-            lambda app, ctx, cid, f: app.retract_statement(
-                ctx, cid, party=F.choice(f, "party", Party), on=F.day(f, "on")
-            ),
-        ),
-        Command(
-            "failure",
-            "case.failure",
-            ("fail",),
-            "调解不成",
-            lambda app, ctx, cid, f: app.fail(
-                ctx, cid, on=F.day(f, "on"), reason=F.text(f, "reason")
-            ),
-        ),
-        Command(
-            "acceptance",
-            "case.acceptance",
-            ("decide_acceptance",),
-            "受理决定",
-            lambda app, ctx, cid, f: app.decide_acceptance(
-                ctx,
-                cid,
-                accepted=F.yes_no(f, "accepted"),
-                on=F.day(f, "on"),
-                reason=F.text(f, "reason", required=False),
-            ),
-        ),
-        Command(
-            "award_extension",
-            "case.award_extension",
-            ("extend_award_period",),
-            "延长审理期限",
-            lambda app, ctx, cid, f: app.extend_award_period(
-                ctx,
-                cid,
-                days=F.integer(f, "days"),
-                approved_by=F.text(f, "approved_by"),
-                on=F.day(f, "on"),
-            ),
-        ),
-        Command(
-            "closure",
-            "case.closure",
-            ("close",),
-            "结案",
-            lambda app, ctx, cid, f: app.close_case(
-                ctx, cid, on=F.day(f, "on"), disposition=F.choice(f, "disposition", Disposition)
-            ),
-        ),
-    )
-}
+        raise ValidationFailed("请求类别无效", field=key) from None
 
 
 def _case_id(raw: str) -> UUID:
@@ -281,11 +110,11 @@ def load_case(request: Request, user: User, raw_id: str, action: str) -> Case:
 def available(user: User, case: Case) -> list[str]:
     """The forms this user may use on this case now: the API's matrix and the state table."""
     out = []
-    for c in COMMANDS.values():
+    for c in BY_FORM.values():
         if not may(user, c.action, mediator_id=case.mediator_id):
             continue
         if any(transitions.allowed(t, case.status, case.route) for t in c.transitions):
-            out.append(c.name)
+            out.append(c.form)
     return out
 
 
@@ -362,7 +191,6 @@ def case_page(
             "deadlines": deadlines,
             "events": _event_rows(request, case, mask),
             "forms": forms,
-            "commands": COMMANDS,
             "studios": studios,
             "mediators": mediators,
             "studio_name": studio_name,
@@ -380,7 +208,7 @@ def case_page(
             "error": error,
             "open_form": open_form,
             "values": values or {},
-            "done": COMMANDS[done].title if done in COMMANDS else None,
+            "done": BY_FORM[done].title if done is not None and done in BY_FORM else None,
             "today": today.isoformat(),
             "form_key": uuid4().hex,
             "categories": [c.category.value for c in case.claims],
@@ -397,17 +225,11 @@ def show_case(request: Request, case_id: str, done: str | None = None) -> Respon
     return case_page(request, user, case, done=done)
 
 
-def _status_for(exc: DomainError) -> int:
-    return {"transition": 409, "conflict": 409, "not_found": 404, "forbidden": 403}.get(
-        exc.kind, 422
-    )
-
-
 @router.post("/cases/{case_id}/do/{name}", include_in_schema=False)
 async def run_command(request: Request, case_id: str, name: str) -> Response:
     user = page_user(request)
     check_origin(request)
-    command = COMMANDS.get(name)
+    command = BY_FORM.get(name)
     if command is None:
         raise PageError(404, "没有这项操作")
     form = await request.form()
@@ -415,7 +237,7 @@ async def run_command(request: Request, case_id: str, name: str) -> Response:
 
 
 async def _run(
-    request: Request, user: User, case_id: str, command: Command, form: FormData
+    request: Request, user: User, case_id: str, command: CaseCommandRow, form: FormData
 ) -> Response:
     from starlette.concurrency import run_in_threadpool
 
@@ -423,7 +245,7 @@ async def _run(
 
 
 def _run_sync(
-    request: Request, user: User, case_id: str, command: Command, form: FormData
+    request: Request, user: User, case_id: str, command: CaseCommandRow, form: FormData
 ) -> Response:
     rt = runtime(request)
     case = load_case(request, user, case_id, command.action)
@@ -434,24 +256,24 @@ def _run_sync(
         idempotency_key=f"web-{key}" if re.fullmatch(r"[0-9a-f]{32}", key) else None,
     )
     try:
-        result = command.run(rt.app, ctx, case.id, form)
+        result = rt.app.execute(ctx, case.id, command_of(command, form))
     except DomainError as exc:
         current = rt.app.get_case(case.id)
         return case_page(
             request,
             user,
             current,
-            status=_status_for(exc),
+            status=status_of(exc),
             error=refusal(exc),
-            open_form=command.name,
+            open_form=command.form,
             values=F.values_of(form),
         )
     rt.after_write()
     back = F.text(form, "back", required=False)
     if back.startswith("/") and not back.startswith("//"):
         return RedirectResponse(back, status_code=303)
-    target = result.id if command.name == "sever" else case.id
-    return RedirectResponse(f"/cases/{target}?done={command.name}", status_code=303)
+    # a severance's result is the new case
+    return RedirectResponse(f"/cases/{result.id}?done={command.form}", status_code=303)
 
 
 # ---------------------------------------------------------------------- intake
@@ -561,7 +383,7 @@ def _create_sync(request: Request, user: User, form: FormData) -> Response:
         if err["field"]:
             err["field"] = _FIELD_FIX.sub(r"claims.\1", str(err["field"]))
         return intake_page(
-            request, user, status=_status_for(exc), error=err, values=F.values_of(form)
+            request, user, status=status_of(exc), error=err, values=F.values_of(form)
         )
     rt.after_write()
     return RedirectResponse(f"/cases/{case.id}?done=intake", status_code=303)

@@ -22,8 +22,8 @@ from starlette.responses import RedirectResponse, Response
 from api import authz
 from api.deps import Runtime, runtime_of
 from api.errors import ApiError
-from api.pages import labels
 from api.users import User
+from mediation import labels
 from mediation.errors import DomainError
 from mediation.values import Actor, Role
 

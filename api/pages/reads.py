@@ -15,10 +15,11 @@ from uuid import UUID
 from sqlalchemy import select
 
 from api.deps import Runtime
-from api.pages import labels
 from api.views import case_view
+from mediation import labels
 from mediation.errors import DomainError
 from mediation.regions import covers, get_region
+from mediation.values import active_on
 from projections import queries
 from projections.sql import organisation_tables
 
@@ -34,7 +35,7 @@ class StudioRow:
     mediator_quota: int
 
     def active_on(self, on: date) -> bool:
-        return self.established_on <= on and (self.closed_on is None or on < self.closed_on)
+        return active_on(self.established_on, self.closed_on, on)
 
     @property
     def region_name(self) -> str:

@@ -12,7 +12,6 @@ from starlette.responses import Response
 from api import authz
 from api.deps import Access
 from api.errors import ApiError
-from api.pages import labels
 from api.pages.charts import Series, bar_chart, line_chart
 from api.pages.common import (
     CHINA,
@@ -27,6 +26,7 @@ from api.pages.reads import case_rows, list_case_ids
 from api.routes import stats as api_stats
 from api.schemas import GroupBy
 from api.users import User
+from mediation import labels
 from mediation.errors import DomainError
 from mediation.regions import children, get_region, is_valid_region_code, region_prefix
 from projections import queries

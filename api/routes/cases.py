@@ -3,50 +3,36 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel
 
 from api import authz
+from api.commands import CASE_COMMANDS, CaseCommandRow
 from api.deps import Access, AccessDep, ContextDep, Runtime, RuntimeDep, action
 from api.errors import forbidden, not_found, validation
 from api.routes.common import etag_header, json_response
-from api.schemas import (
-    AcceptanceIn,
-    AgreementIn,
-    AssessmentIn,
-    AwardExtensionIn,
-    CaseCreate,
-    CaseList,
-    CaseView,
-    ClosureIn,
-    ConsentIn,
-    EntrustmentIn,
-    FailureIn,
-    History,
-    MediatorAssignmentIn,
-    PerformanceIn,
-    ReviewIn,
-    SessionIn,
-    SeveranceIn,
-    StatementIn,
-    StatementRetractionIn,
-    StatementServiceIn,
-    WindowExtensionIn,
-)
+from api.schemas import CaseCreate, CaseList, CaseView, History
 from api.views import case_view, history_event
-from mediation.case import ApplicantInput, Case, Claim, RespondentInput
+from mediation.application import CommandContext
+from mediation.case import Case
+from mediation.commands import ReceiveCase
 from mediation.regions import is_valid_region_code, region_prefix
-from mediation.values import ClaimCategory, Status, money
+from mediation.values import ApplicantInput, Claim, ClaimCategory, RespondentInput, Status, money
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
 CaseId = Annotated[str, "case id (UUID)"]
 _VIEW: dict[int | str, dict[str, Any]] = {
     200: {"description": "the case view", "headers": etag_header()}
+}
+_CREATED: dict[int | str, dict[str, Any]] = {
+    201: {"description": "the new case", "headers": etag_header()}
 }
 
 
@@ -166,7 +152,7 @@ def case_history(case_id: CaseId, access: AccessDep, runtime: RuntimeDep) -> Res
     "",
     status_code=201,
     response_model=CaseView,
-    responses={201: {"description": "the new case", "headers": etag_header()}},
+    responses=_CREATED,
     summary="Register a new case (clerk)",
     openapi_extra=action("case.create"),
 )
@@ -175,380 +161,65 @@ def create_case(
 ) -> Response:
     if not authz.in_jurisdiction(access.user, body.region_code):
         raise forbidden("the region is outside your jurisdiction")
-    claims = [
-        Claim(ClaimCategory(c.category), _money(c.amount, f"claims.{i}.amount"))
-        for i, c in enumerate(body.claims)
-    ]
-    return _command(
-        runtime,
-        access,
-        lambda: runtime.app.receive_case(
-            ctx,
-            region_code=body.region_code,
-            received_on=body.received_on,
-            applicant=ApplicantInput(
-                body.applicant.name,
-                body.applicant.id_number,
-                body.applicant.phone,
-                body.applicant.worker_category,
-            ),
-            respondent=RespondentInput(body.respondent.name, body.respondent.credit_code),
-            claims=claims,
-            infringement_known_on=body.infringement_known_on,
+    command = ReceiveCase(
+        region_code=body.region_code,
+        received_on=body.received_on,
+        applicant=ApplicantInput(
+            body.applicant.name,
+            body.applicant.id_number,
+            body.applicant.phone,
+            body.applicant.worker_category,
         ),
-        201,
+        respondent=RespondentInput(body.respondent.name, body.respondent.credit_code),
+        claims=[
+            Claim(ClaimCategory(c.category), _money(c.amount, f"claims.{i}.amount"))
+            for i, c in enumerate(body.claims)
+        ],
+        infringement_known_on=body.infringement_known_on,
     )
+    return _command(runtime, access, lambda: runtime.app.receive(ctx, command), 201)
 
 
 # ---------------------------------------------------------------------- commands
 
 
-@router.post(
-    "/{case_id}/assessment",
-    response_model=CaseView,
-    responses=_VIEW,
-    summary="Record the assessment (clerk)",
-    openapi_extra=action("case.assess"),
-)
-def assess(
-    case_id: CaseId, body: AssessmentIn, access: AccessDep, ctx: ContextDep, runtime: RuntimeDep
-) -> Response:
-    return _command(
-        runtime,
-        access,
-        lambda: runtime.app.assess(
-            ctx,
-            _target(access),
-            on=body.on or runtime.today(),
-            within_scope=body.within_scope,
-            meets_acceptance_conditions=body.meets_acceptance_conditions,
-            suitable_for_mediation=body.suitable_for_mediation,
-            reason=body.reason,
-        ),
+def _add_command_route(row: CaseCommandRow) -> None:
+    """``POST /{case_id}<row.path>``: the row's body becomes its command, run on the case."""
+
+    def endpoint(
+        case_id: str, body: BaseModel, access: Access, ctx: CommandContext, runtime: Runtime
+    ) -> Response:
+        command = row.from_body(body, runtime.today())
+        return _command(
+            runtime, access, lambda: runtime.app.execute(ctx, _target(access), command), row.status
+        )
+
+    # FastAPI reads the body's schema from the signature: here, the row's schema
+    endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=kind)
+            for name, kind in (
+                ("case_id", CaseId),
+                ("body", row.body),
+                ("access", AccessDep),
+                ("ctx", ContextDep),
+                ("runtime", RuntimeDep),
+            )
+        ],
+        return_annotation=Response,
+    )
+    router.add_api_route(
+        "/{case_id}" + row.path,
+        endpoint,
+        methods=["POST"],
+        name=row.endpoint,
+        status_code=row.status,
+        response_model=CaseView,
+        responses=_CREATED if row.status == 201 else _VIEW,
+        summary=row.summary,
+        openapi_extra=action(row.action),
     )
 
 
-@router.post(
-    "/{case_id}/consents",
-    response_model=CaseView,
-    responses=_VIEW,
-    summary="Record (given=true) or withdraw (given=false) a party's consent (clerk)",
-    openapi_extra=action("case.consent"),
-)
-def consent(
-    case_id: CaseId, body: ConsentIn, access: AccessDep, ctx: ContextDep, runtime: RuntimeDep
-) -> Response:
-    return _command(
-        runtime,
-        access,
-        lambda: runtime.app.record_consent(
-            ctx, _target(access), party=body.party, given=body.given, on=body.on
-        ),
-    )
-
-
-@router.post(
-    "/{case_id}/entrustment",
-    response_model=CaseView,
-    responses=_VIEW,
-    summary="Entrust the case to a studio (clerk)",
-    openapi_extra=action("case.entrust"),
-)
-def entrust(
-    case_id: CaseId, body: EntrustmentIn, access: AccessDep, ctx: ContextDep, runtime: RuntimeDep
-) -> Response:
-    return _command(
-        runtime,
-        access,
-        lambda: runtime.app.entrust(
-            ctx, _target(access), studio_id=body.studio_id, route=body.route, on=body.on
-        ),
-    )
-
-
-@router.post(
-    "/{case_id}/severance",
-    status_code=201,
-    response_model=CaseView,
-    responses={201: {"description": "the new case", "headers": etag_header()}},
-    summary="Sever claims into a new case (clerk); returns the new case",
-    openapi_extra=action("case.sever"),
-)
-def sever(
-    case_id: CaseId, body: SeveranceIn, access: AccessDep, ctx: ContextDep, runtime: RuntimeDep
-) -> Response:
-    return _command(
-        runtime,
-        access,
-        lambda: runtime.app.sever(
-            ctx,
-            _target(access),
-            categories=[ClaimCategory(c) for c in body.claim_categories],
-            on=body.on,
-        ),
-        201,
-    )
-
-
-@router.post(
-    "/{case_id}/mediator",
-    response_model=CaseView,
-    responses=_VIEW,
-    summary="Assign a mediator of the case's studio (clerk, coordinator)",
-    openapi_extra=action("case.assign_mediator"),
-)
-def assign_mediator(
-    case_id: CaseId,
-    body: MediatorAssignmentIn,
-    access: AccessDep,
-    ctx: ContextDep,
-    runtime: RuntimeDep,
-) -> Response:
-    return _command(
-        runtime,
-        access,
-        lambda: runtime.app.assign_mediator(
-            ctx, _target(access), mediator_id=body.mediator_id, on=body.on
-        ),
-    )
-
-
-@router.post(
-    "/{case_id}/sessions",
-    response_model=CaseView,
-    responses=_VIEW,
-    summary="Record a mediation session (the assigned mediator)",
-    openapi_extra=action("case.session"),
-)
-def session(
-    case_id: CaseId, body: SessionIn, access: AccessDep, ctx: ContextDep, runtime: RuntimeDep
-) -> Response:
-    return _command(
-        runtime,
-        access,
-        lambda: runtime.app.record_session(
-            ctx, _target(access), held_on=body.held_on, summary=body.summary
-        ),
-    )
-
-
-@router.post(
-    "/{case_id}/window-extension",
-    response_model=CaseView,
-    responses=_VIEW,
-    summary="Extend the pre-filing mediation window once (clerk, the assigned mediator)",
-    openapi_extra=action("case.window_extension"),
-)
-def window_extension(
-    case_id: CaseId,
-    body: WindowExtensionIn,
-    access: AccessDep,
-    ctx: ContextDep,
-    runtime: RuntimeDep,
-) -> Response:
-    return _command(
-        runtime,
-        access,
-        lambda: runtime.app.extend_window(ctx, _target(access), days=body.days, on=body.on),
-    )
-
-
-@router.post(
-    "/{case_id}/agreement",
-    response_model=CaseView,
-    responses=_VIEW,
-    summary="Record the signed mediation agreement (the assigned mediator)",
-    openapi_extra=action("case.agreement"),
-)
-def agreement(
-    case_id: CaseId, body: AgreementIn, access: AccessDep, ctx: ContextDep, runtime: RuntimeDep
-) -> Response:
-    amount = _money(body.amount, "amount")
-    return _command(
-        runtime,
-        access,
-        lambda: runtime.app.sign_agreement(
-            ctx,
-            _target(access),
-            signed_on=body.signed_on,
-            amount=amount,
-            performance_due_on=body.performance_due_on,
-            terms=body.terms,
-        ),
-    )
-
-
-@router.post(
-    "/{case_id}/performance",
-    response_model=CaseView,
-    responses=_VIEW,
-    summary="Record performance: amount_paid is this instalment (assigned mediator, clerk)",
-    openapi_extra=action("case.performance"),
-)
-def performance(
-    case_id: CaseId, body: PerformanceIn, access: AccessDep, ctx: ContextDep, runtime: RuntimeDep
-) -> Response:
-    paid = _money(body.amount_paid, "amount_paid")
-    return _command(
-        runtime,
-        access,
-        lambda: runtime.app.record_performance(
-            ctx, _target(access), on=body.on, amount_paid=paid, complete=body.complete
-        ),
-    )
-
-
-@router.post(
-    "/{case_id}/review",
-    response_model=CaseView,
-    responses=_VIEW,
-    summary="Record the joint application for arbitral review (clerk)",
-    openapi_extra=action("case.review"),
-)
-def review(
-    case_id: CaseId, body: ReviewIn, access: AccessDep, ctx: ContextDep, runtime: RuntimeDep
-) -> Response:
-    return _command(
-        runtime,
-        access,
-        lambda: runtime.app.apply_review(ctx, _target(access), applied_on=body.applied_on),
-    )
-
-
-@router.post(
-    "/{case_id}/statement",
-    response_model=CaseView,
-    responses=_VIEW,
-    summary="Record the issued arbitration mediation statement 仲裁调解书 (clerk)",
-    openapi_extra=action("case.statement"),
-)
-def statement(
-    case_id: CaseId, body: StatementIn, access: AccessDep, ctx: ContextDep, runtime: RuntimeDep
-) -> Response:
-    return _command(
-        runtime,
-        access,
-        lambda: runtime.app.issue_statement(
-            ctx, _target(access), issued_on=body.issued_on, number=body.number
-        ),
-    )
-
-
-@router.post(
-    "/{case_id}/statement/service",
-    response_model=CaseView,
-    responses=_VIEW,
-    summary="Record that a party signed for the statement (clerk)",
-    openapi_extra=action("case.statement_service"),
-)
-def statement_service(
-    case_id: CaseId,
-    body: StatementServiceIn,
-    access: AccessDep,
-    ctx: ContextDep,
-    runtime: RuntimeDep,
-) -> Response:
-    return _command(
-        runtime,
-        access,
-        lambda: runtime.app.serve_statement(ctx, _target(access), party=body.party, on=body.on),
-    )
-
-
-@router.post(
-    "/{case_id}/statement/retraction",
-    response_model=CaseView,
-    responses=_VIEW,
-    summary="Record a party retracting before service; reverses the success (clerk)",
-    openapi_extra=action("case.statement_retraction"),
-)
-def statement_retraction(
-    case_id: CaseId,
-    body: StatementRetractionIn,
-    access: AccessDep,
-    ctx: ContextDep,
-    runtime: RuntimeDep,
-) -> Response:
-    return _command(
-        runtime,
-        access,
-        lambda: runtime.app.retract_statement(ctx, _target(access), party=body.party, on=body.on),
-    )
-
-
-@router.post(
-    "/{case_id}/failure",
-    response_model=CaseView,
-    responses=_VIEW,
-    summary="Record that the mediation failed (assigned mediator, clerk)",
-    openapi_extra=action("case.failure"),
-)
-def failure(
-    case_id: CaseId, body: FailureIn, access: AccessDep, ctx: ContextDep, runtime: RuntimeDep
-) -> Response:
-    return _command(
-        runtime,
-        access,
-        lambda: runtime.app.fail(ctx, _target(access), on=body.on, reason=body.reason),
-    )
-
-
-@router.post(
-    "/{case_id}/acceptance",
-    response_model=CaseView,
-    responses=_VIEW,
-    summary="Decide acceptance 受理 / 不予受理 (clerk)",
-    openapi_extra=action("case.acceptance"),
-)
-def acceptance(
-    case_id: CaseId, body: AcceptanceIn, access: AccessDep, ctx: ContextDep, runtime: RuntimeDep
-) -> Response:
-    return _command(
-        runtime,
-        access,
-        lambda: runtime.app.decide_acceptance(
-            ctx, _target(access), accepted=body.accepted, on=body.on, reason=body.reason
-        ),
-    )
-
-
-@router.post(
-    "/{case_id}/award-extension",
-    response_model=CaseView,
-    responses=_VIEW,
-    summary="Extend the award period with the chair's approval (clerk)",
-    openapi_extra=action("case.award_extension"),
-)
-def award_extension(
-    case_id: CaseId,
-    body: AwardExtensionIn,
-    access: AccessDep,
-    ctx: ContextDep,
-    runtime: RuntimeDep,
-) -> Response:
-    return _command(
-        runtime,
-        access,
-        lambda: runtime.app.extend_award_period(
-            ctx, _target(access), days=body.days, approved_by=body.approved_by, on=body.on
-        ),
-    )
-
-
-@router.post(
-    "/{case_id}/closure",
-    response_model=CaseView,
-    responses=_VIEW,
-    summary="Close the case (clerk)",
-    openapi_extra=action("case.closure"),
-)
-def closure(
-    case_id: CaseId, body: ClosureIn, access: AccessDep, ctx: ContextDep, runtime: RuntimeDep
-) -> Response:
-    return _command(
-        runtime,
-        access,
-        lambda: runtime.app.close_case(
-            ctx, _target(access), on=body.on, disposition=body.disposition
-        ),
-    )
+for _row in CASE_COMMANDS:
+    _add_command_route(_row)

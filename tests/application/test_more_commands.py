@@ -16,10 +16,12 @@ from mediation.errors import (
     ValidationFailed,
     WindowExtensionNotAllowed,
 )
+from mediation.policy import Policy, PolicyBook
 from mediation.values import ClaimCategory, Disposition, Party, Route, Status
 from tests.support.factories import (
     CLERK,
     MEDIATOR,
+    SteppingClock,
     applicant,
     claims,
     in_mediation,
@@ -116,6 +118,23 @@ def test_intake_validation_and_limitation_warning(app: MediationApplication) -> 
         infringement_known_on=D(2025, 2, 1),
     )
     assert late.limitation_warning and late.status is Status.RECEIVED  # warned, not rejected
+
+
+def test_limitation_period_comes_from_the_policy(clock: SteppingClock) -> None:
+    two_years = PolicyBook([Policy(limitation_years=2)])
+    app = MediationApplication(
+        {"PERSISTENCE_MODULE": "eventsourcing.popo"}, policies=two_years, clock=clock
+    )
+    case = app.receive_case(
+        CLERK,
+        region_code="420102",
+        received_on=D(2026, 3, 2),
+        applicant=applicant(),
+        respondent=respondent(),
+        claims=claims(),
+        infringement_known_on=D(2025, 2, 1),
+    )
+    assert not case.limitation_warning
 
 
 def test_pre_filing_failure_then_acceptance_then_post_filing_again(

@@ -9,8 +9,16 @@ from decimal import Decimal
 from playwright.sync_api import Page, expect
 
 from mediation.application import CommandContext
-from mediation.case import ApplicantInput, Claim, RespondentInput
-from mediation.values import Actor, ClaimCategory, Party, Role, WorkerCategory
+from mediation.values import (
+    Actor,
+    ApplicantInput,
+    Claim,
+    ClaimCategory,
+    Party,
+    RespondentInput,
+    Role,
+    WorkerCategory,
+)
 from tests.browser.conftest import SCREENSHOTS, Site
 from tests.support.factories import credit_code, resident_id
 

@@ -9,9 +9,20 @@ from decimal import Decimal
 from uuid import UUID
 
 from mediation.application import CommandContext, MediationApplication
-from mediation.case import ApplicantInput, Case, Claim, RespondentInput
+from mediation.case import Case
 from mediation.identifiers import credit_code_check_char, resident_id_check_char
-from mediation.values import Actor, ClaimCategory, Party, Role, Route, StudioKind, WorkerCategory
+from mediation.values import (
+    Actor,
+    ApplicantInput,
+    Claim,
+    ClaimCategory,
+    Party,
+    RespondentInput,
+    Role,
+    Route,
+    StudioKind,
+    WorkerCategory,
+)
 
 CLERK = CommandContext(Actor("clerk", Role.CLERK))
 ADMIN = CommandContext(Actor("admin", Role.ADMIN))

@@ -11,12 +11,13 @@ from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from mediation.case import Case, Claim
+from mediation.case import Case
 from mediation.errors import DomainError
 from mediation.organisation import Studio
 from mediation.policy import Policy
 from mediation.values import (
     Actor,
+    Claim,
     ClaimCategory,
     Disposition,
     Party,

@@ -11,7 +11,6 @@ import pytest
 
 from mediation import rules
 from mediation.calendar import DayUnit, Period
-from mediation.case import Assessment, Claim, Consent
 from mediation.errors import (
     RULES,
     ConsentMissing,
@@ -27,7 +26,7 @@ from mediation.errors import (
     WindowExtensionNotAllowed,
 )
 from mediation.policy import Policy, PolicyBook
-from mediation.values import ClaimCategory, Party, Route, Status, money
+from mediation.values import Assessment, Claim, ClaimCategory, Consent, Party, Route, Status, money
 
 
 def test_every_rule_has_a_code_source_and_chinese_title() -> None:
@@ -165,3 +164,17 @@ def test_policy_book_versions(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown policy fields"):
         path.write_text(json.dumps([{"version": "x", "windw": 1}]), encoding="utf-8")
         PolicyBook.from_file(path)
+
+
+def test_limitation_is_one_year_by_policy() -> None:
+    years = Policy().limitation_years
+    assert years == 1
+    expired = rules.limitation_expired
+    assert not expired(None, date(2030, 1, 1), years)
+    # a year, not 365 days: 2024 has a 29 February
+    assert not expired(date(2024, 1, 10), date(2025, 1, 10), years)
+    assert expired(date(2024, 1, 10), date(2025, 1, 11), years)
+    # a limit on a 29 February that does not exist is the 28th
+    assert not expired(date(2024, 2, 29), date(2025, 2, 28), years)
+    assert expired(date(2024, 2, 29), date(2025, 3, 1), years)
+    assert not expired(date(2024, 1, 10), date(2026, 1, 10), 2)

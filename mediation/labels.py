@@ -1,4 +1,9 @@
-"""Chinese labels for the codes the domain and the API use (glossary of the domain brief)."""
+"""The Chinese glossary: one label for each code the domain uses, for every layer (web
+pages, statistics labels, charts). Codes are the enums' values in ``mediation.values``.
+
+Claim categories follow the wording of LDMAL art. 2 (劳动争议调解仲裁法第二条); shorter
+forms are cut from these at the first "（", never written again.
+"""
 
 from __future__ import annotations
 
@@ -103,6 +108,27 @@ EVENT: Final[dict[str, str]] = {
     "AcceptanceDecided": "受理决定",
     "AwardPeriodExtended": "延长审理期限",
     "Closed": "结案",
+}
+
+# case commands, by their name in mediation.commands (the web pages' form titles)
+COMMAND: Final[dict[str, str]] = {
+    "assess": "委托调解审查",
+    "record_consent": "当事人调解意愿",
+    "entrust": "委托调解",
+    "sever": "分案",
+    "assign_mediator": "指派调解员",
+    "record_session": "记录调解会谈",
+    "extend_window": "延长调解期限",
+    "sign_agreement": "签订调解协议书",
+    "record_performance": "记录协议履行",
+    "apply_review": "申请仲裁审查",
+    "issue_statement": "出具仲裁调解书",
+    "serve_statement": "调解书送达签收",
+    "retract_statement": "送达前反悔",
+    "fail": "调解不成",
+    "decide_acceptance": "受理决定",
+    "extend_award_period": "延长审理期限",
+    "close": "结案",
 }
 
 GROUP_BY: Final[dict[str, str]] = {

@@ -1,0 +1,366 @@
+"""Commands: what a caller asks of a case or a studio, one small frozen dataclass each.
+
+A command's fields are its arguments, written once. They make the idempotency
+fingerprint (``params``: the field names and values, so a field name is part of the
+stored fingerprint and never renamed), and ``decide`` hands them to the Case method of
+the same meaning (``act``), with the business date (``day_field``) passed as ``on``.
+``MediationApplication.execute`` runs any of them: replay, load, decide, save.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import KW_ONLY, dataclass, fields
+from datetime import date
+from decimal import Decimal
+from typing import Any, ClassVar, Protocol
+from uuid import UUID
+
+from mediation import rules
+from mediation.case import Case
+from mediation.organisation import Studio
+from mediation.policy import Policy
+from mediation.values import (
+    Actor,
+    ApplicantInput,
+    Claim,
+    ClaimCategory,
+    Disposition,
+    Party,
+    RespondentInput,
+    Route,
+    StudioKind,
+)
+
+
+class Studios(Protocol):
+    """Where a command finds the studios it needs (the application)."""
+
+    def get_studio(self, studio_id: UUID, field: str | None = None) -> Studio: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class Command:
+    command_name: ClassVar[str]  # in the fingerprint: never renamed
+    day_field: ClassVar[str] = "on"  # the field holding the business date
+
+    @property
+    def day(self) -> date:
+        value = getattr(self, self.day_field)
+        assert isinstance(value, date)
+        return value
+
+    def params(self) -> dict[str, Any]:
+        """The request as the idempotency fingerprint sees it."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaseCommand(Command):
+    # rows of mediation.transitions that allow it (the pages offer its form then)
+    transitions: ClassVar[tuple[str, ...]] = ()
+    act: ClassVar[Callable[..., None]]  # the Case method, called with the fields
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not cls.__dict__.get("transitions"):
+            cls.transitions = (cls.command_name,)
+
+    def decide(self, case: Case, actor: Actor, policy: Policy, studios: Studios) -> Case | None:
+        """Let the case decide (rules raise named errors); returns a case it created."""
+        args = self.params()
+        args["on"] = args.pop(self.day_field)
+        type(self).act(case, actor=actor, policy=policy, **args)
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Assess(CaseCommand):
+    command_name = "assess"
+    act = Case.assess
+    on: date
+    within_scope: bool
+    meets_acceptance_conditions: bool
+    suitable_for_mediation: bool
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordConsent(CaseCommand):
+    command_name = "record_consent"
+    act = Case.record_consent
+    party: Party
+    given: bool
+    on: date
+
+
+@dataclass(frozen=True, kw_only=True)
+class Entrust(CaseCommand):
+    command_name = "entrust"
+    transitions = ("entrust_pre_filing", "entrust_post_filing")
+    studio_id: UUID
+    route: Route
+    on: date
+
+    def decide(self, case: Case, actor: Actor, policy: Policy, studios: Studios) -> Case | None:
+        studio = studios.get_studio(self.studio_id, field="studio_id")
+        case.entrust(actor=actor, policy=policy, on=self.on, studio=studio, route=self.route)
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sever(CaseCommand):
+    """Move the claims of these categories into a new case (分案); its result is that case."""
+
+    command_name = "sever"
+    categories: Sequence[ClaimCategory]
+    on: date
+
+    def params(self) -> dict[str, Any]:
+        return {"claim_categories": sorted(c.value for c in self.categories), "on": self.on}
+
+    def decide(self, case: Case, actor: Actor, policy: Policy, studios: Studios) -> Case | None:
+        return case.sever(actor=actor, policy=policy, on=self.on, categories=self.categories)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AssignMediator(CaseCommand):
+    command_name = "assign_mediator"
+    mediator_id: UUID
+    on: date
+
+    def decide(self, case: Case, actor: Actor, policy: Policy, studios: Studios) -> Case | None:
+        if case.studio_id is None:  # not entrusted: the transition rule answers
+            rules.require_transition(self.command_name, case.status, case.route)
+        assert case.studio_id is not None
+        studio = studios.get_studio(case.studio_id)
+        case.assign_mediator(
+            actor=actor, policy=policy, on=self.on, studio=studio, mediator_id=self.mediator_id
+        )
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordSession(CaseCommand):
+    command_name = "record_session"
+    day_field = "held_on"
+    act = Case.record_session
+    held_on: date
+    summary: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExtendWindow(CaseCommand):
+    command_name = "extend_window"
+    act = Case.extend_window
+    days: int
+    on: date
+
+
+@dataclass(frozen=True, kw_only=True)
+class SignAgreement(CaseCommand):
+    command_name = "sign_agreement"
+    day_field = "signed_on"
+    act = Case.sign_agreement
+    signed_on: date
+    amount: Decimal
+    performance_due_on: date
+    terms: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordPerformance(CaseCommand):
+    command_name = "record_performance"
+    act = Case.record_performance
+    on: date
+    amount_paid: Decimal
+    complete: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApplyReview(CaseCommand):
+    command_name = "apply_review"
+    day_field = "applied_on"
+    act = Case.apply_review
+    applied_on: date
+
+
+@dataclass(frozen=True, kw_only=True)
+class IssueStatement(CaseCommand):
+    command_name = "issue_statement"
+    day_field = "issued_on"
+    act = Case.issue_statement
+    issued_on: date
+    number: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServeStatement(CaseCommand):
+    command_name = "serve_statement"
+    act = Case.serve_statement
+    party: Party
+    on: date
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetractStatement(CaseCommand):
+    command_name = "retract_statement"
+    act = Case.retract_statement
+    party: Party
+    on: date
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fail(CaseCommand):
+    command_name = "fail"
+    act = Case.fail
+    on: date
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class DecideAcceptance(CaseCommand):
+    command_name = "decide_acceptance"
+    act = Case.decide_acceptance
+    accepted: bool
+    on: date
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExtendAwardPeriod(CaseCommand):
+    command_name = "extend_award_period"
+    act = Case.extend_award_period
+    days: int
+    approved_by: str
+    on: date
+
+
+@dataclass(frozen=True, kw_only=True)
+class Close(CaseCommand):
+    command_name = "close"
+    act = Case.close
+    on: date
+    disposition: Disposition
+
+
+CASE_COMMANDS: tuple[type[CaseCommand], ...] = (
+    Assess,
+    RecordConsent,
+    Entrust,
+    Sever,
+    AssignMediator,
+    RecordSession,
+    ExtendWindow,
+    SignAgreement,
+    RecordPerformance,
+    ApplyReview,
+    IssueStatement,
+    ServeStatement,
+    RetractStatement,
+    Fail,
+    DecideAcceptance,
+    ExtendAwardPeriod,
+    Close,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReceiveCase(Command):
+    """Register a new case (收案); the only case command without a target."""
+
+    command_name = "receive_case"
+    day_field = "received_on"
+    region_code: str
+    received_on: date
+    applicant: ApplicantInput
+    respondent: RespondentInput
+    claims: Sequence[Claim]
+    infringement_known_on: date | None = None
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "region_code": self.region_code,
+            "received_on": self.received_on,
+            "applicant": self.applicant.__dict__,
+            "respondent": self.respondent.__dict__,
+            "claims": [c.to_dict() for c in self.claims],
+            "infringement_known_on": self.infringement_known_on,
+        }
+
+    def decide(self, actor: Actor, policy: Policy) -> Case:
+        return Case.receive(
+            actor=actor,
+            policy=policy,
+            region_code=self.region_code,
+            received_on=self.received_on,
+            applicant=self.applicant,
+            respondent=self.respondent,
+            claims=self.claims,
+            infringement_known_on=self.infringement_known_on,
+        )
+
+
+# --- studios -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegisterStudio(Command):
+    command_name = "register_studio"
+    day_field = "established_on"
+    name: str
+    region_code: str
+    kind: StudioKind
+    established_on: date
+    mediator_quota: int | None = None
+
+    def decide(self, actor: Actor, policy: Policy) -> Studio:
+        return Studio.register(actor=actor, policy=policy, **self.params())
+
+
+@dataclass(frozen=True, kw_only=True)
+class StudioCommand(Command):
+    def decide(self, studio: Studio, actor: Actor, policy: Policy) -> None:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppointMediator(StudioCommand):
+    command_name = "appoint_mediator"
+    day_field = "appointed_on"
+    name: str
+    qualification: str
+    appointed_on: date
+
+    def decide(self, studio: Studio, actor: Actor, policy: Policy) -> None:
+        studio.appoint_mediator(actor=actor, policy=policy, **self.params())
+
+    def appointed(self, studio: Studio) -> UUID:
+        """The mediator it appointed: the newest of that name appointed on that date."""
+        return [
+            m.mediator_id
+            for m in studio.roster.values()
+            if m.name == self.name.strip() and m.appointed_on == self.appointed_on
+        ][-1]
+
+
+@dataclass(frozen=True)
+class RetireMediator(StudioCommand):
+    command_name = "retire_mediator"
+    day_field = "retired_on"
+    mediator_id: UUID
+    _: KW_ONLY
+    retired_on: date
+
+    def decide(self, studio: Studio, actor: Actor, policy: Policy) -> None:
+        studio.retire_mediator(actor=actor, policy=policy, **self.params())
+
+
+@dataclass(frozen=True, kw_only=True)
+class CloseStudio(StudioCommand):
+    command_name = "close_studio"
+    day_field = "closed_on"
+    closed_on: date
+
+    def decide(self, studio: Studio, actor: Actor, policy: Policy) -> None:
+        studio.close(actor=actor, policy=policy, closed_on=self.closed_on)
