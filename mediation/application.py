@@ -38,6 +38,8 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcodin
 from eventsourcing.utils import strtobool
 
 from mediation import rules
+from mediation.calendar import in_force
+from mediation.calendar_book import HolidayCalendars
 from mediation.case import ApplicantInput, Case, Claim, RespondentInput
 from mediation.clock import Clock, recording_time, recording_with
 from mediation.errors import (
@@ -196,6 +198,7 @@ class MediationApplication(Application[UUID]):
         self.clock: Clock = clock or (lambda: datetime.now(CHINA))
         self._after_save: list[Callable[[], object]] = []
         self._local = threading.local()
+        self.calendars = HolidayCalendars(self, self._save)  # loaded holiday notices
 
     def construct_repository(self) -> Repository[UUID]:
         """The library's settings (same environment keys), with ``CachingRepository``."""
@@ -340,7 +343,7 @@ class MediationApplication(Application[UUID]):
         if replayed is not None:
             return replayed
         for attempt in (1, 2):
-            with recording_with(self.clock):
+            with recording_with(self.clock), in_force(self.calendars.current()):
                 result, to_save = decide()
             extra: list[Aggregate] = []
             if ctx.idempotency_key:
