@@ -62,7 +62,13 @@ def case_view(
         claims=[ClaimOut(category=c.category, amount=money_str(c.amount)) for c in case.claims],
         amount_claimed=money_str(case.claimed_amount),
         deadlines=[
-            copied(DeadlineOut, d, calendar_uncovered=not calendar.covers_deadline(d.due_on))
+            copied(
+                DeadlineOut,
+                d,
+                # the agreed performance date is the parties' own, not a counted period
+                calendar_uncovered=d.kind != "performance"
+                and not calendar.covers_deadline(d.due_on),
+            )
             for d in case.deadlines(today)
         ],
         outcome=case.outcome.value if case.outcome else None,

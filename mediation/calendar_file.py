@@ -284,7 +284,7 @@ class _Validator:
     def _no_overlap(self, items: list[Holiday]) -> None:
         for i, h in enumerate(items):
             for j, other in enumerate(items):
-                if j != i and j < i and h.first <= other.last and other.first <= h.last:
+                if j < i and h.first <= other.last and other.first <= h.last:
                     self.fail(
                         f"{h.name}（{h.first.isoformat()} 至 {h.last.isoformat()}）与"
                         f"{other.name}的放假日期重叠",

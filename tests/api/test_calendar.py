@@ -7,7 +7,8 @@ Synthetic notices only (tests/support/notices.py).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from api.calendar_cli import calendar_cli
 from mediation.application import MediationApplication
 from mediation.settings import get_settings, persistence_env
 from tests.api.conftest import World, case_body
-from tests.support.factories import SteppingClock
+from tests.support.factories import MEDIATOR, SteppingClock, in_mediation
 from tests.support.notices import DUE_MON_FRI, DUE_V1, RECEIVED, SYNTHETIC_2031, SYNTHETIC_2032
 
 COOKIE = "mediation_session"
@@ -111,6 +112,23 @@ def test_an_uncovered_deadline_is_flagged_until_the_admin_loads_the_year(
     assert (
         "节假日安排" not in _page(world, "/queue", "mediator").split("<main")[1].split("</main>")[0]
     )
+
+
+def test_an_agreed_performance_date_is_never_flagged(world: World, clock: SteppingClock) -> None:
+    clock.set(datetime(2031, 10, 1, 2, 0, tzinfo=UTC))
+    app = world.system.app
+    case = in_mediation(app, world.studio_id, world.mediator_id, received_on=date(2031, 9, 1))
+    app.sign_agreement(
+        MEDIATOR,
+        case.id,
+        signed_on=date(2031, 9, 10),
+        amount=Decimal("5000.00"),
+        performance_due_on=date(2031, 10, 20),
+        terms="一次性支付",
+    )
+    view = world.get(f"/api/v1/cases/{case.id}").json()
+    flags = {d["kind"]: d["calendar_uncovered"] for d in view["deadlines"]}
+    assert flags == {"performance": False, "review_application": True}
 
 
 @pytest.fixture
