@@ -19,6 +19,7 @@ from fastapi.openapi.utils import get_openapi
 
 from api import errors
 from api.deps import Runtime, SystemLike, precheck, runtime_of
+from api.holidays import calendar_out
 from api.integrity import IntegrityMonitor
 from api.logs import RequestContext
 from api.outage import DatabaseGate
@@ -123,6 +124,7 @@ def create_app(system: SystemLike | None = None, settings: Settings | None = Non
                 position=position,
                 integrity=copied(IntegrityOut, checked),
                 projections_halted=halted,
+                calendar=calendar_out(rt.app.calendars.current(), rt.today()),
             )
         )
 

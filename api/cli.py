@@ -11,6 +11,7 @@ from uuid import UUID
 
 import typer
 
+from api.calendar_cli import calendar_cli
 from api.logs import configure
 from api.security import InsecureSettings, uses_random_key, with_keys
 from api.users import UserError, UserStore, changes_text
@@ -22,6 +23,7 @@ from projections.demo import generate
 cli = typer.Typer(help="Labour-dispute mediation case system (裁调对接).", no_args_is_help=True)
 users_cli = typer.Typer(help="Manage users.", no_args_is_help=True)
 cli.add_typer(users_cli, name="users")
+cli.add_typer(calendar_cli, name="calendar")
 
 log = logging.getLogger("api.cli")
 

@@ -15,6 +15,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from api.holidays import CalendarOut
 from mediation.identifiers import validate_credit_code, validate_resident_id
 from mediation.organisation import QUALIFICATIONS
 from mediation.regions import is_valid_region_code
@@ -247,6 +248,10 @@ class DeadlineOut(BaseModel):
     ]
     due_on: date
     overdue: bool
+    calendar_uncovered: bool = Field(
+        default=False,
+        description="counted Monday-Friday: no holiday notice covers the days it counts",
+    )
 
 
 class AssessmentOut(BaseModel):
@@ -510,6 +515,7 @@ class Ready(BaseModel):
     position: int
     integrity: IntegrityOut | None = None
     projections_halted: list[HaltedView] = Field(default_factory=list)
+    calendar: CalendarOut | None = None
 
 
 class ProblemOut(BaseModel):

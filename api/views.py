@@ -22,6 +22,7 @@ from api.schemas import (
     StudioView,
 )
 from mediation.application import HistoryEntry
+from mediation.calendar import HolidayCalendar
 from mediation.case import Case
 from mediation.identifiers import mask_name, mask_resident_id
 from mediation.organisation import Studio
@@ -45,7 +46,10 @@ def _applicant(data: dict[str, Any], mask: bool) -> dict[str, Any]:
     return out
 
 
-def case_view(case: Case, today: date, *, mask: bool = False) -> CaseView:
+def case_view(
+    case: Case, today: date, *, calendar: HolidayCalendar, mask: bool = False
+) -> CaseView:
+    """The case as the API shows it; ``calendar`` (the one in force) flags uncovered deadlines."""
     a = case.assessment
     g = case.agreement
     applicant = _applicant(case.applicant, mask)
@@ -57,7 +61,16 @@ def case_view(case: Case, today: date, *, mask: bool = False) -> CaseView:
         respondent=RespondentOut.model_validate(case.respondent),
         claims=[ClaimOut(category=c.category, amount=money_str(c.amount)) for c in case.claims],
         amount_claimed=money_str(case.claimed_amount),
-        deadlines=[copied(DeadlineOut, d) for d in case.deadlines(today)],
+        deadlines=[
+            copied(
+                DeadlineOut,
+                d,
+                # the agreed performance date is the parties' own, not a counted period
+                calendar_uncovered=d.kind != "performance"
+                and not calendar.covers_deadline(d.due_on),
+            )
+            for d in case.deadlines(today)
+        ],
         outcome=case.outcome.value if case.outcome else None,
         severed_into=list(case.severed_into),
         assessment=copied(AssessmentOut, a) if a else None,

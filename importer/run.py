@@ -27,6 +27,7 @@ from importer.build import Builder, Organisation
 from importer.rows import HistoricCase, parse_row, read_rows
 from importer.store import record
 from mediation.application import MediationApplication
+from mediation.calendar import in_force
 from mediation.case import Case
 from mediation.clock import recording_with
 from mediation.errors import DomainError
@@ -160,7 +161,7 @@ def import_file(
             if number not in refused_rows:
                 yield parse_row(number, values)
 
-    with recording_with(app.clock):
+    with recording_with(app.clock), in_force(app.calendars.current()):
         for row in second_pass():
             try:
                 if row.studio_key in refused_studios and row.outcome != "not_entrusted":

@@ -39,6 +39,8 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from eventsourcing.utils import strtobool
 
 from mediation import commands
+from mediation.calendar import in_force
+from mediation.calendar_book import HolidayCalendars
 from mediation.case import Case
 from mediation.clock import Clock, recording_with
 from mediation.commands import (
@@ -153,6 +155,7 @@ class MediationApplication(Application[UUID]):
         self.clock: Clock = clock or (lambda: datetime.now(CHINA))
         self._after_save: list[Callable[[], object]] = []
         self._local = threading.local()
+        self.calendars = HolidayCalendars(self, self._save)  # loaded holiday notices
 
     def construct_repository(self) -> Repository[UUID]:
         """The library's settings (same environment keys), with ``CachingRepository``."""
@@ -297,7 +300,7 @@ class MediationApplication(Application[UUID]):
         if replayed is not None:
             return replayed
         for attempt in (1, 2):
-            with recording_with(self.clock):
+            with recording_with(self.clock), in_force(self.calendars.current()):
                 result, to_save = decide()
             extra: list[Aggregate] = []
             if ctx.idempotency_key:

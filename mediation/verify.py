@@ -17,7 +17,7 @@ from eventsourcing.persistence import StoredEvent
 
 from mediation.integrity import GENESIS, chain_hash
 
-CHAINED_PREFIXES = ("mediation.case.", "mediation.organisation.")
+CHAINED_PREFIXES = ("mediation.case.", "mediation.organisation.", "mediation.calendar.")
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 
-from api.pages import cases, stats, work
+from api.pages import calendar, cases, stats, work
 from api.pages.common import (
     STATIC_DIR,
     LoginRequired,
@@ -27,6 +27,7 @@ router.include_router(work.router)
 router.include_router(cases.intake_router)
 router.include_router(cases.router)
 router.include_router(stats.router)
+router.include_router(calendar.router)
 
 __all__ = ["mount", "router"]
 

@@ -156,7 +156,7 @@ def case_page(
     rt = runtime(request)
     today = rt.today()
     mask = authz.masked(user)
-    view = case_view(case, today, mask=mask)
+    view = case_view(case, today, calendar=rt.app.calendars.current(), mask=mask)
     forms = available(user, case)
     studios = eligible_studios(rt, case.region_code, today) if "entrust" in forms else []
     mediators: list[Any] = []
@@ -179,6 +179,7 @@ def case_page(
             "overdue": d.overdue,
             "css": deadline_class(d.due_on, d.overdue, today),
             "days": (d.due_on - today).days,
+            "uncovered": d.calendar_uncovered,
         }
         for d in view.deadlines
     ]

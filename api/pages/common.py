@@ -21,9 +21,10 @@ from starlette.responses import RedirectResponse, Response
 
 from api import authz
 from api.deps import Runtime, runtime_of
-from api.errors import ApiError
+from api.errors import OUTAGE, ApiError
 from api.users import User
 from mediation import labels
+from mediation.calendar import calendar_warning
 from mediation.errors import DomainError
 from mediation.values import Actor, Role
 
@@ -164,7 +165,7 @@ NAV: dict[Role, list[tuple[str, str]]] = {
     Role.MEDIATOR: [("/queue", "我的调解案件")],
     Role.COORDINATOR: [("/roster", "调解员名册"), ("/cases", "案件查询")],
     Role.AUDITOR: [("/dashboard", "统计分析"), ("/subsidies", "办案补贴"), ("/cases", "案件查询")],
-    Role.ADMIN: [("/admin", "工作室"), ("/cases", "案件查询")],
+    Role.ADMIN: [("/admin", "工作室"), ("/admin/calendar", "节假日安排"), ("/cases", "案件查询")],
 }
 
 HOME: dict[Role, str] = {
@@ -194,6 +195,7 @@ def render(
         "money": money_zh,
         "percent": percent,
         "path": request.url.path,
+        "calendar_warning": _calendar_warning(request, user),
     }
     ctx.update(context)
     response = TEMPLATES.TemplateResponse(request, template, ctx, status_code=status)
@@ -212,6 +214,18 @@ class Refused:
     open_form: str
     values: dict[str, str]
     status: int = 422
+
+
+def _calendar_warning(request: Request, user: User | None) -> str | None:
+    """This or next year's missing holiday notice, for the clerks' and admins' pages."""
+    if user is None or user.role not in (Role.CLERK, Role.ADMIN):
+        return None
+    rt = runtime(request)
+    try:
+        warning = calendar_warning(rt.app.calendars.current(), rt.today())
+    except OUTAGE:  # the page (or its error page) is shown without the banner
+        return None
+    return warning.zh if warning else None
 
 
 def refusal(exc: DomainError) -> dict[str, Any]:

@@ -111,7 +111,7 @@ def list_case_ids(
 
 def case_rows(rt: Runtime, ids: list[UUID], *, mask: bool) -> list[dict[str, Any]]:
     """Summary rows for a list of cases (loaded from the event store: the truth)."""
-    today = rt.today()
+    today, calendar = rt.today(), rt.app.calendars.current()
     names = studio_names(rt)
     out = []
     for case_id in ids:
@@ -119,7 +119,7 @@ def case_rows(rt: Runtime, ids: list[UUID], *, mask: bool) -> list[dict[str, Any
             case = rt.app.get_case(case_id)
         except DomainError:
             continue
-        view = case_view(case, today, mask=mask)
+        view = case_view(case, today, calendar=calendar, mask=mask)
         due = sorted(view.deadlines, key=lambda d: d.due_on)
         first = due[0] if due else None
         region = get_region(view.region_code)

@@ -37,7 +37,8 @@ _CREATED: dict[int | str, dict[str, Any]] = {
 
 
 def _respond(runtime: Runtime, access: Access, case: Case, status: int = 200) -> Response:
-    view = case_view(case, runtime.today(), mask=access.mask)
+    calendar = runtime.app.calendars.current()
+    view = case_view(case, runtime.today(), calendar=calendar, mask=access.mask)
     return json_response(view, status, etag=case.version)
 
 
@@ -112,12 +113,12 @@ def list_cases(
             )
         except ValueError:
             raise validation("the cursor is not valid for this list", field="cursor") from None
-    today = runtime.today()
+    today, calendar = runtime.today(), runtime.app.calendars.current()
     items = []
     for case_id in ids:
         case = runtime.app.get_case(case_id)
         if authz.in_jurisdiction(user, case.region_code):  # belt and braces
-            items.append(case_view(case, today, mask=access.mask))
+            items.append(case_view(case, today, calendar=calendar, mask=access.mask))
     return json_response(CaseList(items=items, next_cursor=next_cursor))
 
 

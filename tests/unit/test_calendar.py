@@ -23,17 +23,24 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mediation.calendar import (
+    BASE,
     CALENDAR_VERSION,
     DayUnit,
+    HolidayCalendar,
     Period,
     add_working_days,
+    calendar_warning,
+    current,
     due_date,
+    in_force,
     is_covered,
     is_overdue,
     is_working_day,
     next_working_day,
     working_days_between,
 )
+from mediation.calendar_file import parse_notice
+from tests.support.notices import SYNTHETIC_2031, SYNTHETIC_2032
 
 # --- the calendar data itself -----------------------------------------------------------------
 
@@ -213,3 +220,80 @@ def test_is_overdue() -> None:
     assert not is_overdue(due_on, date(2026, 2, 23))
     assert not is_overdue(due_on, due_on)
     assert is_overdue(due_on, date(2026, 2, 25))
+
+
+# --- loaded notices over the package ------------------------------------------------------------
+
+_SYNTHETIC = parse_notice(SYNTHETIC_2031)
+
+
+def test_a_loaded_year_answers_with_its_holidays_and_make_up_days() -> None:
+    loaded = HolidayCalendar({2031: _SYNTHETIC})
+    start = date(2031, 9, 26)  # a Friday
+    assert BASE.due_date(start, Period(5, DayUnit.WORKING)) == date(2031, 10, 3)  # Mon-Fri
+    # Sun 09-28 (make-up) 1, 09-29 2, 09-30 3, [10-01..10-07 off], 10-08 4, 10-09 5
+    assert loaded.due_date(start, Period(5, DayUnit.WORKING)) == date(2031, 10, 9)
+    assert loaded.is_working_day(date(2031, 10, 11))  # a Saturday make-up workday
+    assert not loaded.is_working_day(date(2031, 10, 12))  # the ordinary Sunday after it
+    # a calendar-day period ending inside the break rolls to the first working day after it
+    assert loaded.due_date(date(2031, 9, 17), Period(15, DayUnit.CALENDAR)) == date(2031, 10, 8)
+    assert loaded.covers(date(2031, 1, 1)) and not BASE.covers(date(2031, 1, 1))
+
+
+def test_a_loaded_year_replaces_the_package_for_that_year_only() -> None:
+    # A (synthetic) correction of 2026 with 10-03..10-07 off: 10-02 works again.
+    corrected = parse_notice(
+        'year = 2026\nreference = "SYNTHETIC"\nissued_on = 2025-11-10\n'
+        '[[holidays]]\nname = "测试"\nfrom = 2026-10-03\nto = 2026-10-07\n'
+    )
+    calendar = HolidayCalendar({2026: corrected}, versions={2026: 2})
+    assert not BASE.is_working_day(date(2026, 10, 2))
+    assert calendar.is_working_day(date(2026, 10, 2))
+    assert calendar.is_working_day(date(2025, 1, 26)) is BASE.is_working_day(date(2025, 1, 26))
+    assert calendar.version == f"{CALENDAR_VERSION}+2026v2"
+    assert calendar.source(2026) == f"{corrected.reference} (v2)"
+    assert calendar.source(2025) == CALENDAR_VERSION and calendar.source(2031) is None
+
+
+def test_the_module_functions_answer_from_the_calendar_in_force() -> None:
+    loaded = HolidayCalendar({2031: _SYNTHETIC})
+    start = date(2031, 9, 26)
+    assert current() is BASE
+    with in_force(loaded):
+        assert current() is loaded
+        assert due_date(start, Period(5, DayUnit.WORKING)) == date(2031, 10, 9)
+        assert is_covered(start) and not is_working_day(date(2031, 10, 2))
+    assert due_date(start, Period(5, DayUnit.WORKING)) == date(2031, 10, 3)
+    assert not is_covered(start)
+
+
+def test_a_deadline_is_covered_only_if_the_month_before_it_is() -> None:
+    assert BASE.covers_deadline(date(2026, 12, 31))
+    assert not BASE.covers_deadline(date(2027, 1, 4))  # counted Monday-Friday
+    # early January counts days of the year before: 2032 loaded, 2031 not
+    only_2032 = HolidayCalendar({2032: parse_notice(SYNTHETIC_2032)})
+    assert not only_2032.covers_deadline(date(2032, 1, 10))
+    assert only_2032.covers_deadline(date(2032, 3, 10))
+
+
+@pytest.mark.parametrize(
+    ("today", "code", "year"),
+    [
+        (date(2026, 11, 30), None, None),
+        (date(2026, 12, 1), "calendar_next_year_missing", 2027),
+        (date(2026, 12, 31), "calendar_next_year_missing", 2027),
+        (date(2027, 1, 1), "calendar_year_missing", 2027),
+        (date(2031, 6, 1), "calendar_year_missing", 2031),
+    ],
+)
+def test_the_warning_from_1_december(today: date, code: str | None, year: int | None) -> None:
+    warning = calendar_warning(BASE, today)
+    assert (warning.code, warning.year) == (code, year) if warning else code is None
+    if warning is not None:
+        assert str(year) in warning.zh and str(year) in warning.en
+
+
+def test_no_warning_once_next_years_notice_is_loaded() -> None:
+    calendar = HolidayCalendar({2031: _SYNTHETIC, 2032: parse_notice(SYNTHETIC_2032)})
+    assert calendar_warning(calendar, date(2031, 12, 1)) is None
+    assert calendar_warning(HolidayCalendar({2031: _SYNTHETIC}), date(2031, 12, 1)) is not None
