@@ -10,7 +10,7 @@ before any command runs.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeAlias
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
@@ -28,6 +28,7 @@ from mediation.values import (
     StudioKind,
     WorkerCategory,
 )
+from projections import caseload
 
 EARLIEST = date(1990, 1, 1)
 LATEST = date(2099, 12, 31)
@@ -392,20 +393,8 @@ class StudioList(BaseModel):
 
 # ---------------------------------------------------------------------- statistics
 
-GroupBy = Literal[
-    "city", "county", "studio", "mediator", "month", "claim_category", "route", "worker_category"
-]
-Measure = Literal[
-    "received",
-    "entrusted",
-    "concluded",
-    "succeeded",
-    "succeeded_by_performance",
-    "succeeded_by_statement",
-    "failed",
-    "pending",
-    "overdue",
-]
+GroupBy: TypeAlias = caseload.GroupBy
+Measure: TypeAlias = caseload.Count  # a drill-down over the API lists the cases behind a count
 
 
 class CaseloadRowOut(BaseModel):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import importlib
 import multiprocessing
 import os
 import resource
@@ -23,6 +22,7 @@ from importer.run import import_file
 from mediation.application import CommandContext, MediationApplication
 from mediation.settings import persistence_env
 from mediation.values import Actor, Role
+from projections.caseload import caseload
 from projections.rebuild import rebuild_workers
 from projections.system import System
 from tests.fixtures.make_historic_cases import generate, write_csv
@@ -458,16 +458,12 @@ def _naive_rows(store: Store) -> tuple[Any, Any]:
 
 
 def stats_vs_naive(store: Store, sizes: Sizes) -> dict[str, Any]:
-    try:
-        queries = importlib.import_module("projections.queries")
-    except Exception as exc:
-        return {"ratio": None, "reason": f"projections.queries not importable: {exc!r}"}
     system = System(store.url, in_process=False)
     try:
         system.catch_up()
 
         def query() -> Any:
-            return queries.caseload(
+            return caseload(
                 system.engine,
                 region="420000",
                 from_=STATS_PERIOD[0],
@@ -577,8 +573,6 @@ def _growth_child(
     url: str, backend: str, schema: str | None, path: str | None, runs: int
 ) -> dict[str, Any]:
     """Runs in a fresh process: its peak RSS is the rebuild's and the query's own."""
-    from projections.queries import caseload
-
     system = System(url, in_process=False)
     try:
         rebuild_s = seconds(lambda: _rebuild_all(system))

@@ -168,7 +168,7 @@ def _nonzero(rows: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def project(report: Any) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
-    """The same figures from a ``projections.queries.CaseloadReport``."""
+    """The same figures from a ``projections.caseload.CaseloadReport``."""
 
     def pick(row: Any) -> dict[str, Any]:
         return {f: getattr(row, f) for f in FIELDS}

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Table, and_, bindparam, delete, select, updat
 
 from mediation.deadlines import open_deadlines
 from mediation.values import Route, Status
-from projections import stats
+from projections import counters
 from projections.decode import Ev
 from projections.sql import MediationState, insert_many
 
@@ -98,7 +98,7 @@ class Batch:
 
     def __init__(
         self,
-        agg: stats.Agg | None = None,
+        agg: counters.Agg | None = None,
         retired: dict[str, list[MediationState]] | None = None,
         *,
         loading: bool = False,
@@ -112,7 +112,7 @@ class Batch:
         self.marks: list[tuple[FactKey, dict[str, Any]]] = []
         self.by_key: dict[FactKey, dict[str, Any]] = {}
         self._seq: dict[tuple[str, int], int] = {}
-        self.agg = agg if agg is not None else stats.Agg()
+        self.agg = agg if agg is not None else counters.Agg()
         # mediations that ended (were replaced by a new entrustment) during the batch
         self.retired: dict[str, list[MediationState]] = (
             retired if retired is not None else defaultdict(list)
@@ -163,7 +163,7 @@ class Batch:
 
     def _count(self, fact: dict[str, Any], on: date) -> None:
         kind = fact["kind"]
-        keys = stats.dim_keys(
+        keys = counters.dim_keys(
             fact["studio_id"],
             fact["mediator_id"],
             fact["route"],

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, text
 
 from mediation.case import Case
-from projections import stats
+from projections import counters
 from projections.cases_batch import (
     MARKED,
     Batch,
@@ -72,8 +72,8 @@ class LoadPart:
     """What one part of a partitioned rebuild hands back once its case rows are written:
     its counter changes (summed with the other parts') and its deferred marks."""
 
-    agg: stats.Agg  # its policy versions; its counter changes too if it staged some
-    rolled: dict[stats.RowKey, Any] | None  # else those changes, rolled up (by the part)
+    agg: counters.Agg  # its policy versions; its counter changes too if it staged some
+    rolled: dict[counters.RowKey, Any] | None  # else those changes, rolled up (by the part)
     deferred: Deferred
     counter_flushes: int
     spilled: int
@@ -92,7 +92,7 @@ class Load:
 
     def __init__(self, apply: Apply) -> None:
         self.apply = apply
-        self.agg = stats.Agg()
+        self.agg = counters.Agg()
         self.states: dict[str, Row] = {}
         # the primary key of every fact a later event may still mark, by (case, mediation,
         # kind): a mark then updates that one row (no search by case)
@@ -107,7 +107,7 @@ class Load:
         # the staging table exists already (a partitioned rebuild creates it up front)
         self.staging_ready = False
         # the parts' counter changes they rolled up themselves (a partitioned rebuild)
-        self.rolled: dict[stats.RowKey, Any] = {}
+        self.rolled: dict[counters.RowKey, Any] = {}
 
     @property
     def limit(self) -> int:
@@ -187,7 +187,7 @@ class Load:
             if not self.counter_flushes and not self.staging_ready:
                 _fresh_staging(conn, suffix)
             self.agg.stage(conn, staging, t["policy_days"])
-            self.agg = stats.Agg()
+            self.agg = counters.Agg()
             self.counter_flushes += 1
 
     # ------------------------------------------------------------------ carried rows
@@ -213,8 +213,8 @@ class Load:
             state["sort_due"] = sort_due(state)
             ms = state["m_state"]
             for old in self.retired.pop(case_id, ()):
-                stats.apply_pending(agg, old, +1)
-            stats.apply_pending(agg, ms, +1)
+                counters.apply_pending(agg, old, +1)
+            counters.apply_pending(agg, ms, +1)
             state["m_state"] = dump_state(ms)
             for mediation in range(1, state["mediation"] + 1):
                 for kind in MARKED:
@@ -225,7 +225,7 @@ class Load:
     def _reload(self, conn: Connection, t: dict[str, Table], ids: list[str]) -> None:
         """Read spilled case rows back (they leave the table until written again)."""
         for state, _ in read_cases(conn, t["cases"], ids, remove=True):
-            stats.apply_pending(self.agg, state["m_state"], -1)  # counted again when written
+            counters.apply_pending(self.agg, state["m_state"], -1)  # counted again when written
             self.states[state["case_id"]] = state
             self.reloaded += 1
 
@@ -247,12 +247,12 @@ class Load:
         agg, rolled = self.agg, None
         if not self.counter_flushes:  # rolled up here, at once with the other parts
             rolled = agg.rolled_up()
-            agg = stats.Agg()
+            agg = counters.Agg()
             agg.policy = self.agg.policy
         part = LoadPart(
             agg, rolled, self.deferred, self.counter_flushes, self.spilled, self.reloaded
         )
-        self.agg, self.deferred = stats.Agg(), []
+        self.agg, self.deferred = counters.Agg(), []
         return part
 
     def absorb(self, parts: Sequence[LoadPart]) -> None:
@@ -261,7 +261,7 @@ class Load:
         for part in parts:
             self.agg.merge(part.agg)
             if part.rolled:
-                stats.add_rolled(self.rolled, part.rolled)
+                counters.add_rolled(self.rolled, part.rolled)
             self.deferred += part.deferred  # each case's marks come from one part, in order
             self.counter_flushes += part.counter_flushes
             self.spilled += part.spilled
@@ -282,14 +282,14 @@ class Load:
         if self.counter_flushes:  # earlier changes are staged: add these, sum, roll up
             staging = stats_stage_table(suffix)
             self.agg.stage(conn, staging, t["policy_days"])
-            stats.write_staged(conn, staging, t["stats"])
+            counters.write_staged(conn, staging, t["stats"])
             staging.drop(conn)
             # the parts that staged nothing rolled their changes up: added to the rows
-            stats.write_rolled(conn, t["stats"], self.rolled, fresh=False)
+            counters.write_rolled(conn, t["stats"], self.rolled, fresh=False)
         else:
             rows = self.agg.rolled_up()
-            stats.add_rolled(rows, self.rolled)
-            stats.write_rolled(conn, t["stats"], rows, fresh=True)
+            counters.add_rolled(rows, self.rolled)
+            counters.write_rolled(conn, t["stats"], rows, fresh=True)
             self.agg.write_policy(conn, t["policy_days"])
             if self.staging_ready:  # created for the parts, none of which needed it
                 stats_stage_table(suffix).drop(conn, checkfirst=True)

@@ -17,7 +17,7 @@ events alone, so a rebuild gives identical rows.
   category and claim categories the case had when it happened.
 * ``rm_subsidies`` — append-only subsidy entries by month of recording; a reversed success
   adds a compensating (negative) entry, never edits an old one.
-* ``rm_stats``, ``rm_policy_days`` — the caseload counters (``projections.stats``).
+* ``rm_stats``, ``rm_policy_days`` — the caseload counters (``projections.counters``).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from sqlalchemy import Connection, Table, delete
 from mediation.case import Case
 from mediation.policy import Policy, PolicyBook
 from mediation.values import Route, Status
-from projections import stats
+from projections import counters
 from projections.cases_batch import (
     CHUNK,
     NO_DUE,
@@ -91,8 +91,8 @@ def _days(row: Row, on: date) -> int:
 
 def _count_received(batch: Batch, row: Row, claims: list[list[Any]], sign: int) -> None:
     region, worker, received_on = row["region_code"], row["worker_category"], row["received_on"]
-    contribution = stats.received_contribution(region, worker, received_on, claims)
-    stats.apply_received(batch.agg, region, received_on, contribution, sign)
+    contribution = counters.received_contribution(region, worker, received_on, claims)
+    counters.apply_received(batch.agg, region, received_on, contribution, sign)
 
 
 class CasesView:
@@ -154,10 +154,10 @@ class CasesView:
                 before = orig.get(case_id)
                 retired = batch.retired.get(case_id, [])
                 if stored != before or retired:  # its pending stock changed
-                    stats.apply_pending(agg, json.loads(before) if before else None, -1)
+                    counters.apply_pending(agg, json.loads(before) if before else None, -1)
                     for old in retired:
-                        stats.apply_pending(agg, old, +1)
-                    stats.apply_pending(agg, ms, +1)
+                        counters.apply_pending(agg, old, +1)
+                    counters.apply_pending(agg, ms, +1)
                 changed.append({**state, "m_state": stored})
             insert_many(conn, t["cases"], changed)
         agg.write(conn, t["stats"], t["policy_days"])
@@ -446,7 +446,7 @@ class CasesView:
             return
         on_iso, branch, days, region, studio, mediator, route, worker, categories = ms["succ"]
         on = date.fromisoformat(on_iso)
-        keys = stats.dim_keys(studio, mediator, route, worker, categories, on)
+        keys = counters.dim_keys(studio, mediator, route, worker, categories, on)
         batch.agg.add(
             on, region, keys, {"n": -1, "perf" if branch == "performance" else "stmt": -1}
         )

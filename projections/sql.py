@@ -292,7 +292,7 @@ def case_tables(suffix: str = "") -> dict[str, Table]:
 OBSOLETE_CASE_TABLES = ("rm_stats_days", "rm_stats_open")
 
 # ``rm_cases.m_state``: a case's current mediation as the caseload counters need it (its
-# pending and overdue stock, ``stats.apply_pending``). Stored as compact JSON with these
+# pending and overdue stock, ``counters.apply_pending``). Stored as compact JSON with these
 # keys in this order: they are the stored encoding, so renaming one needs a rebuild.
 MediationState = TypedDict(
     "MediationState",
@@ -426,8 +426,8 @@ def make_engine(database_url: str) -> Engine:
         The default ping runs ``SELECT 1`` inside a transaction (``BEGIN`` first, its
         ``ROLLBACK`` when the connection returns to the pool, which also drops the
         driver's prepared statements). A single read statement can then run in autocommit
-        (``projections.queries``), one round trip in all. A connection that was working
-        half a second ago is taken as alive without asking (HikariCP's
+        (``projections.caseload_counters``), one round trip in all. A connection that was
+        working half a second ago is taken as alive without asking (HikariCP's
         ``aliveBypassWindowMs``, same default): a ping is a round trip, a tenth of a
         statistics query here. Should the server have gone in that half second, the
         statement itself fails as a disconnect: SQLAlchemy then invalidates the pool and

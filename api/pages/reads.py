@@ -1,4 +1,4 @@
-"""Reads for the pages: the read models' queries (``projections.queries``) and the studios.
+"""Reads for the pages: the read models' work lists (``projections.worklists``) and the studios.
 
 Nothing here decides who may see what: callers have asked ``api.authz`` first, and every
 list is scoped to the user's jurisdiction prefix.
@@ -20,7 +20,7 @@ from mediation import labels
 from mediation.errors import DomainError
 from mediation.regions import covers, get_region
 from mediation.values import active_on
-from projections import queries
+from projections import worklists
 from projections.sql import organisation_tables
 
 
@@ -94,7 +94,7 @@ def list_case_ids(
     limit: int = 50,
 ) -> Page:
     def page(after: str | None) -> Page:
-        return queries.list_cases(
+        return worklists.list_cases(
             rt.system.engine,
             region_prefix=region_prefix,
             status=status,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -24,12 +24,12 @@ from api.pages.common import (
 )
 from api.pages.reads import case_rows, list_case_ids
 from api.routes import stats as api_stats
-from api.schemas import GroupBy
 from api.users import User
 from mediation import labels
 from mediation.errors import DomainError
 from mediation.regions import children, get_region, is_valid_region_code, region_prefix
-from projections import queries
+from projections import caseload, drilldown, subsidies
+from projections.coverage import pilot_coverage
 
 router = APIRouter()
 
@@ -140,13 +140,13 @@ def dashboard(request: Request, region: str = "", to: str = "", as_of: str = "")
     q = Query(user, rt.today(), region, request.query_params.get("from", ""), to, as_of)
     engine = rt.system.engine
     try:
-        by_area = queries.caseload(
+        by_area = caseload.caseload(
             engine, region=q.region, from_=q.from_, to=q.to, group_by=q.by, as_of=q.as_of
         )
-        by_month = queries.caseload(
+        by_month = caseload.caseload(
             engine, region=q.region, from_=q.from_, to=q.to, group_by="month", as_of=q.as_of
         )
-        coverage = queries.pilot_coverage(engine, region=q.region, on=q.to)
+        coverage = pilot_coverage(engine, region=q.region, on=q.to)
     except DomainError as exc:
         raise PageError(422, exc.title_zh, exc.detail) from None
     rows = by_area.rows
@@ -236,7 +236,7 @@ def drill_down(
     rt = runtime(request)
     q = Query(user, rt.today(), region, request.query_params.get("from", ""), to, as_of)
     try:
-        ids = queries.caseload_cases(
+        ids = drilldown.caseload_cases(
             rt.system.engine,
             region=q.region,
             from_=q.from_,
@@ -272,14 +272,13 @@ def _download(
     user = page_user(request)
     rt = runtime(request)
     q = Query(user, rt.today(), region, request.query_params.get("from", ""), to, as_of)
-    if group_by not in queries.GROUP_BYS:
+    if group_by not in caseload.GROUP_BYS:
         raise PageError(422, "分组方式无效")
     try:
         access = Access(user, "stats.caseload")
         authz.require_role(user, access.action)
         fn = api_stats.caseload_xlsx if ext == "xlsx" else api_stats.caseload_csv
-        by = cast(GroupBy, group_by)  # checked against GROUP_BYS above
-        out = api_stats.caseload_report(access, rt, q.from_, q.to, by, q.region, q.as_of)
+        out = api_stats.caseload_report(access, rt, q.from_, q.to, group_by, q.region, q.as_of)
         return fn(out)
     except ApiError as exc:
         raise from_api_error(exc) from None
@@ -312,7 +311,7 @@ def subsidy_page(request: Request, region: str = "", month: str = "") -> Respons
         raise PageError(404, "未找到，或不在您的管辖范围内")
     month = month or today.strftime("%Y-%m")
     try:
-        statement = queries.subsidies(rt.system.engine, region=code, month=month)
+        statement = subsidies.subsidies(rt.system.engine, region=code, month=month)
     except DomainError as exc:
         raise PageError(422, "月份格式有误", exc.detail) from None
     return render(

@@ -40,6 +40,7 @@ from mediation.errors import DomainError, NotFound
 from mediation.organisation import QUALIFICATIONS, Studio
 from mediation.regions import region_prefix
 from mediation.values import Status
+from projections import worklists
 
 router = APIRouter()
 
@@ -137,17 +138,13 @@ def _queue(
 
 @router.get("/clerk", include_in_schema=False)
 def clerk_home(request: Request, cursor: str = "") -> Response:
-    from projections import queries
-
     user = page_user(request)
     require(user, "case.create")
     rt = runtime(request)
     prefix = region_prefix(user.region_code)
 
     def queue(after: str | None) -> Page:
-        return queries.clerk_queue(
-            rt.system.engine, region_prefix=prefix, today=rt.today(), cursor=after
-        )
+        return worklists.clerk_queue(rt.system.engine, region_prefix=prefix, cursor=after)
 
     accepted, _ = list_case_ids(rt, region_prefix=prefix, status=Status.ACCEPTED.value, limit=20)
     return _queue(request, user, "clerk.html", queue, cursor, accepted=accepted)
@@ -155,8 +152,6 @@ def clerk_home(request: Request, cursor: str = "") -> Response:
 
 @router.get("/queue", include_in_schema=False)
 def mediator_home(request: Request, cursor: str = "") -> Response:
-    from projections import queries
-
     user = page_user(request)
     mediator_id = user.mediator_id
     if authz.grant(user, "case.session") is not authz.Grant.ASSIGNED or not mediator_id:
@@ -164,9 +159,7 @@ def mediator_home(request: Request, cursor: str = "") -> Response:
     rt = runtime(request)
 
     def queue(after: str | None) -> Page:
-        return queries.mediator_queue(
-            rt.system.engine, mediator_id=mediator_id, today=rt.today(), cursor=after
-        )
+        return worklists.mediator_queue(rt.system.engine, mediator_id=mediator_id, cursor=after)
 
     waiting, _ = list_case_ids(
         rt,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections.abc import Callable
 from decimal import Decimal
@@ -24,6 +23,7 @@ from mediation.case import Case
 from mediation.commands import ReceiveCase
 from mediation.regions import is_valid_region_code, region_prefix
 from mediation.values import ApplicantInput, Claim, ClaimCategory, RespondentInput, Status, money
+from projections import worklists
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
@@ -65,13 +65,6 @@ def _money(value: str, field: str) -> Decimal:
 # ---------------------------------------------------------------------- reads
 
 
-def _queries() -> Any | None:
-    try:
-        return importlib.import_module("projections.queries")
-    except ImportError:
-        return None
-
-
 @router.get(
     "",
     response_model=CaseList,
@@ -95,24 +88,20 @@ def list_cases(
         raise not_found("no such region in your jurisdiction")
     if authz.grant(user, "case.list") is authz.Grant.ASSIGNED:
         mediator_id = user.mediator_id
-    queries = _queries()
-    ids: list[UUID] = []
-    next_cursor: str | None = None
-    if queries is not None and hasattr(queries, "list_cases"):
-        try:
-            ids, next_cursor = queries.list_cases(
-                runtime.system.engine,
-                region_prefix=region_prefix(scope),
-                status=status.value if status else None,
-                studio_id=studio_id,
-                mediator_id=mediator_id,
-                overdue=overdue,
-                today=runtime.today(),
-                limit=limit,
-                cursor=cursor,
-            )
-        except ValueError:
-            raise validation("the cursor is not valid for this list", field="cursor") from None
+    try:
+        ids, next_cursor = worklists.list_cases(
+            runtime.system.engine,
+            region_prefix=region_prefix(scope),
+            status=status.value if status else None,
+            studio_id=studio_id,
+            mediator_id=mediator_id,
+            overdue=overdue,
+            today=runtime.today(),
+            limit=limit,
+            cursor=cursor,
+        )
+    except ValueError:
+        raise validation("the cursor is not valid for this list", field="cursor") from None
     today, calendar = runtime.today(), runtime.app.calendars.current()
     items = []
     for case_id in ids:

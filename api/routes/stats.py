@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import importlib
 import io
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -13,9 +12,13 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import AwareDatetime
 
+import projections.caseload
+import projections.coverage
+import projections.drilldown
+import projections.subsidies
 from api import authz
 from api.deps import Access, AccessDep, RuntimeDep, action
-from api.errors import ApiError, not_found, validation
+from api.errors import not_found, validation
 from api.routes.common import json_response
 from api.schemas import (
     CaseloadOut,
@@ -31,23 +34,11 @@ from api.schemas import (
 )
 from mediation.regions import is_valid_region_code
 from mediation.values import money_str
+from projections.caseload import AMOUNTS, COUNTS, RATES
 
 router = APIRouter(prefix="/api/v1/stats", tags=["statistics"])
 
 RATE = Decimal("0.0001")
-COUNTS = (
-    "received",
-    "entrusted",
-    "concluded",
-    "succeeded",
-    "succeeded_by_performance",
-    "succeeded_by_statement",
-    "failed",
-    "pending",
-    "overdue",
-)
-RATES = ("success_rate", "mediation_share")
-AMOUNTS = ("amount_claimed", "amount_agreed", "amount_paid")
 
 # (field, 中文, English) — the spreadsheet's two header rows
 COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -80,19 +71,6 @@ AsOf = Annotated[
     AwareDatetime | None,
     Query(description="RFC 3339 timestamp with offset: figures as known at that moment"),
 ]
-
-
-def _queries() -> Any:
-    try:
-        return importlib.import_module("projections.queries")
-    except ImportError:
-        raise ApiError(
-            503,
-            "read_models_unavailable",
-            "Statistics are not available",
-            "the read models are not installed",
-            headers={"Retry-After": "30"},
-        ) from None
 
 
 def _region(access: Access, region: str | None) -> str:
@@ -140,7 +118,7 @@ def caseload_report(
 ) -> CaseloadOut:
     """The caseload figures the three formats share (a dependency: one parameter list)."""
     code = _scope(access, region, from_, to)
-    report = _queries().caseload(
+    report = projections.caseload.caseload(
         runtime.system.engine, region=code, from_=from_, to=to, group_by=group_by, as_of=as_of
     )
     return CaseloadOut.model_validate(
@@ -264,7 +242,7 @@ def caseload_cases(
 ) -> Response:
     code = _scope(access, region, from_, to)
     ids: list[UUID] = list(
-        _queries().caseload_cases(
+        projections.drilldown.caseload_cases(
             runtime.system.engine,
             region=code,
             from_=from_,
@@ -293,7 +271,7 @@ def subsidies(
     code = _region(access, region)
     if not ("1990" <= month[:4] <= "2099"):
         raise validation("month must lie between 1990 and 2099", field="month")
-    statement = _queries().subsidies(runtime.system.engine, region=code, month=month)
+    statement = projections.subsidies.subsidies(runtime.system.engine, region=code, month=month)
     rows = [
         SubsidyRowOut(
             kind=str(r.kind),
@@ -327,7 +305,9 @@ def coverage(
     region: Region = None,
 ) -> Response:
     code = _region(access, region)
-    c = _queries().pilot_coverage(runtime.system.engine, region=code, on=on or runtime.today())
+    c = projections.coverage.pilot_coverage(
+        runtime.system.engine, region=code, on=on or runtime.today()
+    )
     return json_response(
         CoverageOut(
             region=code,

@@ -18,7 +18,7 @@ from api.app import create_app
 from api.users import User
 from mediation.settings import Settings
 from mediation.values import Role
-from projections import queries
+from projections import caseload, subsidies
 from projections.demo import generate
 from projections.system import System
 from tests.api.conftest import SECRET
@@ -94,7 +94,7 @@ def test_caseload_equals_the_read_model_queries(demo: Demo, group_by: str) -> No
     r = demo.client.get("/api/v1/stats/caseload", params=params, headers=demo.headers)
     assert r.status_code == 200, r.text
     body = r.json()
-    report = queries.caseload(
+    report = caseload.caseload(
         demo.system.engine,
         region=PROVINCE,
         from_=date(2024, 1, 1),
@@ -175,7 +175,7 @@ def test_drill_down_subsidies_coverage_and_refusals(demo: Demo) -> None:
         "/api/v1/stats/subsidies", params={"month": month, "region": PROVINCE}, headers=demo.headers
     )
     assert r.status_code == 200, r.text
-    statement = queries.subsidies(demo.system.engine, region=PROVINCE, month=month)
+    statement = subsidies.subsidies(demo.system.engine, region=PROVINCE, month=month)
     assert r.json()["totals"]["cases"] == statement.totals.cases
     assert Decimal(r.json()["totals"]["amount"]) == statement.totals.amount
     assert len(r.json()["rows"]) == len(statement.rows)

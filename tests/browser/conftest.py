@@ -82,13 +82,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         if s.region_code == "420100" and s.kind.value == "union_workstation" and s.active_on(today)
     )
     # the mediator with the fullest queue, so that their page shows real work
-    from projections.queries import mediator_queue
+    from projections.worklists import mediator_queue
 
     mediator = max(
         studio.active_mediators(today),
-        key=lambda m: len(
-            mediator_queue(system.engine, mediator_id=m.mediator_id, today=today, limit=500)[0]
-        ),
+        key=lambda m: len(mediator_queue(system.engine, mediator_id=m.mediator_id, limit=500)[0]),
     )
 
     users = UserStore(url)

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from projections import queries
+from projections import caseload, drilldown
 from projections.system import System
 from tests.support.factories import (
     CLERK,
@@ -46,7 +46,7 @@ def test_a_march_case_that_succeeds_in_june(system: System, clock: SteppingClock
     # 1 April 2026, 10:00: the March report is published.
     published = at(2026, 4, 1, 10)
     clock.set(published)
-    as_published = queries.caseload(system.engine, region="420000", group_by="month", **MARCH)
+    as_published = caseload.caseload(system.engine, region="420000", group_by="month", **MARCH)
     march = as_published.rows[0]
     assert (march.key, march.received, march.entrusted) == ("2026-03", 1, 1)
     assert (march.succeeded, march.concluded, march.pending) == (0, 0, 1)
@@ -60,7 +60,7 @@ def test_a_march_case_that_succeeds_in_june(system: System, clock: SteppingClock
     )
 
     # The report for March as of its publication reproduces the published figures...
-    reproduced = queries.caseload(
+    reproduced = caseload.caseload(
         system.engine, region="420000", group_by="month", as_of=published, **MARCH
     )
     assert reproduced.rows == as_published.rows
@@ -68,7 +68,7 @@ def test_a_march_case_that_succeeds_in_june(system: System, clock: SteppingClock
     assert reproduced.as_of == published
 
     # ...while the corrected report shows the success, dated in March.
-    corrected = queries.caseload(system.engine, region="420000", group_by="month", **MARCH)
+    corrected = caseload.caseload(system.engine, region="420000", group_by="month", **MARCH)
     row = corrected.rows[0]
     assert (row.succeeded, row.succeeded_by_performance, row.concluded) == (1, 1, 1)
     assert (row.pending, row.overdue) == (0, 0)
@@ -92,7 +92,7 @@ def test_a_march_case_that_succeeds_in_june(system: System, clock: SteppingClock
     # The drill-down agrees with both readings.
     def cases(measure: str, as_of: datetime | None) -> list[object]:
         return list(
-            queries.caseload_cases(
+            drilldown.caseload_cases(
                 system.engine,
                 region="420000",
                 group_by="month",
@@ -109,7 +109,7 @@ def test_a_march_case_that_succeeds_in_june(system: System, clock: SteppingClock
     assert cases("pending", None) == []
     # a moment before the June recording still reads as published
     assert (
-        queries.caseload(
+        caseload.caseload(
             system.engine,
             region="420000",
             group_by="month",

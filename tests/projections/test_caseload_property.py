@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from projections import queries
+from projections import caseload, drilldown
 from projections.system import System
 from tests.projections.history import all_events, drive, fold
 from tests.support.factories import SteppingClock
@@ -56,14 +56,14 @@ def _compare(system: System, events: list[object], rng: random.Random) -> None:
         (date(2027, 1, 1), date(2027, 6, 30)),
     ]
     for moment in [*moments, "months"]:
-        for group_by in queries.GROUP_BYS:
+        for group_by in caseload.GROUP_BYS:
             as_of = None if moment == "months" else moment
             start = date(2026, 1, 1) + timedelta(days=rng.randint(0, 60))
             end = start + timedelta(days=rng.randint(0, 90))
             if moment == "months":
                 start, end = rng.choice(whole_months)
             region = rng.choice(["420000", "420100", "420102", "420500"])
-            report = queries.caseload(
+            report = caseload.caseload(
                 system.engine, region=region, from_=start, to=end, group_by=group_by, as_of=as_of
             )
             prefix = {"420000": "42", "420100": "4201", "420102": "420102", "420500": "4205"}[
@@ -84,7 +84,7 @@ def _compare(system: System, events: list[object], rng: random.Random) -> None:
             key = rng.choice([*sorted(expected_rows), "total"])
             measure = rng.choice(sorted(expected_total["cases"]))
             behind = expected_total if key == "total" else expected_rows[key]
-            drilled = queries.caseload_cases(
+            drilled = drilldown.caseload_cases(
                 system.engine,
                 region=region,
                 from_=start,

@@ -13,7 +13,7 @@ import typer
 from typer.testing import CliRunner
 
 from mediation.values import StudioKind
-from projections import queries
+from projections import caseload, worklists
 from projections.cli import register
 from projections.demo import generate
 from projections.rebuild import Rebuilder, table_rows
@@ -49,12 +49,12 @@ def test_rebuild_side_by_side_keeps_serving_and_swaps_in(
         drive(live.app, clock, random.Random(3), cases=8, days=40)
         before = _rows(live)
         period = {"region": "420000", "from_": date(2026, 1, 1), "to": date(2026, 3, 31)}
-        report = queries.caseload(live.engine, group_by="county", **period)
+        report = caseload.caseload(live.engine, group_by="county", **period)
         seen_during: list[object] = []
 
         def progress(_n: int) -> None:
             # the live tables answer, unchanged, while the rebuild runs beside them
-            seen_during.append(queries.caseload(live.engine, group_by="county", **period).rows)
+            seen_during.append(caseload.caseload(live.engine, group_by="county", **period).rows)
 
         rebuilder = System(database_url, clock=clock, in_process=False)
         rebuilder.runner.batch_size = 20
@@ -67,7 +67,9 @@ def test_rebuild_side_by_side_keeps_serving_and_swaps_in(
         # the in-process runner carries on from the swapped-in view's tracking record
         case = new_case(live.app, received_on=date(2026, 2, 1))
         assert live.lag() == 0
-        ids, _ = queries.list_cases(live.engine, region_prefix="42", today=live.today(), limit=500)
+        ids, _ = worklists.list_cases(
+            live.engine, region_prefix="42", today=live.today(), limit=500
+        )
         assert case.id in ids
         live.runner.rebuild("cases", swap=False)
         assert table_rows(live.engine, case_tables("__next")) == table_rows(
@@ -135,7 +137,7 @@ def test_demo_is_realistic_and_the_same_seed_gives_the_same_data(tmp_path: Path)
             )
             assert summary.events_skipped == 0
             assert system.lag() == 0
-            report = queries.caseload(
+            report = caseload.caseload(
                 system.engine,
                 region="420000",
                 from_=date(2024, 1, 1),

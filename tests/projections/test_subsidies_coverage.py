@@ -10,7 +10,7 @@ import pytest
 
 from mediation.errors import ValidationFailed
 from mediation.values import Party, Route, StudioKind
-from projections import queries
+from projections import coverage, subsidies
 from projections.system import System
 from tests.support.factories import (
     ADMIN,
@@ -51,7 +51,7 @@ def test_a_reversed_success_adds_a_compensating_entry_in_the_month_it_is_recorde
     app.issue_statement(CLERK, by_statement.id, issued_on=date(2026, 3, 10), number="鄂调1号")
     app.fail(MEDIATOR, failed.id, on=date(2026, 3, 10), reason="分歧较大")  # no session held
 
-    march = queries.subsidies(system.engine, region="420000", month="2026-03")
+    march = subsidies.subsidies(system.engine, region="420000", month="2026-03")
     assert march.totals.amount == Decimal("300.00")
     assert march.totals.cases == 2 and march.totals.compensating_entries == 0
     kinds = {(r.kind, r.id): r for r in march.rows}
@@ -62,16 +62,16 @@ def test_a_reversed_success_adds_a_compensating_entry_in_the_month_it_is_recorde
     # May: a party retracts the statement before service; March is never edited.
     clock.set(at(2026, 5, 6))
     app.retract_statement(CLERK, by_statement.id, party=Party.RESPONDENT, on=date(2026, 3, 12))
-    assert queries.subsidies(system.engine, region="420000", month="2026-03") == march
-    may = queries.subsidies(system.engine, region="420000", month="2026-05")
+    assert subsidies.subsidies(system.engine, region="420000", month="2026-03") == march
+    may = subsidies.subsidies(system.engine, region="420000", month="2026-05")
     # -300 compensating the success, +100 for the failure after a session
     assert may.totals.amount == Decimal("-200.00")
     assert may.totals.compensating_entries == 1
     mediator_row = next(r for r in may.rows if r.kind == "mediator")
     assert (mediator_row.amount, mediator_row.compensating_entries) == (Decimal("-200.00"), 1)
-    assert queries.subsidies(system.engine, region="420500", month="2026-05").rows == []
+    assert subsidies.subsidies(system.engine, region="420500", month="2026-05").rows == []
     with pytest.raises(ValidationFailed):
-        queries.subsidies(system.engine, region="420000", month="2026-13")
+        subsidies.subsidies(system.engine, region="420000", month="2026-13")
 
 
 def test_pilot_coverage_counts_counties_with_an_active_studio(
@@ -94,14 +94,14 @@ def test_pilot_coverage_counts_counties_with_an_active_studio(
     from uuid import UUID
 
     app.close_studio(ADMIN, UUID(closing), closed_on=date(2026, 3, 1))
-    wuhan = queries.pilot_coverage(system.engine, region="420100", on=date(2026, 2, 1))
+    wuhan = coverage.pilot_coverage(system.engine, region="420100", on=date(2026, 2, 1))
     assert wuhan.counties_total == 13
     assert wuhan.covered == ["420102", "420111"]
-    later = queries.pilot_coverage(system.engine, region="420100", on=date(2026, 5, 15))
+    later = coverage.pilot_coverage(system.engine, region="420100", on=date(2026, 5, 15))
     assert later.covered == ["420102", "420106"] and later.counties_covered == 2
     assert "420111" in later.uncovered and len(later.uncovered) == 11
-    hubei = queries.pilot_coverage(system.engine, region="420000", on=date(2026, 5, 15))
+    hubei = coverage.pilot_coverage(system.engine, region="420000", on=date(2026, 5, 15))
     assert hubei.counties_covered == 2 and hubei.counties_total > 100
-    county = queries.pilot_coverage(system.engine, region="420102", on=date(2026, 5, 15))
+    county = coverage.pilot_coverage(system.engine, region="420102", on=date(2026, 5, 15))
     assert (county.counties_total, county.covered) == (1, ["420102"])
     _ = Route

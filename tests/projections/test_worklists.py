@@ -12,7 +12,7 @@ import pytest
 
 from mediation.errors import ValidationFailed
 from mediation.values import Route
-from projections import queries
+from projections import caseload, worklists
 from projections.system import System
 from tests.support.factories import (
     CLERK,
@@ -65,14 +65,14 @@ def test_queues_put_overdue_first_and_paginate_stably(system: System, clock: Ste
     today = date(2026, 3, 31)
 
     clerk = _pages(
-        lambda **kw: queries.clerk_queue(system.engine, region_prefix="420100", today=today, **kw),
+        lambda **kw: worklists.clerk_queue(system.engine, region_prefix="420100", **kw),
         limit=3,
     )
     assert sorted(clerk) == sorted(received)
     # acceptance is due 5 working days after receipt: the earliest received are overdue
     overdue = [
         i
-        for i in queries.list_cases(
+        for i in worklists.list_cases(
             system.engine, region_prefix="4201", overdue=True, today=today, limit=100
         )[0]
         if i in received
@@ -80,9 +80,7 @@ def test_queues_put_overdue_first_and_paginate_stably(system: System, clock: Ste
     assert overdue and set(clerk[: len(overdue)]) == set(overdue)
 
     mine = _pages(
-        lambda **kw: queries.mediator_queue(
-            system.engine, mediator_id=mediator_id, today=today, **kw
-        ),
+        lambda **kw: worklists.mediator_queue(system.engine, mediator_id=mediator_id, **kw),
         limit=2,
     )
     assert sorted(mine) == sorted(mediating)
@@ -90,29 +88,29 @@ def test_queues_put_overdue_first_and_paginate_stably(system: System, clock: Ste
     assert mine[-1] == mediating[0]
 
     everything = _pages(
-        lambda **kw: queries.list_cases(system.engine, region_prefix="420000", today=today, **kw),
+        lambda **kw: worklists.list_cases(system.engine, region_prefix="420000", today=today, **kw),
         limit=4,
     )
     assert len(everything) == len(set(everything)) == 11
-    in_studio = queries.list_cases(
+    in_studio = worklists.list_cases(
         system.engine, region_prefix="42", studio_id=studio_id, today=today, limit=50
     )[0]
     assert sorted(in_studio) == sorted(mediating)
-    signed = queries.list_cases(
+    signed = worklists.list_cases(
         system.engine, region_prefix="42", status="agreement_signed", today=today
     )[0]
     assert signed == [mediating[0]]
-    assert queries.list_cases(system.engine, region_prefix="4205", today=today) == ([], None)
+    assert worklists.list_cases(system.engine, region_prefix="4205", today=today) == ([], None)
     for bad in ("nonsense", "eyJrIjoiY2xlcmsiLCJ2IjpbXX0", "!!!"):
         with pytest.raises(ValidationFailed):
-            queries.list_cases(system.engine, region_prefix="42", today=today, cursor=bad)
+            worklists.list_cases(system.engine, region_prefix="42", today=today, cursor=bad)
     # a clerk-queue cursor is not a case-list cursor
-    _, clerk_cursor = queries.clerk_queue(system.engine, region_prefix="42", today=today, limit=1)
+    _, clerk_cursor = worklists.clerk_queue(system.engine, region_prefix="42", limit=1)
     assert clerk_cursor is not None
     with pytest.raises(ValidationFailed):
-        queries.list_cases(system.engine, region_prefix="42", today=today, cursor=clerk_cursor)
+        worklists.list_cases(system.engine, region_prefix="42", today=today, cursor=clerk_cursor)
     with pytest.raises(ValidationFailed):
-        queries.caseload(
+        caseload.caseload(
             system.engine,
             region="420000",
             from_=today,
@@ -128,7 +126,7 @@ def test_in_process_reads_its_own_writes(system: System, clock: SteppingClock) -
     assert position is not None
     system.wait_for(position, timeout=1)
     assert system.lag() == 0
-    ids, _ = queries.list_cases(system.engine, region_prefix="42", today=system.today())
+    ids, _ = worklists.list_cases(system.engine, region_prefix="42", today=system.today())
     assert ids == [case.id]
 
 
@@ -145,7 +143,7 @@ def test_a_worker_mode_reader_waits_for_the_position_of_its_write(
             writer.wait_for(position, timeout=0.05)
         writer.catch_up()  # what the worker would do
         writer.wait_for(position, timeout=1)
-        ids, _ = queries.list_cases(writer.engine, region_prefix="42", today=date(2026, 3, 10))
+        ids, _ = worklists.list_cases(writer.engine, region_prefix="42", today=date(2026, 3, 10))
         assert ids == [case.id]
     finally:
         writer.close()
@@ -165,7 +163,7 @@ def test_read_models_in_a_separate_database(tmp_path: Path, clock: SteppingClock
         system.app.entrust(
             CLERK, case.id, studio_id=studio_id, route=Route.PRE_FILING, on=date(2026, 3, 10)
         )
-        report = queries.caseload(
+        report = caseload.caseload(
             system.engine,
             region="420000",
             from_=date(2026, 3, 1),

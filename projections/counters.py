@@ -1,11 +1,16 @@
-"""Pre-aggregated caseload counters, maintained by the cases view, for "as known now" queries.
+"""Pre-aggregated caseload counters, maintained by the cases view, for "as known now" queries:
+the layout of ``rm_stats`` and its writer (read by ``projections.caseload_counters``).
+
+Over ~500 lines on purpose: the cases view writes through this one module (in-memory sums,
+roll-ups, the merge into stored rows, each mediation's stock), and every part of it must
+agree on the row layout described here.
 
 ``rm_stats`` holds, per (level, scope, dim, key, grain, bucket), the *net change* of every
 caseload figure dated in that period. ``grain`` ``m`` = the calendar month starting on
 ``bucket``; ``q`` / ``y`` = its quarter / year (flows, open tails and histograms summed),
-so a whole-month period is read as the fewest pieces (``queries._pieces``). ``level`` /
-``scope``: ``p`` = a province (scope ``XX0000``), ``c`` = a city (``XXXX00``), ``d`` = a
-county (its code; totals only): a report reads the rows of its own level.
+so a whole-month period is read as the fewest pieces. ``level`` / ``scope``: ``p`` = a
+province (scope ``XX0000``), ``c`` = a city (``XXXX00``), ``d`` = a county (its code;
+totals only): a report reads the rows of its own level.
 
 ``dim`` is the grouping the row serves: ``none`` (totals; by city and by county the key is
 the scope), ``studio``, ``mediator``, ``month``, ``category``, ``route``, ``worker``;
@@ -30,7 +35,7 @@ A batch sums its changes per county and month in memory (:class:`Agg`), rolls th
 city, province, quarter and year, and merges them into the stored rows (read, add, write
 back; rows back to all zeros are dropped), so incremental maintenance and a rebuild leave
 identical tables. ``as_of`` queries do not use these tables: they stay exact over
-``rm_facts`` and ``rm_claims`` (see ``projections.queries``).
+``rm_facts`` and ``rm_claims`` (see ``projections.caseload_exact``).
 """
 
 from __future__ import annotations
@@ -43,12 +48,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Table
 
+from projections.common import NONE_KEY
 from projections.sql import STATS_MEASURES, MediationState
 
-NONE_KEY = "none"
 MEASURES = STATS_MEASURES
 IDX = {m: i for i, m in enumerate(MEASURES)}
-DIMS = ("none", "studio", "mediator", "month", "category", "route", "worker")
 
 Key = tuple[str, str]  # (dim, key)
 Dims = tuple[str, str | None, str | None, str | None, str, str]
@@ -339,21 +343,6 @@ def _roll_months(rows: _Rows, up: Callable[[date], date]) -> _Rows:
             acc[i] += values[i]
         _add_hist(row, hist)
     return out
-
-
-def scopes(county: str) -> tuple[tuple[str, str], ...]:
-    """The rows a county's change adds to: the county, its city and its province."""
-    return (("d", county), ("c", county[:4] + "00"), ("p", county[:2] + "0000"))
-
-
-def level_of(prefix: str) -> tuple[str, str]:
-    """The level and scope whose rows hold exactly the region ``prefix`` (2, 4 or 6 digits)."""
-    return {2: "p", 4: "c", 6: "d"}[len(prefix)], (prefix + "0000")[:6]
-
-
-def counted(prefix: str, group_by_dim: str) -> bool:
-    """True when the counters hold the rows of a report (county rows keep ``none`` only)."""
-    return len(prefix) < 6 or group_by_dim == "none"
 
 
 def encode_hist(hist: dict[int, int] | None) -> str:
@@ -654,28 +643,6 @@ def apply_pending(
             month = end
         if final:
             agg.add_open(first, county, keys, {measure: sign * final})
-
-
-# ---------------------------------------------------------------------- query helpers
-
-
-def period_buckets(from_: date, to: date) -> tuple[list[date], list[tuple[date, date]]]:
-    """Whole months inside [from_, to] (their first days) and the day ranges left over."""
-    months: list[date] = []
-    first = from_ if from_.day == 1 else next_month(from_)
-    m = first
-    while next_month(m) - timedelta(days=1) <= to:
-        months.append(m)
-        m = next_month(m)
-    if not months:
-        return [], [(from_, to)]
-    ranges = []
-    if from_ < months[0]:
-        ranges.append((from_, months[0] - timedelta(days=1)))
-    after = next_month(months[-1])
-    if after <= to:
-        ranges.append((after, to))
-    return months, ranges
 
 
 def next_month(d: date) -> date:

@@ -1,0 +1,164 @@
+"""The caseload question: its vocabulary (groupings and measures) and its report.
+
+The figures follow ``shared/api-contract.md`` ("Statistics") to the letter:
+
+* ``received`` — cases with ``received_on`` in the period (claims move with a severance);
+* ``entrusted`` — entrustments dated in the period (each starts one mediation);
+* ``succeeded`` — successes dated in the period and not reversed as known at ``as_of``;
+* ``failed`` — failures, withdrawals of consent during mediation and reversals, dated in
+  the period; ``concluded`` = ``succeeded`` + ``failed``;
+* ``pending`` — mediations entrusted on or before ``to`` and not concluded by ``to``
+  (a mediation is concluded by its unreversed success or by its failure);
+* ``overdue`` — pending mediations whose window (as extended by ``to``) ended before ``to``.
+
+With ``as_of`` only what was recorded at or before that moment counts. A fact counts under
+the region, studio and mediator the case had when the fact happened; ``pending`` and
+``overdue`` count under the mediator assigned as of ``to`` and, by month, under the month
+of entrustment. Days to conclusion run from the mediation's entrustment.
+
+Answered from the counters (``projections.caseload_counters``) for whole months as known
+now, else aggregated in SQL (``projections.caseload_exact``); the cases behind a figure
+come from ``projections.drilldown``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Literal, get_args
+
+from sqlalchemy import Engine
+
+from mediation import regions
+from mediation.errors import ValidationFailed
+from projections import caseload_counters, caseload_exact
+from projections.common import NONE_KEY, TOTAL_KEY, org_names, prefix_of
+from projections.figures import CaseloadRow, Figures
+from projections.sql import utc_naive
+
+GroupBy = Literal[
+    "city", "county", "studio", "mediator", "month", "claim_category", "route", "worker_category"
+]
+GROUP_BYS: tuple[GroupBy, ...] = get_args(GroupBy)
+# the measures that count cases (and mediations); the amounts are sums of money
+Count = Literal[
+    "received",
+    "entrusted",
+    "concluded",
+    "succeeded",
+    "succeeded_by_performance",
+    "succeeded_by_statement",
+    "failed",
+    "pending",
+    "overdue",
+]
+COUNTS: tuple[str, ...] = get_args(Count)
+RATES = ("success_rate", "mediation_share")
+AMOUNTS = ("amount_claimed", "amount_agreed", "amount_paid")
+# the figures whose cases a drill-down can list
+MEASURES: tuple[str, ...] = (*COUNTS, *AMOUNTS)
+
+CATEGORY_LABELS = {
+    "labour_relationship_confirmation": "确认劳动关系",
+    "contract": "劳动合同",
+    "dismissal": "除名、辞退、辞职、离职",
+    "working_conditions": "工时、休假、社保、福利、培训、劳动保护",
+    "remuneration": "劳动报酬、工伤医疗费、经济补偿或赔偿金",
+    "other": "其他",
+}
+WORKER_LABELS = {
+    "employee": "职工",
+    "delivery_rider": "外卖骑手",
+    "ride_hailing_driver": "网约车司机",
+    "truck_driver": "货车司机",
+    "courier": "快递员",
+    "domestic_worker": "家政服务员",
+    "other_new_employment": "其他新就业形态劳动者",
+}
+ROUTE_LABELS = {"pre_filing": "立案前", "post_filing": "立案后", NONE_KEY: "未委托"}
+
+
+@dataclass(frozen=True)
+class CaseloadReport:
+    rows: list[CaseloadRow]
+    totals: CaseloadRow
+    as_of: datetime
+    policy_version: str
+
+
+class _Labels:
+    def __init__(self, engine: Engine, group_by: str, keys: Iterable[str]) -> None:
+        self.group_by = group_by
+        self.names: dict[str, str] = {}
+        if group_by in ("studio", "mediator"):
+            wanted = [k for k in keys if k != NONE_KEY]
+            self.names = org_names(engine, [f"{group_by}s"], wanted)
+
+    def __call__(self, key: str) -> str:
+        g = self.group_by
+        if g in ("city", "county"):
+            region = regions.get_region(key)
+            return region.name if region else key
+        if g == "studio":
+            return "未委托" if key == NONE_KEY else self.names.get(key, key)
+        if g == "mediator":
+            return "未指派调解员" if key == NONE_KEY else self.names.get(key, key)
+        if g == "month":
+            year, month = key.split("-")
+            return f"{year}年{int(month)}月"
+        if g == "claim_category":
+            return CATEGORY_LABELS.get(key, key)
+        if g == "route":
+            return ROUTE_LABELS.get(key, key)
+        return WORKER_LABELS.get(key, key)
+
+
+def check(
+    region: str, from_: date, to: date, group_by: str, as_of: datetime | None
+) -> tuple[str, datetime | None]:
+    """The region's prefix and the ``as_of`` cutoff (naive UTC) of a valid query."""
+    if group_by not in GROUP_BYS:
+        raise ValidationFailed(f"group_by must be one of {', '.join(GROUP_BYS)}", field="group_by")
+    if from_ > to:
+        raise ValidationFailed("the period starts after it ends", field="from")
+    prefix = prefix_of(region)
+    if as_of is not None and as_of.tzinfo is None:
+        raise ValidationFailed("as_of needs a UTC offset", field="as_of")
+    return prefix, utc_naive(as_of) if as_of is not None else None
+
+
+def caseload(
+    engine: Engine,
+    *,
+    region: str,
+    from_: date,
+    to: date,
+    group_by: str,
+    as_of: datetime | None = None,
+) -> CaseloadReport:
+    """The caseload figures of ``shared/api-contract.md``, aggregated in the database."""
+    prefix, cutoff = check(region, from_, to, group_by, as_of)
+    with engine.connect() as conn:
+        if cutoff is None and caseload_counters.answers(prefix, group_by, from_, to):
+            groups, total, policy_version = caseload_counters.read(
+                conn, group_by, prefix, from_, to
+            )
+        else:
+            groups = caseload_exact.aggregate(conn, group_by, prefix, from_, to, cutoff)
+            if group_by == "claim_category":  # a case counts under each category, once in total
+                everything = caseload_exact.aggregate(conn, None, prefix, from_, to, cutoff)
+                total = everything.get(TOTAL_KEY, Figures())
+            else:
+                total = Figures()
+                for fig in groups.values():
+                    total.add(fig)
+            policy_version = caseload_exact.latest_policy(conn, to)
+    labels = _Labels(engine, group_by, groups)
+    rows = [groups[key].row(key, labels(key)) for key in sorted(groups)]
+    return CaseloadReport(
+        rows=rows,
+        totals=total.row(TOTAL_KEY, "合计"),
+        as_of=as_of if as_of is not None else datetime.now(UTC),
+        policy_version=policy_version,
+    )

@@ -1,0 +1,263 @@
+"""Caseload figures aggregated in SQL over ``rm_facts`` and ``rm_claims``: exact for any
+period and any ``as_of`` (the definitions are in ``projections.caseload``)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    case,
+    cast,
+    distinct,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
+
+from mediation.policy import DEFAULT_POLICY_VERSION
+from mediation.values import ClaimCategory
+from projections.common import (
+    NONE_KEY,
+    TOTAL_KEY,
+    claims_received,
+    concluded_by,
+    known,
+    same_mediation,
+    starts_with,
+)
+from projections.figures import Figures
+from projections.sql import case_tables
+
+
+def _categories() -> Any:
+    parts = [select(literal(c.value).label("category")) for c in ClaimCategory]
+    return union_all(*parts).subquery("cats")
+
+
+def _key_expr(
+    group_by: str | None,
+    *,
+    region: Any,
+    studio: Any,
+    mediator: Any,
+    route: Any,
+    worker: Any,
+    on: Any,
+    category: Any,
+) -> Any:
+    none = literal(NONE_KEY)
+    if group_by is None:
+        return literal(TOTAL_KEY)
+    if group_by == "city":
+        return func.substr(region, 1, 4) + literal("00")
+    if group_by == "county":
+        return region
+    if group_by == "studio":
+        return none if studio is None else func.coalesce(studio, none)
+    if group_by == "mediator":
+        return none if mediator is None else func.coalesce(mediator, none)
+    if group_by == "month":
+        return func.substr(cast(on, String), 1, 7)
+    if group_by == "route":
+        return none if route is None else func.coalesce(route, none)
+    if group_by == "worker_category":
+        return worker
+    return category
+
+
+def _fact_key(group_by: str | None, columns: Any, category: Any) -> Any:
+    """The key of a row of facts (or of pending mediations, with the same column names)."""
+    return _key_expr(
+        group_by,
+        region=columns.region_code,
+        studio=columns.studio_id,
+        mediator=columns.mediator_id,
+        route=columns.route,
+        worker=columns.worker_category,
+        on=columns.on,
+        category=category,
+    )
+
+
+def _with_categories(query: Any, categories_col: Any, cats: Any) -> Any:
+    return query.join(
+        cats,
+        (literal(",") + categories_col + literal(",")).contains(
+            literal(",") + cats.c.category + literal(",")
+        ),
+    )
+
+
+def aggregate(
+    conn: Any, group_by: str | None, prefix: str, from_: date, to: date, cutoff: datetime | None
+) -> dict[str, Figures]:
+    """The figures per key of ``group_by`` (``None``: one row keyed ``total``)."""
+    t = case_tables()
+    figs: dict[str, Figures] = defaultdict(Figures)
+    by_category = group_by == "claim_category"
+
+    # received and claimed: claims belonging to their case as known at as_of
+    cl = t["claims"].c
+    key = _key_expr(
+        group_by,
+        region=cl.region_code,
+        studio=None,
+        mediator=None,
+        route=None,
+        worker=cl.worker_category,
+        on=cl.received_on,
+        category=cl.category,
+    )
+    inner = (
+        select(key.label("k"), cl.case_id, cl.amount_cents)
+        .where(and_(*claims_received(prefix, from_, to, cutoff)))
+        .subquery("r")
+    )
+    for k, cases, cents in conn.execute(
+        select(
+            inner.c.k, func.count(distinct(inner.c.case_id)), func.sum(inner.c.amount_cents)
+        ).group_by(inner.c.k)
+    ):
+        figs[k].received += cases
+        figs[k].claimed += int(cents or 0)
+
+    # facts dated in the period
+    facts = t["facts"]
+    f = facts.c
+    cats = _categories()
+    category = cats.c.category if by_category else None
+    reversed_: ColumnElement[bool] = f.reversed_at.is_not(None)
+    if cutoff is not None:
+        reversed_ = and_(reversed_, f.reversed_at <= cutoff)
+    query = select(
+        _fact_key(group_by, f, category).label("k"),
+        f.kind,
+        f.branch,
+        case((reversed_, 1), else_=0).label("rev"),
+        f.days,
+        f.amount_cents,
+    ).select_from(facts)
+    if by_category:
+        query = _with_categories(query, f.categories, cats)
+    inner = query.where(
+        and_(
+            starts_with(f.region_code, prefix),
+            f.kind.in_(("entrusted", "succeeded", "failed", "agreed", "paid")),
+            f.on >= from_,
+            f.on <= to,
+            *known(f, cutoff),
+        )
+    ).subquery("f")
+    grouped = select(
+        inner.c.k,
+        inner.c.kind,
+        inner.c.branch,
+        inner.c.rev,
+        inner.c.days,
+        func.count(),
+        func.sum(inner.c.amount_cents),
+    ).group_by(inner.c.k, inner.c.kind, inner.c.branch, inner.c.rev, inner.c.days)
+    for k, kind, branch, rev, days, count, cents in conn.execute(grouped):
+        if kind == "succeeded" and rev:
+            continue  # a reversed success counts nowhere (and makes no row appear)
+        fig = figs[k]
+        if kind == "entrusted":
+            fig.entrusted += count
+        elif kind == "succeeded" and not rev:
+            if branch == "performance":
+                fig.by_performance += count
+            else:
+                fig.by_statement += count
+            fig.days[days] += count
+        elif kind == "failed":
+            fig.failed += count
+            fig.days[days] += count
+        elif kind == "agreed":
+            fig.agreed += int(cents or 0)
+        elif kind == "paid":
+            fig.paid += int(cents or 0)
+
+    for k, pending, overdue in conn.execute(_pending(group_by, prefix, to, cutoff, cats)):
+        figs[k].pending += pending
+        figs[k].overdue += int(overdue or 0)
+    return figs
+
+
+def _pending(
+    group_by: str | None, prefix: str, to: date, cutoff: datetime | None, cats: Any
+) -> Any:
+    """Per key: the mediations pending at ``to`` and how many of them are overdue."""
+    facts = case_tables()["facts"]
+    e, a, w = (facts.alias(n) for n in ("e", "a", "w"))
+    mediator_at = (
+        select(a.c.mediator_id)
+        .where(
+            and_(same_mediation(a, e), a.c.kind == "assigned", a.c.on <= to, *known(a.c, cutoff))
+        )
+        .order_by(a.c.position.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    window_at = func.coalesce(
+        select(w.c.window_ends_on)
+        .where(and_(same_mediation(w, e), w.c.kind == "window", w.c.on <= to, *known(w.c, cutoff)))
+        .order_by(w.c.position.desc())
+        .limit(1)
+        .scalar_subquery(),
+        e.c.window_ends_on,
+    )
+    open_then = [e.c.closed_on.is_(None), e.c.closed_on > to]
+    if cutoff is not None:
+        open_then.append(e.c.closed_at > cutoff)
+    candidates = (
+        select(
+            e.c.region_code,
+            e.c.studio_id,
+            mediator_at.label("mediator_id"),
+            e.c.route,
+            e.c.worker_category,
+            e.c.categories,
+            e.c.on,
+            window_at.label("window_end"),
+        )
+        .where(
+            and_(
+                e.c.kind == "entrusted",
+                starts_with(e.c.region_code, prefix),
+                e.c.on <= to,
+                or_(*open_then),
+                *known(e.c, cutoff),
+                ~concluded_by(e, to, cutoff),
+            )
+        )
+        .subquery("p")
+    )
+    p = candidates.c
+    category = cats.c.category if group_by == "claim_category" else None
+    query = select(
+        _fact_key(group_by, p, category).label("k"),
+        case((p.window_end < to, 1), else_=0).label("late"),
+    ).select_from(candidates)
+    if category is not None:
+        query = _with_categories(query, p.categories, cats)
+    keyed = query.subquery("q")
+    return select(keyed.c.k, func.count(), func.sum(keyed.c.late)).group_by(keyed.c.k)
+
+
+def latest_policy(conn: Any, to: date) -> str:
+    """The policy version of the latest fact (by position) dated up to ``to``."""
+    p = case_tables()["policy_days"].c
+    version = conn.execute(
+        select(p.policy_version)
+        .where(and_(p.grain == "d", p.on <= to))
+        .order_by(p.position.desc())
+        .limit(1)
+    ).scalar()
+    return str(version) if version else DEFAULT_POLICY_VERSION
