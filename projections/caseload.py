@@ -30,7 +30,7 @@ from typing import Literal, get_args
 
 from sqlalchemy import Engine
 
-from mediation import regions
+from mediation import labels, regions
 from mediation.errors import ValidationFailed
 from projections import caseload_counters, caseload_exact
 from projections.common import NONE_KEY, TOTAL_KEY, org_names, prefix_of
@@ -59,24 +59,9 @@ AMOUNTS = ("amount_claimed", "amount_agreed", "amount_paid")
 # the figures whose cases a drill-down can list
 MEASURES: tuple[str, ...] = (*COUNTS, *AMOUNTS)
 
-CATEGORY_LABELS = {
-    "labour_relationship_confirmation": "确认劳动关系",
-    "contract": "劳动合同",
-    "dismissal": "除名、辞退、辞职、离职",
-    "working_conditions": "工时、休假、社保、福利、培训、劳动保护",
-    "remuneration": "劳动报酬、工伤医疗费、经济补偿或赔偿金",
-    "other": "其他",
-}
-WORKER_LABELS = {
-    "employee": "职工",
-    "delivery_rider": "外卖骑手",
-    "ride_hailing_driver": "网约车司机",
-    "truck_driver": "货车司机",
-    "courier": "快递员",
-    "domestic_worker": "家政服务员",
-    "other_new_employment": "其他新就业形态劳动者",
-}
-ROUTE_LABELS = {"pre_filing": "立案前", "post_filing": "立案后", NONE_KEY: "未委托"}
+# the glossary's labels (mediation.labels); claim categories in their short form
+CATEGORY_LABELS = {code: text.split("（")[0] for code, text in labels.CLAIM.items()}
+ROUTE_LABELS = {**labels.ROUTE, NONE_KEY: "未委托"}
 
 
 @dataclass(frozen=True)
@@ -111,7 +96,7 @@ class _Labels:
             return CATEGORY_LABELS.get(key, key)
         if g == "route":
             return ROUTE_LABELS.get(key, key)
-        return WORKER_LABELS.get(key, key)
+        return labels.WORKER.get(key, key)
 
 
 def check(
