@@ -33,6 +33,18 @@ def _problem(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/problem+json": {"schema": ref}}}
 
 
+def _refuse_if_throttled(retry_after: int | None, title: str) -> None:
+    """429 with ``Retry-After`` while the login throttle holds this username and client."""
+    if retry_after is not None:
+        raise ApiError(
+            429,
+            "too_many_attempts",
+            title,
+            f"try again in {retry_after} seconds",
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
 @router.post(
     "/auth/token",
     response_model=Token,
@@ -48,14 +60,7 @@ def login(
     runtime: RuntimeDep,
 ) -> Response:
     outcome = log_in(runtime, request, form.username, form.password)
-    if outcome.retry_after is not None:
-        raise ApiError(
-            429,
-            "too_many_attempts",
-            "Too many failed login attempts",
-            f"try again in {outcome.retry_after} seconds",
-            headers={"Retry-After": str(outcome.retry_after)},
-        )
+    _refuse_if_throttled(outcome.retry_after, "Too many failed login attempts")
     if outcome.user is None:
         raise ApiError(
             401,
@@ -182,14 +187,7 @@ def change_password(
     runtime: RuntimeDep,
 ) -> Response:
     outcome = log_in(runtime, request, caller.username, body.current_password)
-    if outcome.retry_after is not None:
-        raise ApiError(
-            429,
-            "too_many_attempts",
-            "Too many failed attempts",
-            f"try again in {outcome.retry_after} seconds",
-            headers={"Retry-After": str(outcome.retry_after)},
-        )
+    _refuse_if_throttled(outcome.retry_after, "Too many failed attempts")
     if outcome.user is None:
         raise ApiError(
             422, "wrong_password", "The current password is wrong", field="current_password"
