@@ -6,6 +6,8 @@ from __future__ import annotations
 import getpass
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -42,19 +44,14 @@ def users_add(
     replace: Annotated[bool, typer.Option(help="overwrite an existing user")] = False,
 ) -> None:
     """Create a user; the password is read from standard input."""
-    settings = get_settings()
-    if sys.stdin.isatty():
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    else:
-        password = sys.stdin.readline().rstrip("\r\n")
+    password = _read_password("Password")
     try:
         studio_id = UUID(studio) if studio else None
         mediator_id = UUID(mediator) if mediator else None
     except ValueError:
         typer.echo("error: --studio and --mediator take UUIDs", err=True)
         raise typer.Exit(2) from None
-    store = UserStore(settings.database_url)
-    try:
+    with _accounts() as store:
         user = store.add(
             username,
             password,
@@ -65,12 +62,26 @@ def users_add(
             replace=replace,
             actor=cli_actor(),
         )
+    typer.echo(f"user {user.username} ({user.role.value}, {user.region_code}) saved")
+
+
+@contextmanager
+def _accounts() -> Iterator[UserStore]:
+    """The account store for one CLI command; a refused change exits 1 with its code."""
+    store = UserStore(get_settings().database_url)
+    try:
+        yield store
     except UserError as exc:
         typer.echo(f"error: {exc.code}: {exc}", err=True)
         raise typer.Exit(1) from None
     finally:
         store.close()
-    typer.echo(f"user {user.username} ({user.role.value}, {user.region_code}) saved")
+
+
+def _read_password(prompt: str) -> str:
+    if sys.stdin.isatty():
+        return str(typer.prompt(prompt, hide_input=True, confirmation_prompt=True))
+    return sys.stdin.readline().rstrip("\r\n")
 
 
 def cli_actor() -> str:
@@ -82,14 +93,8 @@ def cli_actor() -> str:
 
 
 def _set_disabled(username: str, disabled: bool) -> None:
-    store = UserStore(get_settings().database_url)
-    try:
+    with _accounts() as store:
         account = store.set_disabled(username, disabled, actor=cli_actor())
-    except UserError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        store.close()
     state = "disabled" if account.disabled else "enabled"
     typer.echo(f"user {username} {state} (its earlier tokens are refused)")
 
@@ -109,18 +114,9 @@ def users_enable(username: str) -> None:
 @users_cli.command("password")
 def users_password(username: str) -> None:
     """Change a password (read from standard input); the user's tokens are refused after."""
-    if sys.stdin.isatty():
-        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
-    else:
-        password = sys.stdin.readline().rstrip("\r\n")
-    store = UserStore(get_settings().database_url)
-    try:
+    password = _read_password("New password")
+    with _accounts() as store:
         store.set_password(username, password, actor=cli_actor())
-    except UserError as exc:
-        typer.echo(f"error: {exc.code}: {exc}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        store.close()
     typer.echo(f"password of {username} changed")
 
 
@@ -129,12 +125,9 @@ def users_history(
     username: Annotated[str | None, typer.Argument(help="one account (default: all)")] = None,
 ) -> None:
     """Every recorded change to accounts: when, what, the credential version, by whom."""
-    store = UserStore(get_settings().database_url)
-    try:
+    with _accounts() as store:
         for line in changes_text(store.history(username)):
             typer.echo(line)
-    finally:
-        store.close()
 
 
 def load_demo(system: Any, store: UserStore, cases: int = 300, seed: int = 7) -> None:
