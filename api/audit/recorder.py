@@ -60,8 +60,10 @@ AUDITED: dict[str, str] = {
     "/api/v1/stats/caseload.xlsx": EXPORT,
     "/cases": CASE_LIST,
     "/cases/{case_id}": CASE_READ,  # the page shows the case with its history
-    "/clerk": CASE_LIST,
+    "/clerk": CASE_LIST,  # the work queues list cases with their parties
     "/queue": CASE_LIST,
+    "/roster": CASE_LIST,
+    "/dashboard": CASE_LIST,  # it lists the current overdue cases
     "/dashboard/cases": CASE_LIST,
     "/dashboard/caseload.csv": EXPORT,
     "/dashboard/caseload.xlsx": EXPORT,
