@@ -8,7 +8,8 @@ For a calendar day ``on`` (Asia/Shanghai) and the records of one jurisdiction:
   usual of 0 and is flagged from ``min_cases`` on);
 - **off hours** — a user with at least ``off_hours_min`` records (reads, lists, exports)
   outside working hours: before ``work_start`` or from ``work_end`` on, or at any time on a
-  day that is not a working day of the official calendar (:mod:`mediation.calendar`).
+  day that is not a working day of the calendar in force (:mod:`mediation.calendar`, with
+  the holiday notices an admin loaded).
 
 The policy is a setting (``MEDIATION_AUDIT_*`` environment variables, see docs/security.md).
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Literal
@@ -26,6 +27,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.audit.store import CHINA, AccessAuditStore, AccessRecord
 from mediation.calendar import is_working_day
+
+WorkingDay = Callable[[date], bool]
 
 
 class ReadingPolicy(BaseSettings):
@@ -40,9 +43,9 @@ class ReadingPolicy(BaseSettings):
     work_end: time = time(19, 0)
     off_hours_min: int = 1
 
-    def off_hours(self, moment: datetime) -> bool:
+    def off_hours(self, moment: datetime, working_day: WorkingDay = is_working_day) -> bool:
         local = moment.astimezone(CHINA)
-        if not is_working_day(local.date()):
+        if not working_day(local.date()):
             return True
         return not (self.work_start <= local.time() < self.work_end)
 
@@ -68,6 +71,7 @@ def assess(
     day_records: Iterable[AccessRecord],
     daily_cases: Iterable[tuple[str, date, int]],
     policy: ReadingPolicy,
+    working_day: WorkingDay = is_working_day,
 ) -> list[UnusualReader]:
     """The users to look at on ``on``, most cases read first."""
     first = on - timedelta(days=policy.baseline_days)
@@ -87,7 +91,7 @@ def assess(
         reader.records += 1
         reader.first_at = min(reader.first_at, r.at)
         reader.last_at = max(reader.last_at, r.at)
-        if policy.off_hours(r.at):
+        if policy.off_hours(r.at, working_day):
             reader.off_hours_records += 1
         if r.case_id is not None:
             cases[r.username].add(r.case_id)
@@ -111,12 +115,18 @@ def assess(
 
 
 def unusual_readers(
-    store: AccessAuditStore, region_prefix: str, on: date, policy: ReadingPolicy
+    store: AccessAuditStore,
+    region_prefix: str,
+    on: date,
+    policy: ReadingPolicy,
+    working_day: WorkingDay = is_working_day,
 ) -> list[UnusualReader]:
+    """``working_day``: the calendar in force (``MediationApplication.calendars``)."""
     first = on - timedelta(days=policy.baseline_days)
     return assess(
         on,
         store.day_rows(region_prefix, on),
         store.daily_cases(region_prefix, first, on - timedelta(days=1)),
         policy,
+        working_day,
     )

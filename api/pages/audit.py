@@ -70,7 +70,7 @@ def audit_page(
     day = _day(on, "查看日期") or rt.today()
     policy = policy_of(request)
     unusual = (
-        unusual_readers(store, prefix, day, policy)
+        unusual_readers(store, prefix, day, policy, rt.app.calendars.current().is_working_day)
         if authz.grant(user, "audit.unusual") is not authz.Grant.NO
         else []
     )

@@ -191,7 +191,8 @@ def unusual(
     code, prefix = scope_prefix(access, region)
     day = on or runtime.today()
     policy = policy_of(request)
-    readers = unusual_readers(store_of(request), prefix, day, policy)
+    working_day = runtime.app.calendars.current().is_working_day
+    readers = unusual_readers(store_of(request), prefix, day, policy, working_day)
     return json_response(
         UnusualOut(
             on=day,
