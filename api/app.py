@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
 
-from api import errors
+from api import audit, errors
 from api.deps import Runtime, SystemLike, precheck, runtime_of
 from api.holidays import calendar_out
 from api.integrity import IntegrityMonitor
@@ -86,6 +86,7 @@ def create_app(system: SystemLike | None = None, settings: Settings | None = Non
     app.state.runtime = runtime
     app.state.integrity = integrity
     errors.install(app, precheck)
+    audit.install(app, runtime)  # records every answered read (api/audit/recorder.py)
     app.add_middleware(DatabaseGate, ping=users.ping, enabled=database_url.startswith("postgres"))
     app.add_middleware(RequestContext)
 

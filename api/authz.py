@@ -65,6 +65,7 @@ CLERK = _row(N, Y, N, N, N)
 CLERK_COORD = _row(N, Y, N, Y, N)
 CLERK_MED = _row(N, Y, A, N, N)
 MEDIATOR = _row(N, N, A, N, N)
+AUDIT = _row(Y, N, N, N, Y)
 
 
 def _actions(*rows: tuple[str, str, dict[Role, Grant], str]) -> tuple[Action, ...]:
@@ -111,6 +112,8 @@ ACTIONS: tuple[Action, ...] = _actions(
     ("stats.caseload", "GET /stats/caseload", ANALYSTS, "Caseload statistics (JSON, CSV, XLSX)"),
     ("stats.drilldown", "GET /stats/caseload/cases", ANALYSTS, "The cases behind a figure"),
     ("stats.subsidies", "GET /stats/subsidies", ANALYSTS, "Monthly subsidy statement"),
+    ("audit.access", "GET /audit/access", AUDIT, "Who read which case, searched or exported"),
+    ("audit.unusual", "GET /audit/unusual", AUDIT, "Unusual reading on a day"),
 )
 # fmt: on
 

@@ -155,6 +155,7 @@ def authenticate(request: Request) -> User:
     if user is None:
         raise unauthorized()
     request.state.user_role = user.role.value
+    request.state.user = user  # the access log and the access audit name the user
     return user
 
 
@@ -173,6 +174,7 @@ def gate(request: Request) -> Access | None:
         authz.authorize_case(
             user, action, region_code=case.region_code, mediator_id=case.mediator_id
         )
+        request.state.case_region = case.region_code  # the access audit files reads by it
         return Access(user, action, case=case)
     if "studio_id" in params:
         studio = _loaded(runtime.app.get_studio, params["studio_id"], "studio")

@@ -3,8 +3,10 @@
 Each request gets an id (the caller's ``X-Request-ID`` if it is a short token, otherwise
 a fresh one), echoed in the response header and attached to every log record written
 while the request runs. The access log names the method, the route *template* (not the
-concrete path or query), the status, the duration and the user's role — nothing a party
-to a dispute could be identified by.
+concrete path or query), the status, the duration, the user (username and role), the
+client's address and the case id the path names — nothing a party to a dispute could be
+identified by (no names, ID numbers or search texts; who read what in full is in the
+access audit, ``api.audit``).
 """
 
 from __future__ import annotations
@@ -17,11 +19,44 @@ import uuid
 from contextvars import ContextVar
 from typing import Any
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
 access_log = logging.getLogger("api.access")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def client_of(scope: Scope) -> str:
+    """The client's address: as the login limiter resolves it when it can (proxy headers
+    believed only from trusted proxies), else the connection's peer. Kept in the scope's
+    state, so a request resolves it once."""
+    state = scope.setdefault("state", {})
+    known = state.get("client")
+    if isinstance(known, str):
+        return known
+    runtime = getattr(getattr(scope.get("app"), "state", None), "runtime", None)
+    resolve = getattr(getattr(runtime, "limiter", None), "client_of", None)
+    if callable(resolve):
+        client = str(resolve(Request(scope)))
+    else:
+        peer = scope.get("client")
+        client = str(peer[0]) if peer else "unknown"
+    state["client"] = client
+    return client
+
+
+def _case_id(scope: Scope) -> str | None:
+    raw = (scope.get("path_params") or {}).get("case_id")
+    try:
+        return str(uuid.UUID(str(raw))) if raw is not None else None
+    except ValueError:
+        return None
+
+
+def _role(user: object) -> str | None:
+    role = getattr(user, "role", None)
+    return None if role is None else str(getattr(role, "value", role))
 
 
 class JsonFormatter(logging.Formatter):
@@ -83,6 +118,7 @@ class RequestContext:
         finally:
             route = scope.get("route")
             state = scope.get("state") or {}
+            user = state.get("user")
             if access_log.isEnabledFor(logging.INFO):
                 access_log.info(
                     "request",
@@ -93,7 +129,10 @@ class RequestContext:
                             "route": getattr(route, "path", "(unmatched)"),
                             "status": status,
                             "ms": round((time.perf_counter() - started) * 1000, 2),
-                            "role": state.get("user_role"),
+                            "role": state.get("user_role") or _role(user),
+                            "user": getattr(user, "username", None),
+                            "client": client_of(scope),
+                            "case_id": _case_id(scope),
                         }
                     },
                 )

@@ -104,6 +104,7 @@ def load_case(request: Request, user: User, raw_id: str, action: str) -> Case:
     if not isinstance(case, Case):
         raise PageError(404, "未找到，或不在您的管辖范围内")
     authorize_case(user, action, region_code=case.region_code, mediator_id=case.mediator_id)
+    request.state.case_region = case.region_code  # the access audit files reads by it
     return case
 
 

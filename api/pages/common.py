@@ -78,7 +78,9 @@ def current_user(request: Request) -> User | None:
     token = request.cookies.get(COOKIE)
     if not token:
         return None
-    return runtime(request).tokens.read(token)
+    user = runtime(request).tokens.read(token)
+    request.state.user = user  # the access log and the access audit name the user
+    return user
 
 
 def page_user(request: Request) -> User:
@@ -164,8 +166,18 @@ NAV: dict[Role, list[tuple[str, str]]] = {
     Role.CLERK: [("/clerk", "我的待办"), ("/cases/new", "收案登记"), ("/cases", "案件查询")],
     Role.MEDIATOR: [("/queue", "我的调解案件")],
     Role.COORDINATOR: [("/roster", "调解员名册"), ("/cases", "案件查询")],
-    Role.AUDITOR: [("/dashboard", "统计分析"), ("/subsidies", "办案补贴"), ("/cases", "案件查询")],
-    Role.ADMIN: [("/admin", "工作室"), ("/admin/calendar", "节假日安排"), ("/cases", "案件查询")],
+    Role.AUDITOR: [
+        ("/dashboard", "统计分析"),
+        ("/subsidies", "办案补贴"),
+        ("/cases", "案件查询"),
+        ("/audit", "访问审计"),
+    ],
+    Role.ADMIN: [
+        ("/admin", "工作室"),
+        ("/admin/calendar", "节假日安排"),
+        ("/cases", "案件查询"),
+        ("/audit", "访问审计"),
+    ],
 }
 
 HOME: dict[Role, str] = {

@@ -156,6 +156,8 @@ ENDPOINTS: dict[str, tuple[str, str, Any, dict[str, str] | None]] = {
         None,
         {"month": "2026-03", "region": "420100"},
     ),
+    "audit.access": ("GET", "/api/v1/audit/access", None, {"region": "420100"}),
+    "audit.unusual": ("GET", "/api/v1/audit/unusual", None, {"region": "420100", "on": D}),
 }
 EXTRA_ROUTES = {  # further routes guarded by an action already listed
     ("GET", "/api/v1/stats/caseload.csv"): "stats.caseload",
