@@ -3,14 +3,14 @@
 The library's insert function (``POSTGRES_ENABLE_DB_FUNCTIONS``) takes no table lock:
 two concurrent commands can be given positions 101 and 102 and commit 102 first. A
 reader that looks at the log in between sees 102 as the head with 101 missing, moves its
-tracked position past 101 and never reads it (measured here: about 50 such late
-positions in 15 s with 8 concurrent writers). The library's other insert path takes an
-``EXCLUSIVE`` table lock for exactly this reason, but costs half the throughput.
+tracked position past 101 and never reads it (docs/operations.md says how it was found).
+The library's other insert path takes an ``EXCLUSIVE`` table lock for exactly this
+reason, but with a slower insert.
 
 This recorder keeps the function (one round trip) and takes the same lock inside it,
 before positions are drawn, so positions become visible in order. Commits are already
 serialised by the function's ``NOTIFY`` (PostgreSQL orders notifying commits), so the
-lock costs no measurable throughput. ``CREATE OR REPLACE`` runs at every start, so an
+lock adds no wait of its own. ``CREATE OR REPLACE`` runs at every start, so an
 existing store gets the locking function the next time it is opened.
 
 Several processes opening the same store at once (API workers, projection workers, the
