@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any, TypeVar
 from uuid import UUID
@@ -26,6 +27,7 @@ from mediation.calendar import HolidayCalendar
 from mediation.case import Case
 from mediation.identifiers import mask_name, mask_resident_id
 from mediation.organisation import Studio
+from mediation.personal import ERASED
 from mediation.values import Mediator, money_str
 
 M = TypeVar("M", bound=BaseModel)
@@ -37,22 +39,30 @@ def copied(model: type[M], source: object, **values: Any) -> M:
     return model.model_validate({**fields, **values})
 
 
-def _applicant(data: dict[str, Any], mask: bool) -> dict[str, Any]:
-    out = dict(data)
+# opens an applicant's sealed personal fields (``app.personal.reveal``; erased: "已删除")
+Reveal = Callable[[Mapping[str, str]], dict[str, str]]
+
+
+def _applicant(data: dict[str, Any], mask: bool, reveal: Reveal) -> dict[str, Any]:
+    out: dict[str, Any] = reveal({k: v for k, v in data.items() if isinstance(v, str)})
     if mask:
-        out["name"] = mask_name(str(out.get("name", "")))
-        out["id_number"] = mask_resident_id(str(out.get("id_number", "")))
-        out["phone"] = mask_resident_id(str(out.get("phone", "")))
+        for name, masked in (
+            ("name", mask_name),
+            ("id_number", mask_resident_id),
+            ("phone", mask_resident_id),
+        ):
+            value = str(out.get(name, ""))
+            out[name] = value if value == ERASED else masked(value)
     return out
 
 
 def case_view(
-    case: Case, today: date, *, calendar: HolidayCalendar, mask: bool = False
+    case: Case, today: date, *, calendar: HolidayCalendar, reveal: Reveal, mask: bool = False
 ) -> CaseView:
     """The case as the API shows it; ``calendar`` (the one in force) flags uncovered deadlines."""
     a = case.assessment
     g = case.agreement
-    applicant = _applicant(case.applicant, mask)
+    applicant = _applicant(case.applicant, mask, reveal)
     return copied(
         CaseView,
         case,
@@ -94,11 +104,11 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def history_event(entry: HistoryEntry, *, mask: bool = False) -> HistoryEvent:
+def history_event(entry: HistoryEntry, *, reveal: Reveal, mask: bool = False) -> HistoryEvent:
     data = dict(entry.data)
     data.pop("chain", None)
-    if mask and isinstance(data.get("applicant"), dict):
-        data["applicant"] = _applicant(data["applicant"], True)
+    if isinstance(data.get("applicant"), dict):
+        data["applicant"] = _applicant(data["applicant"], mask, reveal)
     return copied(HistoryEvent, entry, data=_jsonable(data))
 
 

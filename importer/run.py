@@ -31,6 +31,7 @@ from mediation.calendar import in_force
 from mediation.case import Case
 from mediation.clock import recording_with
 from mediation.errors import DomainError
+from mediation.personal import sealing_with
 from mediation.values import Actor
 
 DUPLICATE_ROW = "duplicate_row"
@@ -161,7 +162,7 @@ def import_file(
             if number not in refused_rows:
                 yield parse_row(number, values)
 
-    with recording_with(app.clock), in_force(app.calendars.current()):
+    with recording_with(app.clock), in_force(app.calendars.current()), sealing_with(app.personal):
         for row in second_pass():
             try:
                 if row.studio_key in refused_studios and row.outcome != "not_entrusted":

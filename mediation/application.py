@@ -60,7 +60,9 @@ from mediation.errors import (
     ValidationFailed,
     VersionConflict,
 )
+from mediation.keystore import vault_of
 from mediation.organisation import Studio
+from mediation.personal import sealing_with
 from mediation.policy import Policy, PolicyBook
 from mediation.repository import CachingRepository, DateAsISO, IdempotencyRecord
 from mediation.values import (
@@ -156,6 +158,7 @@ class MediationApplication(Application[UUID]):
         self._after_save: list[Callable[[], object]] = []
         self._local = threading.local()
         self.calendars = HolidayCalendars(self, self._save)  # loaded holiday notices
+        self.personal = vault_of(self, self.env)  # per-person keys (mediation.personal)
 
     def construct_repository(self) -> Repository[UUID]:
         """The library's settings (same environment keys), with ``CachingRepository``."""
@@ -300,7 +303,11 @@ class MediationApplication(Application[UUID]):
         if replayed is not None:
             return replayed
         for attempt in (1, 2):
-            with recording_with(self.clock), in_force(self.calendars.current()):
+            with (
+                recording_with(self.clock),
+                in_force(self.calendars.current()),
+                sealing_with(self.personal),
+            ):
                 result, to_save = decide()
             extra: list[Aggregate] = []
             if ctx.idempotency_key:

@@ -23,7 +23,7 @@ from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
 
-from mediation import rules
+from mediation import personal, rules
 from mediation.calendar import (
     DayUnit,
     Period,
@@ -408,7 +408,7 @@ class Case(ChainedAggregate):
             on=received_on,
             policy_version=policy.version,
             region_code=region_code,
-            applicant=applicant_data,
+            applicant=personal.seal_applicant(applicant_data),  # per-person keys
             respondent=respondent_data,
             claims=[c.to_dict() for c in claims],
             infringement_known_on=infringement_known_on,
@@ -513,16 +513,17 @@ class Case(ChainedAggregate):
         moved = [c for c in self.claims if c.category in wanted]
         if len(moved) == len(self.claims):
             raise SeveranceInvalid("severance would leave the case without a claim")
+        applicant = personal.reveal_installed(self.applicant)  # sealed again by receive
         new_case = Case.receive(
             actor=actor,
             policy=policy,
             region_code=self.region_code,
             received_on=self.received_on,
             applicant=ApplicantInput(
-                self.applicant["name"],
-                self.applicant["id_number"],
-                self.applicant["phone"],
-                WorkerCategory(self.applicant["worker_category"]),
+                applicant["name"],
+                applicant["id_number"],
+                applicant["phone"],
+                WorkerCategory(applicant["worker_category"]),
             ),
             respondent=RespondentInput(self.respondent["name"], self.respondent["credit_code"]),
             claims=moved,

@@ -128,7 +128,7 @@ def _event_rows(request: Request, case: Case, mask: bool) -> list[dict[str, Any]
     app = runtime(request).app
     rows = []
     for entry in app.history(case.id):
-        ev = history_event(entry, mask=mask)
+        ev = history_event(entry, reveal=app.personal.reveal, mask=mask)
         rows.append(
             {
                 "position": ev.position,
@@ -157,7 +157,9 @@ def case_page(
     rt = runtime(request)
     today = rt.today()
     mask = authz.masked(user)
-    view = case_view(case, today, calendar=rt.app.calendars.current(), mask=mask)
+    view = case_view(
+        case, today, calendar=rt.app.calendars.current(), reveal=rt.app.personal.reveal, mask=mask
+    )
     forms = available(user, case)
     studios = eligible_studios(rt, case.region_code, today) if "entrust" in forms else []
     mediators: list[Any] = []

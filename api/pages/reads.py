@@ -119,7 +119,7 @@ def case_rows(rt: Runtime, ids: list[UUID], *, mask: bool) -> list[dict[str, Any
             case = rt.app.get_case(case_id)
         except DomainError:
             continue
-        view = case_view(case, today, calendar=calendar, mask=mask)
+        view = case_view(case, today, calendar=calendar, reveal=rt.app.personal.reveal, mask=mask)
         due = sorted(view.deadlines, key=lambda d: d.due_on)
         first = due[0] if due else None
         region = get_region(view.region_code)

@@ -38,7 +38,13 @@ _CREATED: dict[int | str, dict[str, Any]] = {
 
 def _respond(runtime: Runtime, access: Access, case: Case, status: int = 200) -> Response:
     calendar = runtime.app.calendars.current()
-    view = case_view(case, runtime.today(), calendar=calendar, mask=access.mask)
+    view = case_view(
+        case,
+        runtime.today(),
+        calendar=calendar,
+        reveal=runtime.app.personal.reveal,
+        mask=access.mask,
+    )
     return json_response(view, status, etag=case.version)
 
 
@@ -107,7 +113,15 @@ def list_cases(
     for case_id in ids:
         case = runtime.app.get_case(case_id)
         if authz.in_jurisdiction(user, case.region_code):  # belt and braces
-            items.append(case_view(case, today, calendar=calendar, mask=access.mask))
+            items.append(
+                case_view(
+                    case,
+                    today,
+                    calendar=calendar,
+                    reveal=runtime.app.personal.reveal,
+                    mask=access.mask,
+                )
+            )
     return json_response(CaseList(items=items, next_cursor=next_cursor))
 
 
@@ -131,7 +145,10 @@ def read_case(case_id: CaseId, access: AccessDep, runtime: RuntimeDep) -> Respon
 )
 def case_history(case_id: CaseId, access: AccessDep, runtime: RuntimeDep) -> Response:
     target = _target(access)
-    events = [history_event(e, mask=access.mask) for e in runtime.app.history(target)]
+    reveal = runtime.app.personal.reveal
+    events = [
+        history_event(e, reveal=reveal, mask=access.mask) for e in runtime.app.history(target)
+    ]
     return json_response(History(case_id=target, events=events))
 
 

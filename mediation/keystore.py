@@ -1,0 +1,347 @@
+"""The per-person key table and the record of erasures, beside the events (both backends).
+
+``personal_keys``: one row per person (``subject``, a random id), the person's data key
+wrapped (AES-GCM) by a key derived from ``MEDIATION_ENCRYPTION_KEY``, and ``lookup``, a
+keyed hash (HMAC) of the resident ID number so that a person's later cases use the same
+key. Nothing in an event refers to the lookup hash; deleting the row leaves no link from
+the events to the person. ``uses``/``used_at`` change each time a command seals with the
+key: erasure deletes a row only if it was not used since the retention scan read it.
+
+``personal_erasures``: append-only (triggers refuse UPDATE and DELETE), one row per
+``mediation retention --apply``: when, by whom, the retention rule, how many keys and
+cases; no personal data and no subject ids.
+
+Without ``MEDIATION_ENCRYPTION_KEY`` (development only: production refuses to start) the
+wrapping key is derived from a fixed, public development root: keys are then unprotected
+at rest, but deleting a key still erases its person.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from uuid import uuid4
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from eventsourcing.postgres import PostgresDatastore
+from eventsourcing.sqlite import SQLiteDatastore
+
+from mediation import personal
+
+log = logging.getLogger("mediation.keystore")
+
+DEVELOPMENT_ROOT = b"mediation development root: not a secret, not for production"
+
+
+def _derive(root: bytes, purpose: str) -> bytes:
+    info = f"mediation personal-data {purpose} v1".encode()
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(root)
+
+
+@dataclass(frozen=True)
+class KeyRow:
+    subject: str
+    uses: int
+    used_at: datetime
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """One ``retention --apply`` as recorded (no personal data)."""
+
+    erased_at: datetime
+    actor: str
+    retention_years: int
+    cutoff: date
+    keys: int
+    cases: int
+
+
+_SQLITE_DDL = (
+    """CREATE TABLE IF NOT EXISTS personal_keys (
+        subject TEXT PRIMARY KEY,
+        lookup TEXT UNIQUE,
+        wrapped TEXT NOT NULL,
+        wrap_id TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        used_at TEXT NOT NULL,
+        uses INTEGER NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS personal_erasures (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        erased_at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        retention_years INTEGER NOT NULL,
+        cutoff TEXT NOT NULL,
+        keys INTEGER NOT NULL,
+        cases INTEGER NOT NULL)""",
+    """CREATE TRIGGER IF NOT EXISTS personal_erasures_no_update
+        BEFORE UPDATE ON personal_erasures
+        BEGIN SELECT RAISE(ABORT, 'personal_erasures is append-only'); END""",
+    """CREATE TRIGGER IF NOT EXISTS personal_erasures_no_delete
+        BEFORE DELETE ON personal_erasures
+        BEGIN SELECT RAISE(ABORT, 'personal_erasures is append-only'); END""",
+)
+
+_POSTGRES_DDL = (
+    """CREATE TABLE IF NOT EXISTS {s}.personal_keys (
+        subject TEXT PRIMARY KEY,
+        lookup TEXT UNIQUE,
+        wrapped TEXT NOT NULL,
+        wrap_id TEXT NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL,
+        used_at TIMESTAMPTZ NOT NULL,
+        uses BIGINT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS {s}.personal_erasures (
+        id BIGSERIAL PRIMARY KEY,
+        erased_at TIMESTAMPTZ NOT NULL,
+        actor TEXT NOT NULL,
+        retention_years INTEGER NOT NULL,
+        cutoff DATE NOT NULL,
+        keys INTEGER NOT NULL,
+        cases INTEGER NOT NULL)""",
+    """CREATE OR REPLACE FUNCTION {s}.personal_erasures_append_only() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'personal_erasures is append-only'; END $$""",
+    """CREATE OR REPLACE TRIGGER personal_erasures_append_only
+        BEFORE UPDATE OR DELETE OR TRUNCATE ON {s}.personal_erasures
+        FOR EACH STATEMENT EXECUTE FUNCTION {s}.personal_erasures_append_only()""",
+)
+
+
+class PersonalKeys:
+    """The key table of one store: the ``Vault`` the application seals and reveals with."""
+
+    def __init__(
+        self, datastore: Any, cipher_key: str | None, clock: Callable[[], datetime]
+    ) -> None:
+        if isinstance(datastore, PostgresDatastore):
+            self._postgres = True
+            self._schema = '"' + datastore.schema.replace('"', '""') + '"'
+        elif isinstance(datastore, SQLiteDatastore):
+            self._postgres = False
+            self._schema = ""
+        else:  # pragma: no cover
+            raise TypeError(f"no key table for {type(datastore).__name__}")
+        self._datastore = datastore
+        self._clock = clock
+        root = base64.b64decode(cipher_key) if cipher_key else DEVELOPMENT_ROOT
+        self.unprotected = not cipher_key
+        self._wrap_key = _derive(root, "wrapping")
+        self._lookup_key = _derive(root, "lookup")
+        self.wrap_id = hashlib.sha256(self._wrap_key).hexdigest()[:16]
+        self._ready = False
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _sql(self, text: str) -> str:
+        if self._postgres:
+            return text.replace("{s}.", self._schema + ".").replace("?", "%s")
+        return text.replace("{s}.", "")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        self.ensure_tables()
+        with self._datastore.transaction(commit=True) as curs:
+            yield curs
+
+    def ensure_tables(self) -> None:
+        if self._ready:
+            return
+        with self._lock:
+            if self._ready:
+                return
+            with self._datastore.transaction(commit=True) as curs:
+                if self._postgres:
+                    curs.execute(
+                        "SELECT pg_advisory_xact_lock(hashtext(%s))",
+                        (f"mediation.create:{self._schema}.personal_keys",),
+                    )
+                    for statement in _POSTGRES_DDL:
+                        curs.execute(statement.replace("{s}", self._schema))
+                else:
+                    for statement in _SQLITE_DDL:
+                        curs.execute(statement)
+            self._ready = True
+
+    def _time(self, value: Any) -> datetime:
+        return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+    def _stamp(self, moment: datetime) -> Any:
+        return moment if self._postgres else moment.isoformat()
+
+    # ------------------------------------------------------------------ keys
+
+    def lookup(self, id_number: str) -> str:
+        return hmac.new(self._lookup_key, b"id:" + id_number.encode(), "sha256").hexdigest()
+
+    def _wrap(self, subject: str, key: bytes) -> str:
+        nonce = os.urandom(12)
+        sealed = AESGCM(self._wrap_key).encrypt(nonce, key, subject.encode())
+        return base64.b64encode(nonce + sealed).decode("ascii")
+
+    def _unwrap(self, subject: str, wrapped: str, wrap_id: str) -> bytes:
+        if wrap_id != self.wrap_id:
+            raise RuntimeError(
+                f"the key of subject {subject} was wrapped by another encryption key "
+                f"({wrap_id}, this process has {self.wrap_id})"
+            )
+        blob = base64.b64decode(wrapped)
+        return AESGCM(self._wrap_key).decrypt(blob[:12], blob[12:], subject.encode())
+
+    def key_for(self, id_number: str | None) -> tuple[str, bytes]:
+        """The person's subject and data key; a new one for a new person (or no ID)."""
+        lookup = self.lookup(id_number) if id_number else None
+        now = self._stamp(self._clock())
+        subject = uuid4().hex
+        wrapped = self._wrap(subject, AESGCM.generate_key(256))
+        with self._transaction() as curs:
+            curs.execute(
+                self._sql(
+                    "INSERT INTO {s}.personal_keys "
+                    "(subject, lookup, wrapped, wrap_id, created_at, used_at, uses) "
+                    "VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT (lookup) DO NOTHING"
+                ),
+                (subject, lookup, wrapped, self.wrap_id, now, now),
+            )
+            if lookup is not None:
+                curs.execute(
+                    self._sql(
+                        "UPDATE {s}.personal_keys SET uses = uses + 1, used_at = ? "
+                        "WHERE lookup = ? AND subject <> ?"
+                    ),
+                    (now, lookup, subject),
+                )
+                curs.execute(
+                    self._sql(
+                        "SELECT subject, wrapped, wrap_id FROM {s}.personal_keys WHERE lookup = ?"
+                    ),
+                    (lookup,),
+                )
+            else:
+                curs.execute(
+                    self._sql(
+                        "SELECT subject, wrapped, wrap_id FROM {s}.personal_keys WHERE subject = ?"
+                    ),
+                    (subject,),
+                )
+            row = curs.fetchone()
+        assert row is not None
+        return str(row["subject"]), self._unwrap(row["subject"], row["wrapped"], row["wrap_id"])
+
+    def key_of(self, subject: str) -> bytes | None:
+        with self._transaction() as curs:
+            curs.execute(
+                self._sql("SELECT wrapped, wrap_id FROM {s}.personal_keys WHERE subject = ?"),
+                (subject,),
+            )
+            row = curs.fetchone()
+        if row is None:
+            return None
+        return self._unwrap(subject, row["wrapped"], row["wrap_id"])
+
+    def reveal(self, data: Mapping[str, str]) -> dict[str, str]:
+        """A party's fields with the sealed values opened (``personal.ERASED`` if erased)."""
+        return personal.reveal(self, data)
+
+    def rows(self) -> list[KeyRow]:
+        with self._transaction() as curs:
+            curs.execute(self._sql("SELECT subject, uses, used_at FROM {s}.personal_keys"))
+            found = curs.fetchall()
+        return [KeyRow(r["subject"], int(r["uses"]), self._time(r["used_at"])) for r in found]
+
+    # ------------------------------------------------------------------ erasure
+
+    def erase(
+        self,
+        seen: Sequence[KeyRow],
+        *,
+        used_before: datetime,
+        actor: str,
+        retention_years: int,
+        cutoff: date,
+        cases: int,
+    ) -> int:
+        """Delete the keys of ``seen`` that were not used since; record it. Keys deleted."""
+        erased = 0
+        with self._transaction() as curs:
+            if not self._postgres:
+                curs.execute("PRAGMA secure_delete = ON")  # deleted rows are overwritten
+            for row in seen:
+                if row.used_at >= used_before:
+                    continue
+                curs.execute(
+                    self._sql(
+                        "DELETE FROM {s}.personal_keys WHERE subject = ? AND uses = ? "
+                        "RETURNING subject"
+                    ),
+                    (row.subject, row.uses),
+                )
+                erased += len(curs.fetchall())
+            curs.execute(
+                self._sql(
+                    "INSERT INTO {s}.personal_erasures "
+                    "(erased_at, actor, retention_years, cutoff, keys, cases) "
+                    "VALUES (?, ?, ?, ?, ?, ?)"
+                ),
+                (
+                    self._stamp(self._clock()),
+                    actor,
+                    retention_years,
+                    cutoff if self._postgres else cutoff.isoformat(),
+                    erased,
+                    cases,
+                ),
+            )
+        self._purge_free_space()
+        return erased
+
+    def _purge_free_space(self) -> None:
+        """Leave no copy of a deleted key in the database's files that the store controls."""
+        if self._postgres:
+            with self._datastore.get_connection() as conn:
+                conn.execute(f"VACUUM {self._schema}.personal_keys")
+            return
+        with self._datastore.get_connection(commit=True) as conn:
+            curs = conn.cursor()
+            curs.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy = curs.fetchone()
+            if busy is not None and busy[0]:
+                log.warning("the SQLite write-ahead log could not be truncated: readers busy")
+
+    def erasures(self) -> list[Erasure]:
+        with self._transaction() as curs:
+            curs.execute(
+                self._sql(
+                    "SELECT erased_at, actor, retention_years, cutoff, keys, cases "
+                    "FROM {s}.personal_erasures ORDER BY id"
+                )
+            )
+            found = curs.fetchall()
+        return [
+            Erasure(
+                self._time(r["erased_at"]),
+                r["actor"],
+                int(r["retention_years"]),
+                r["cutoff"] if isinstance(r["cutoff"], date) else date.fromisoformat(r["cutoff"]),
+                int(r["keys"]),
+                int(r["cases"]),
+            )
+            for r in found
+        ]
+
+
+def vault_of(app: Any, env: Mapping[str, str]) -> PersonalKeys:
+    """The key table of an application's store (its recorder's datastore)."""
+    return PersonalKeys(app.recorder.datastore, env.get("CIPHER_KEY"), app.clock)
