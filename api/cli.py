@@ -15,6 +15,7 @@ import typer
 
 from api.calendar_cli import calendar_cli
 from api.logs import configure
+from api.retention_cli import register as register_retention_commands
 from api.security import InsecureSettings, uses_random_key, with_keys
 from api.users import UserError, UserStore, changes_text
 from importer import cli as importer_cli
@@ -204,6 +205,7 @@ def serve(
 
 register_read_model_commands(cli)  # `mediation project` and `mediation demo`
 importer_cli.register(cli)  # `mediation import FILE` and `mediation verify`
+register_retention_commands(cli)  # `mediation retention` and `mediation erasures`
 
 
 def main() -> None:

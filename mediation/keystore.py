@@ -344,4 +344,7 @@ class PersonalKeys:
 
 def vault_of(app: Any, env: Mapping[str, str]) -> PersonalKeys:
     """The key table of an application's store (its recorder's datastore)."""
-    return PersonalKeys(app.recorder.datastore, env.get("CIPHER_KEY"), app.clock)
+    datastore = getattr(app.recorder, "datastore", None)
+    if datastore is None:  # the library's in-memory store (tests): keys in memory too
+        datastore = SQLiteDatastore(":memory:")
+    return PersonalKeys(datastore, env.get("CIPHER_KEY"), app.clock)
