@@ -168,8 +168,16 @@ class PersonalKeys:
                         "SELECT pg_advisory_xact_lock(hashtext(%s))",
                         (f"mediation.create:{self._schema}.personal_keys",),
                     )
-                    for statement in _POSTGRES_DDL:
-                        curs.execute(statement.replace("{s}", self._schema))
+                    # a role that owns nothing (docs/operations.md) skips the DDL
+                    curs.execute(
+                        "SELECT to_regclass(%s) IS NOT NULL AND to_regclass(%s) IS NOT NULL "
+                        "AS present",
+                        (f"{self._schema}.personal_keys", f"{self._schema}.personal_erasures"),
+                    )
+                    row = curs.fetchone()
+                    if not (row and row["present"]):
+                        for statement in _POSTGRES_DDL:
+                            curs.execute(statement.replace("{s}", self._schema))
                 else:
                     for statement in _SQLITE_DDL:
                         curs.execute(statement)

@@ -378,9 +378,11 @@ def test_the_erasure_record_is_append_only(store: Store, cli: typer.Typer) -> No
         "DELETE FROM {s}personal_erasures",
     ):
         schema = "" if store.database_url.startswith("sqlite") else keys._schema + "."
-        with pytest.raises(Exception, match="append-only"):  # noqa: B017, PT011
-            with keys._datastore.transaction(commit=True) as curs:
-                curs.execute(statement.format(s=schema))
+        with (
+            pytest.raises(Exception, match="append-only"),
+            keys._datastore.transaction(commit=True) as curs,
+        ):
+            curs.execute(statement.format(s=schema))
     assert len(keys.erasures()) == 1
 
 
