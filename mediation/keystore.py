@@ -182,6 +182,11 @@ class PersonalKeys:
                     for statement in _SQLITE_DDL:
                         curs.execute(statement)
             self._ready = True
+            if self.unprotected:
+                log.warning(
+                    "no MEDIATION_ENCRYPTION_KEY: personal data keys are wrapped by a public "
+                    "development key (erasure works; nothing is confidential at rest)"
+                )
 
     def _time(self, value: Any) -> datetime:
         return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
