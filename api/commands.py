@@ -236,6 +236,23 @@ CASE_COMMANDS: tuple[CaseCommandRow, ...] = (
         "Close the case (clerk)",
         "closure",
     ),
+    # v1.1, law-b: the arbitral review stage
+    _row(
+        C.DecideReview,
+        "case.review_decision",
+        "/review/decision",
+        S.ReviewDecisionIn,
+        "Record the commission's decision on the review application (clerk)",
+        "review_decision",
+    ),
+    _row(
+        C.WithdrawReview,
+        "case.review_withdrawal",
+        "/review/withdrawal",
+        S.ReviewWithdrawalIn,
+        "Record the parties withdrawing the review application (clerk)",
+        "review_withdrawal",
+    ),
 )
 
 BY_FORM: Mapping[str, CaseCommandRow] = {row.form: row for row in CASE_COMMANDS}

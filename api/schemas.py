@@ -23,6 +23,8 @@ from mediation.values import (
     ClaimCategory,
     Disposition,
     Party,
+    ReviewRefusal,
+    ReviewState,
     Route,
     Status,
     StudioKind,
@@ -217,6 +219,20 @@ class WindowExtensionIn(Request):
     on: Day
 
 
+class ReviewDecisionIn(Request):
+    on: Day
+    accepted: bool
+    reason_code: ReviewRefusal | None = Field(
+        default=None,
+        description="why the review application is refused (only with accepted=false)",
+    )
+
+
+class ReviewWithdrawalIn(Request):
+    on: Day
+    party: Party
+
+
 class AwardExtensionIn(Request):
     days: Annotated[int, Field(ge=1, le=365)]
     approved_by: ShortText
@@ -245,7 +261,13 @@ class ClaimOut(BaseModel):
 
 class DeadlineOut(BaseModel):
     kind: Literal[
-        "acceptance_decision", "mediation_window", "performance", "review_application", "award"
+        "acceptance_decision",
+        "mediation_window",
+        "performance",
+        "review_application",
+        "review_decision",
+        "review_conclusion",
+        "award",
     ]
     due_on: date
     overdue: bool
@@ -304,6 +326,7 @@ class CaseView(BaseModel):
     agreement: AgreementOut | None
     amount_paid: str
     review_applied_on: date | None
+    review_state: ReviewState | None = None
     statement_number: str | None
     statement_served: list[Party]
     failure_reason: str | None

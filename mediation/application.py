@@ -377,6 +377,8 @@ class MediationApplication(Application[UUID]):
     decide_acceptance = _targeted(commands.DecideAcceptance, execute)
     extend_award_period = _targeted(commands.ExtendAwardPeriod, execute)
     close_case = _targeted(commands.Close, execute)
+    decide_review = _targeted(commands.DecideReview, execute)
+    withdraw_review = _targeted(commands.WithdrawReview, execute)
 
     # ------------------------------------------------------------------ case reads
 

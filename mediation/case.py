@@ -27,10 +27,8 @@ from mediation import personal, rules
 from mediation.calendar import (
     DayUnit,
     Period,
-    add_working_days,
     due_date,
     is_overdue,
-    working_days_between,
 )
 from mediation.deadlines import open_deadlines
 from mediation.envelope import ChainedAggregate, Envelope
@@ -55,6 +53,8 @@ from mediation.values import (
     Disposition,
     Party,
     RespondentInput,
+    ReviewRefusal,
+    ReviewState,
     Route,
     Status,
     SuccessBranch,
@@ -94,6 +94,10 @@ class Case(ChainedAggregate):
         limitation_warning: bool
         acceptance_due_on: date
         severed_from: UUID | None
+        # v1.1 (rule 7, Rules art. 46): a case severed from an accepted one keeps its
+        # acceptance and award dates (None: not accepted, as every v1 event)
+        accepted_on: date | None = None
+        award_due_on: date | None = None
 
         def apply(self, case: Case) -> None:
             case.region_code = self.region_code
@@ -107,6 +111,10 @@ class Case(ChainedAggregate):
             case.acceptance_due_on = self.acceptance_due_on
             case.severed_from = self.severed_from
             case.policy_version = self.policy_version
+            if self.accepted_on is not None:
+                case.status = Status.ACCEPTED
+                case.accepted_on = self.accepted_on
+                case.award_due_on = self.award_due_on
 
     class Assessed(Event):
         TOPIC = _T + "Assessed"
@@ -144,6 +152,8 @@ class Case(ChainedAggregate):
         studio_id: UUID
         route: str
         window_ends_on: date
+        # v1.1 (rule 8): pre-filing, the acceptance due date once the window lapses
+        acceptance_resumes_on: date | None = None
 
         def apply(self, case: Case) -> None:
             case.status = Status.ENTRUSTED
@@ -153,12 +163,16 @@ class Case(ChainedAggregate):
             case.route = Route(self.route)
             case.entrusted_on = self.on
             case.window_ends_on = self.window_ends_on
+            case.acceptance_resumes_on = self.acceptance_resumes_on
             case.window_extended = False
             case.mediation_count += 1
             case.sessions = 0
             case.agreement = None
             case.amount_paid = Decimal("0.00")
             case.review_applied_on = None
+            case.review_state = None
+            case.review_decision_due_on = None
+            case.review_conclusion_due_on = None
             case.statement_number = None
             if case.route is Route.PRE_FILING:
                 case.acceptance_due_on = None  # 暂缓受理: the acceptance clock pauses
@@ -199,10 +213,13 @@ class Case(ChainedAggregate):
         class_version = 1
         days: int
         window_ends_on: date
+        # v1.1 (rule 8): the acceptance due date once the extended window lapses
+        acceptance_resumes_on: date | None = None
 
         def apply(self, case: Case) -> None:
             case.window_ends_on = self.window_ends_on
             case.window_extended = True
+            case.acceptance_resumes_on = self.acceptance_resumes_on
 
     class AgreementSigned(Event):
         TOPIC = _T + "AgreementSigned"
@@ -239,9 +256,13 @@ class Case(ChainedAggregate):
     class ReviewApplied(Event):
         TOPIC = _T + "ReviewApplied"
         class_version = 1
+        # v1.1 (rule 6): the commission's decision is due (None in v1 events)
+        decision_due_on: date | None = None
 
         def apply(self, case: Case) -> None:
             case.review_applied_on = self.on
+            case.review_state = ReviewState.APPLIED
+            case.review_decision_due_on = self.decision_due_on
 
     class StatementIssued(Event):
         TOPIC = _T + "StatementIssued"
@@ -254,6 +275,7 @@ class Case(ChainedAggregate):
             case.outcome = SuccessBranch.STATEMENT
             case.statement_number = self.number
             case.statement_served = set()
+            case.review_conclusion_due_on = None
 
     class StatementServed(Event):
         TOPIC = _T + "StatementServed"
@@ -269,9 +291,22 @@ class Case(ChainedAggregate):
         party: str
         acceptance_due_on: date | None
 
+        # v1.1 (rule 5): on the pre-filing route only the review ends and the agreement
+        # stays in force (False in v1 events: they ended the mediation, as recorded)
+        restores_agreement: bool = False
+
         def apply(self, case: Case) -> None:
             case.success_reversed = True
-            case._end_mediation(self.on, self.acceptance_due_on)
+            if self.restores_agreement:
+                case.status = Status.AGREEMENT_SIGNED
+                case.status_since = self.on
+                case.outcome = None
+                case.statement_number = None
+                case.statement_served = set()
+                case.review_state = ReviewState.ENDED
+                case.review_conclusion_due_on = None
+            else:
+                case._end_mediation(self.on, self.acceptance_due_on)
 
     class MediationFailed(Event):
         TOPIC = _T + "MediationFailed"
@@ -319,6 +354,30 @@ class Case(ChainedAggregate):
             case.disposition = Disposition(self.disposition)
             case.acceptance_due_on = None
 
+    # --- v1.1: the arbitral review stage (rules 6) ------------------------------------
+
+    class ReviewDecided(Event):
+        TOPIC = _T + "ReviewDecided"
+        class_version = 1
+        accepted: bool
+        reason_code: str | None
+        conclusion_due_on: date | None
+
+        def apply(self, case: Case) -> None:
+            case.review_state = ReviewState.ACCEPTED if self.accepted else ReviewState.REFUSED
+            case.review_decision_due_on = None
+            case.review_conclusion_due_on = self.conclusion_due_on
+
+    class ReviewWithdrawn(Event):
+        TOPIC = _T + "ReviewWithdrawn"
+        class_version = 1
+        party: str
+
+        def apply(self, case: Case) -> None:
+            case.review_state = ReviewState.WITHDRAWN
+            case.review_decision_due_on = None
+            case.review_conclusion_due_on = None
+
     # ------------------------------------------------------------------ state
 
     def __init__(self) -> None:
@@ -342,12 +401,16 @@ class Case(ChainedAggregate):
         self.entrusted_on: date | None = None
         self.window_ends_on: date | None = None
         self.window_extended: bool = False
+        self.acceptance_resumes_on: date | None = None
         self.mediation_count: int = 0
         self.sessions: int = 0
         self.last_session_on: date | None = None
         self.agreement: Agreement | None = None
         self.amount_paid: Decimal = Decimal("0.00")
         self.review_applied_on: date | None = None
+        self.review_state: ReviewState | None = None
+        self.review_decision_due_on: date | None = None
+        self.review_conclusion_due_on: date | None = None
         self.statement_number: str | None = None
         self.statement_served: set[Party] = set()
         self.outcome: SuccessBranch | None = None
@@ -382,6 +445,7 @@ class Case(ChainedAggregate):
         infringement_known_on: date | None = None,
         severed_from: UUID | None = None,
         case_id: UUID | None = None,
+        kept: rules.KeptDates | None = None,
     ) -> Case:
         rules.require_known_region(region_code)
         applicant_data = rules.validated_applicant(applicant)
@@ -413,8 +477,15 @@ class Case(ChainedAggregate):
             claims=[c.to_dict() for c in claims],
             infringement_known_on=infringement_known_on,
             limitation_warning=limitation_warning,
-            acceptance_due_on=due_date(received_on, policy.acceptance_decision),
+            acceptance_due_on=(
+                kept.acceptance_due_on
+                if kept is not None
+                else due_date(received_on, policy.acceptance_decision)
+            ),
             severed_from=severed_from,
+            # always given, so that the chain hash covers them
+            accepted_on=kept.accepted_on if kept is not None else None,
+            award_due_on=kept.award_due_on if kept is not None else None,
         )
         return case
 
@@ -479,8 +550,12 @@ class Case(ChainedAggregate):
         rules.require_studio_active(studio.established_on, studio.closed_on, on)
         rules.require_not_before(on, self.status_since, "the case's current step")
         rules.require_not_before(on, self.received_on, "the receipt of the case")
+        resumes_on: date | None = None
         if route is Route.PRE_FILING:
             window_ends_on = due_date(on, policy.pre_filing_window)
+            resumes_on = rules.acceptance_due_after(
+                self.received_on, on, window_ends_on, policy.acceptance_decision.days
+            )
         else:
             later_consent = max(c.on for c in self.consents.values())
             start = max(later_consent, self.accepted_on or later_consent)
@@ -490,6 +565,7 @@ class Case(ChainedAggregate):
             studio_id=studio.id,
             route=route.value,
             window_ends_on=window_ends_on,
+            acceptance_resumes_on=resumes_on,
             **self.envelope(actor, on, policy),
         )
 
@@ -530,6 +606,9 @@ class Case(ChainedAggregate):
             infringement_known_on=self.infringement_known_on,
             severed_from=self.id,
             case_id=new_case_id,
+            kept=rules.severance_kept_dates(
+                self.received_on, self.acceptance_due_on, self.accepted_on, self.award_due_on
+            ),
         )
         self.trigger_event(
             self.ClaimsSevered,
@@ -568,6 +647,7 @@ class Case(ChainedAggregate):
             self.WindowExtended,
             days=days,
             window_ends_on=new_end,
+            acceptance_resumes_on=self._resumed_acceptance_due(new_end, policy),
             **self.envelope(actor, on, policy),
         )
 
@@ -619,13 +699,55 @@ class Case(ChainedAggregate):
         assert self.agreement is not None
         rules.require_review_applicable(self.route, self.review_applied_on, self.claims)
         rules.require_review_in_time(on, self.agreement.review_due_on)
-        self.trigger_event(self.ReviewApplied, **self.envelope(actor, on, policy))
+        self.trigger_event(
+            self.ReviewApplied,
+            decision_due_on=due_date(on, policy.review_decision),
+            **self.envelope(actor, on, policy),
+        )
+
+    def decide_review(
+        self,
+        *,
+        actor: Actor,
+        policy: Policy,
+        on: date,
+        accepted: bool,
+        reason_code: ReviewRefusal | None = None,
+    ) -> None:
+        """The commission accepts or refuses the review application (Rules arts. 75-76)."""
+        self._require("decide_review", on)
+        rules.require_review_undecided(self.review_state)
+        self.trigger_event(
+            self.ReviewDecided,
+            accepted=accepted,
+            reason_code=None if accepted or reason_code is None else reason_code.value,
+            conclusion_due_on=due_date(on, policy.review_conclusion) if accepted else None,
+            **self.envelope(actor, on, policy),
+        )
+
+    def withdraw_review(self, *, actor: Actor, policy: Policy, on: date, party: Party) -> None:
+        """The parties withdraw the review application; the agreement stays in force."""
+        self._require("withdraw_review", on)
+        rules.require_review_pending(self.review_state)
+        self.trigger_event(
+            self.ReviewWithdrawn, party=party.value, **self.envelope(actor, on, policy)
+        )
 
     def issue_statement(self, *, actor: Actor, policy: Policy, on: date, number: str) -> None:
         self._require("issue_statement", on)
         rules.require_text(number, "number")
         if self.route is Route.PRE_FILING:
             rules.require_review_applied(self.review_applied_on)
+            rules.require_review_standing(self.review_state)
+            if self.review_state is ReviewState.APPLIED:
+                # issued on an undecided application: the acceptance is recorded with it
+                self.trigger_event(
+                    self.ReviewDecided,
+                    accepted=True,
+                    reason_code=None,
+                    conclusion_due_on=due_date(on, policy.review_conclusion),
+                    **self.envelope(actor, on, policy),
+                )
         self.trigger_event(
             self.StatementIssued, number=number.strip(), **self.envelope(actor, on, policy)
         )
@@ -643,10 +765,12 @@ class Case(ChainedAggregate):
         self._require("retract_statement", on)
         self._require_statement_success()
         rules.require_statement_not_served(self.statement_served, party)
+        restores = rules.retraction_restores_agreement(self.route)
         self.trigger_event(
             self.StatementRetracted,
             party=party.value,
-            acceptance_due_on=self._resumed_acceptance_due(on, policy),
+            acceptance_due_on=None if restores else self._resumed_acceptance_due(on, policy),
+            restores_agreement=restores,
             **self.envelope(actor, on, policy),
         )
 
@@ -693,6 +817,7 @@ class Case(ChainedAggregate):
 
     def close(self, *, actor: Actor, policy: Policy, on: date, disposition: Disposition) -> None:
         self._require("close", on)
+        rules.require_closure_disposition(self.status, disposition)
         self.trigger_event(
             self.Closed, disposition=disposition.value, **self.envelope(actor, on, policy)
         )
@@ -707,9 +832,14 @@ class Case(ChainedAggregate):
         """When a pre-filing mediation ends, the suspended acceptance clock resumes."""
         if self.route is not Route.PRE_FILING or self.entrusted_on is None:
             return None
-        used = working_days_between(self.received_on, self.entrusted_on)
-        remaining = max(policy.acceptance_decision.days - used, 0)
-        return add_working_days(on, remaining)
+        # rule 8: without an agreement, the clock already runs from the day after the
+        # window's end; an agreement suspended it until this ending
+        start = on
+        if self.agreement is None and self.window_ends_on is not None:
+            start = min(on, self.window_ends_on)
+        return rules.acceptance_due_after(
+            self.received_on, self.entrusted_on, start, policy.acceptance_decision.days
+        )
 
     # ------------------------------------------------------------------ queries
 
@@ -733,8 +863,23 @@ class Case(ChainedAggregate):
             review_due_on=agreement.review_due_on if agreement else None,
             review_applied=self.review_applied_on is not None,
             award_due_on=self.award_due_on,
+            review_decision_due_on=self.review_decision_due_on,
+            review_conclusion_due_on=self.review_conclusion_due_on,
+            resumed_acceptance_due_on=self.resumed_acceptance_due(today),
         )
         return [Deadline(kind, d, is_overdue(d, today)) for kind, d in due]
+
+    def resumed_acceptance_due(self, today: date) -> date | None:
+        """Rule 8: once a pre-filing window has passed without agreement, the suspended
+        acceptance clock runs again (from the recorded dates and ``today``; nothing is
+        recorded when the window lapses)."""
+        if not rules.acceptance_resumed(self.status, self.route, self.window_ends_on, today):
+            return None
+        if self.acceptance_resumes_on is not None:
+            return self.acceptance_resumes_on
+        # a v1 entrustment did not record it: counted now with the default period
+        assert self.window_ends_on is not None
+        return self._resumed_acceptance_due(self.window_ends_on, Policy())
 
     def payment_order_eligible(self, today: date) -> bool:
         """LDMAL art. 16: an overdue agreement over pay, injury costs or compensation."""

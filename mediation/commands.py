@@ -28,6 +28,7 @@ from mediation.values import (
     Disposition,
     Party,
     RespondentInput,
+    ReviewRefusal,
     Route,
     StudioKind,
 )
@@ -244,6 +245,30 @@ class Close(CaseCommand):
     disposition: Disposition
 
 
+# --- v1.1, law-b: the arbitral review stage (brief section 8, rule 6) ---------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class DecideReview(CaseCommand):
+    """The commission accepts or refuses the review application (Rules arts. 75-76)."""
+
+    command_name = "decide_review"
+    act = Case.decide_review
+    on: date
+    accepted: bool
+    reason_code: ReviewRefusal | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class WithdrawReview(CaseCommand):
+    """The parties withdraw the review application; the agreement stays in force."""
+
+    command_name = "withdraw_review"
+    act = Case.withdraw_review
+    on: date
+    party: Party
+
+
 CASE_COMMANDS: tuple[type[CaseCommand], ...] = (
     Assess,
     RecordConsent,
@@ -262,6 +287,8 @@ CASE_COMMANDS: tuple[type[CaseCommand], ...] = (
     DecideAcceptance,
     ExtendAwardPeriod,
     Close,
+    DecideReview,
+    WithdrawReview,
 )
 
 

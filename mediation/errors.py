@@ -213,6 +213,31 @@ class AwardExtensionNotAllowed(RuleViolation):
     title_zh = "审理期限经主任批准可延长一次，且不超过15日"
 
 
+# --- v1.1, law-b: review stage, retraction, severance, closure (brief section 8) -------
+
+RULES_ART_74_79 = "《劳动人事争议仲裁办案规则》第74-79条 (to be checked against the official text)"
+
+
+class ReviewNotStanding(RuleViolation):
+    code = "review_not_standing"
+    source = f"{RULES_ART_74_79}: 仲裁审查申请被不予受理或撤回的，调解协议继续有效"
+    title = "The arbitral review was refused or withdrawn; no statement can be issued on it"
+    title_zh = "仲裁审查申请已被不予受理或已撤回，不能出具仲裁调解书"
+
+
+class DispositionNotAllowed(RuleViolation):
+    code = "disposition_not_allowed"
+    source = "《劳动争议调解仲裁法》第41-42条: 仲裁前调解成功的，以调解书或撤回申请结案"
+    title = (
+        "A post-filing success is closed by its mediation statement or by withdrawal; "
+        "'mediation_statement' closes only a success"
+    )
+    title_zh = "调解成功的仲裁案件以调解书结案或申请人撤回结案"
+
+
+LAW_B_RULES: tuple[type[RuleViolation], ...] = (ReviewNotStanding, DispositionNotAllowed)
+
+
 RULES: tuple[type[RuleViolation], ...] = (
     LabourRelationshipNotEntrustable,
     NotEligibleForEntrustment,
@@ -232,4 +257,5 @@ RULES: tuple[type[RuleViolation], ...] = (
     ReasonRequired,
     WindowExtensionNotAllowed,
     AwardExtensionNotAllowed,
+    *LAW_B_RULES,
 )

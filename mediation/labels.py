@@ -48,6 +48,8 @@ DEADLINE: Final[dict[str, str]] = {
     "performance": "协议履行期限",
     "review_application": "仲裁审查申请期限",
     "award": "仲裁审理期限",
+    "review_decision": "仲裁审查受理期限",
+    "review_conclusion": "仲裁审查期限",
 }
 
 DISPOSITION: Final[dict[str, str]] = {
@@ -55,6 +57,23 @@ DISPOSITION: Final[dict[str, str]] = {
     "withdrawn": "申请人撤回",
     "tribunal_mediation": "仲裁庭调解",
     "other": "其他",
+    "mediation_statement": "调解结案（仲裁调解书）",
+}
+
+REVIEW_STATE: Final[dict[str, str]] = {
+    "applied": "已申请，待决定是否受理",
+    "accepted": "已受理审查",
+    "refused": "不予受理审查",
+    "withdrawn": "已撤回审查申请",
+    "ended": "送达前反悔，审查终结",
+}
+
+REVIEW_REFUSAL: Final[dict[str, str]] = {
+    "labour_relationship": "确认劳动关系争议",
+    "outside_scope": "不属于仲裁审查范围",
+    "late": "超过申请期限",
+    "not_joint": "未由双方共同申请",
+    "agreement_defective": "协议违法、内容不明确或非自愿",
 }
 
 PARTY: Final[dict[str, str]] = {
@@ -108,6 +127,8 @@ EVENT: Final[dict[str, str]] = {
     "AcceptanceDecided": "受理决定",
     "AwardPeriodExtended": "延长审理期限",
     "Closed": "结案",
+    "ReviewDecided": "仲裁审查受理决定",
+    "ReviewWithdrawn": "撤回仲裁审查申请",
 }
 
 # case commands, by their name in mediation.commands (the web pages' form titles)
@@ -129,6 +150,8 @@ COMMAND: Final[dict[str, str]] = {
     "decide_acceptance": "受理决定",
     "extend_award_period": "延长审理期限",
     "close": "结案",
+    "decide_review": "仲裁审查受理决定",
+    "withdraw_review": "撤回仲裁审查申请",
 }
 
 GROUP_BY: Final[dict[str, str]] = {
@@ -187,6 +210,11 @@ FIELD: Final[dict[str, str]] = {
     "success_branch": "成功方式",
     "branch": "成功方式",
     "reversed": "撤销成功",
+    "decision_due_on": "审查受理决定期限",
+    "conclusion_due_on": "审查期限",
+    "reason_code": "理由类别",
+    "restores_agreement": "协议继续有效",
+    "accepted_on": "受理日期",
 }
 
 

@@ -47,6 +47,12 @@ class Policy:
     post_filing_window: Period = Period(10, DayUnit.WORKING)
     # Rules art. 74: joint application for arbitral review within 15 days.
     review_window: Period = Period(15, DayUnit.CALENDAR)
+    # Rules arts. 74-79 (to be checked against the official text): the commission decides
+    # whether to accept a review application within 5 working days and, once accepted,
+    # concludes within 5 working days, extendable by 5.
+    review_decision: Period = Period(5, DayUnit.WORKING)
+    review_conclusion: Period = Period(5, DayUnit.WORKING)
+    review_conclusion_extension_max_days: int = 5
     # LDMAL art. 43: award within 45 days, extendable by <= 15 with the chair's approval.
     award_period: Period = Period(45, DayUnit.CALENDAR)
     award_extension_max_days: int = 15

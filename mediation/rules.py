@@ -7,16 +7,19 @@ aggregates' command methods. ``docs/domain.md`` lists them with their sources.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import TypeVar
 from uuid import UUID
 
 from mediation import identifiers, regions
+from mediation.calendar import add_working_days, working_days_between
 from mediation.errors import (
     AwardExtensionNotAllowed,
     ConsentMissing,
     DateOutOfOrder,
+    DispositionNotAllowed,
     InvalidTransition,
     LabourRelationshipNotEntrustable,
     MediatorNotOnRoster,
@@ -25,6 +28,7 @@ from mediation.errors import (
     PaymentExceedsAgreement,
     ReviewNotApplicable,
     ReviewNotApplied,
+    ReviewNotStanding,
     ReviewWindowExpired,
     StatementAlreadyServed,
     StudioInactive,
@@ -32,6 +36,7 @@ from mediation.errors import (
     ValidationFailed,
     WindowExtensionNotAllowed,
 )
+from mediation.deadlines import IN_WINDOW
 from mediation.transitions import allowed
 from mediation.values import (
     ApplicantInput,
@@ -39,9 +44,11 @@ from mediation.values import (
     Claim,
     ClaimCategory,
     Consent,
+    Disposition,
     Mediator,
     Party,
     RespondentInput,
+    ReviewState,
     Route,
     Status,
     active_on,
@@ -261,3 +268,133 @@ def validated_respondent(respondent: RespondentInput) -> dict[str, str]:
         identifiers.validate_credit_code, respondent.credit_code, "respondent.credit_code"
     )
     return {"name": respondent.name.strip(), "credit_code": code}
+
+
+# --- v1.1, law-b: brief section 8, rules 5, 6, 7, 8, 13 ---------------------------------
+
+
+@dataclass(frozen=True)
+class NamedRule:
+    """A rule of brief section 8 that is a behaviour rather than a refusal."""
+
+    number: int
+    code: str
+    source: str
+    title_zh: str
+
+
+RULE_05_RETRACTION_BY_ROUTE = NamedRule(
+    5,
+    "retraction_by_route",
+    "《劳动争议调解仲裁法》第42条; 《劳动人事争议仲裁办案规则》第74-79条 (to be checked)",
+    "送达前反悔：仲裁前调解的，仅审查终结，调解协议继续有效；仲裁中调解的，调解不成，及时裁决",
+)
+RULE_06_REVIEW_STAGE = NamedRule(
+    6,
+    "review_stage",
+    "《劳动人事争议仲裁办案规则》第74-79条 (to be checked against the official text)",
+    "仲裁审查：5个工作日内决定是否受理，受理后5个工作日内审查完毕（可延长5个工作日）",
+)
+RULE_07_SEVERANCE_KEEPS_DATES = NamedRule(
+    7,
+    "severance_keeps_dates",
+    "《劳动人事争议仲裁办案规则》第46条 (to be checked against the official text)",
+    "分案不重新起算：新案保留原收案日期及已受理案件的受理日期和审理期限",
+)
+RULE_08_ACCEPTANCE_RESUMES = NamedRule(
+    8,
+    "acceptance_resumes",
+    "《劳动争议调解仲裁法》第14条、第29条; 人社厅发〔2024〕4号",
+    "暂缓受理以调解期限为限：期满未达成协议的，受理审查期限自期满次日起继续计算",
+)
+RULE_13_CLOSURE_AFTER_SUCCESS = NamedRule(
+    13,
+    "closure_after_success",
+    "《劳动争议调解仲裁法》第41-42条",
+    "仲裁中调解成功的，以调解书结案或撤回结案；结案前审理期限继续计算",
+)
+LAW_B_NAMED_RULES = (
+    RULE_05_RETRACTION_BY_ROUTE,
+    RULE_06_REVIEW_STAGE,
+    RULE_07_SEVERANCE_KEEPS_DATES,
+    RULE_08_ACCEPTANCE_RESUMES,
+    RULE_13_CLOSURE_AFTER_SUCCESS,
+)
+
+
+def retraction_restores_agreement(route: Route | None) -> bool:
+    """Rule 5: retracting a pre-filing statement ends only the review; the agreement binds."""
+    return route is Route.PRE_FILING
+
+
+def require_review_undecided(state: ReviewState | None) -> None:
+    """Rule 6: the commission decides once, on an application awaiting its decision."""
+    if state is not ReviewState.APPLIED:
+        what = "no review application awaits a decision"
+        raise InvalidTransition(what if state is None else f"{what} (the review is {state})")
+
+
+def require_review_pending(state: ReviewState | None) -> None:
+    """Rule 6: the parties withdraw an application that is awaiting a decision or a conclusion."""
+    if state not in (ReviewState.APPLIED, ReviewState.ACCEPTED):
+        raise InvalidTransition("no review application is pending")
+
+
+def require_review_standing(state: ReviewState | None) -> None:
+    """Rule 6: a statement needs a review that was not refused, withdrawn or ended."""
+    if state in (ReviewState.REFUSED, ReviewState.WITHDRAWN, ReviewState.ENDED):
+        raise ReviewNotStanding(f"the arbitral review was {state}")
+
+
+@dataclass(frozen=True)
+class KeptDates:
+    """Rule 7: what a severed case keeps of the original."""
+
+    acceptance_due_on: date | None
+    accepted_on: date | None
+    award_due_on: date | None
+
+
+def severance_kept_dates(
+    received_on: date,
+    acceptance_due_on: date | None,
+    accepted_on: date | None,
+    award_due_on: date | None,
+) -> KeptDates:
+    """Rule 7: an accepted original passes on its acceptance and award dates; one not yet
+    accepted, its acceptance deadline (the original's receipt date is kept by the caller)."""
+    if accepted_on is not None:
+        return KeptDates(None, accepted_on, award_due_on)
+    return KeptDates(acceptance_due_on, None, None)
+
+
+def acceptance_due_after(received_on: date, entrusted_on: date, start: date, days: int) -> date:
+    """Rule 8: the acceptance days left at a pre-filing entrustment, counted after ``start``."""
+    used = working_days_between(received_on, entrusted_on)
+    return add_working_days(start, max(days - used, 0))
+
+
+def acceptance_resumed(
+    status: Status, route: Route | None, window_ends_on: date | None, today: date
+) -> bool:
+    """Rule 8: a pre-filing mediation still running after its window: acceptance runs."""
+    return (
+        route is Route.PRE_FILING
+        and status in IN_WINDOW
+        and window_ends_on is not None
+        and today > window_ends_on
+    )
+
+
+def require_closure_disposition(status: Status, disposition: Disposition) -> None:
+    """Rule 13: a post-filing success closes by its statement or by withdrawal."""
+    if status is Status.SUCCEEDED:
+        if disposition not in (Disposition.MEDIATION_STATEMENT, Disposition.WITHDRAWN):
+            raise DispositionNotAllowed(
+                "a mediated success closes with 'mediation_statement' or 'withdrawn'",
+                field="disposition",
+            )
+    elif disposition is Disposition.MEDIATION_STATEMENT:
+        raise DispositionNotAllowed(
+            "'mediation_statement' closes only a post-filing success", field="disposition"
+        )

@@ -45,11 +45,20 @@ TRANSITIONS: dict[str, frozenset[tuple[S, Route | None]]] = {
             (S.IN_MEDIATION, Route.POST_FILING),
             (S.AGREEMENT_SIGNED, Route.POST_FILING),
             (S.MEDIATION_FAILED, Route.POST_FILING),
+            (S.SUCCEEDED, Route.POST_FILING),  # v1.1 rule 13: open until closure
         }
     ),
     "close": frozenset(
-        {(S.RECEIVED, None), (S.ACCEPTED, None), (S.MEDIATION_FAILED, Route.POST_FILING)}
+        {
+            (S.RECEIVED, None),
+            (S.ACCEPTED, None),
+            (S.MEDIATION_FAILED, Route.POST_FILING),
+            (S.SUCCEEDED, Route.POST_FILING),  # v1.1 rule 13
+        }
     ),
+    # v1.1 rule 6: the arbitral review of a pre-filing agreement
+    "decide_review": frozenset({(S.AGREEMENT_SIGNED, Route.PRE_FILING)}),
+    "withdraw_review": frozenset({(S.AGREEMENT_SIGNED, Route.PRE_FILING)}),
 }
 
 

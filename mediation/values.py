@@ -67,6 +67,26 @@ class Disposition(StrEnum):
     WITHDRAWN = "withdrawn"
     TRIBUNAL_MEDIATION = "tribunal_mediation"
     OTHER = "other"
+    # v1.1 (rule 13): a post-filing success closed by its arbitration statement
+    MEDIATION_STATEMENT = "mediation_statement"
+
+
+class ReviewState(StrEnum):
+    """Where a pre-filing agreement's arbitral review stands (Rules arts. 74-79)."""
+
+    APPLIED = "applied"  # awaiting the decision whether to accept the application
+    ACCEPTED = "accepted"  # accepted: awaiting the conclusion (a statement)
+    REFUSED = "refused"
+    WITHDRAWN = "withdrawn"
+    ENDED = "ended"  # the statement was retracted before service
+
+
+class ReviewRefusal(StrEnum):
+    LABOUR_RELATIONSHIP = "labour_relationship"
+    OUTSIDE_SCOPE = "outside_scope"
+    LATE = "late"
+    NOT_JOINT = "not_joint"
+    AGREEMENT_DEFECTIVE = "agreement_defective"
 
 
 class SuccessBranch(StrEnum):

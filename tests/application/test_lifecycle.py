@@ -189,9 +189,9 @@ def test_statement_success_and_retraction_before_service(app: MediationApplicati
     with pytest.raises(StatementAlreadyServed):
         app.retract_statement(CLERK, case.id, party=Party.APPLICANT, on=D(2026, 3, 14))
     reversed_ = app.retract_statement(CLERK, case.id, party=Party.RESPONDENT, on=D(2026, 3, 14))
-    assert reversed_.status is Status.MEDIATION_FAILED and reversed_.success_reversed
-    # pre-filing failure resumes the acceptance clock
-    assert [d.kind for d in reversed_.deadlines(D(2026, 3, 14))] == ["acceptance_decision"]
+    # v1.1 rule 5: pre-filing, only the review ends; the agreement stays in force
+    assert reversed_.status is Status.AGREEMENT_SIGNED and reversed_.success_reversed
+    assert [d.kind for d in reversed_.deadlines(D(2026, 3, 14))] == ["performance"]
 
 
 def test_review_window_is_fifteen_days(app: MediationApplication) -> None:

@@ -89,8 +89,9 @@ def test_transitions_follow_the_matrix() -> None:
     with pytest.raises(InvalidTransition):
         rules.require_transition("decide_acceptance", Status.MEDIATION_FAILED, Route.POST_FILING)
     rules.require_transition("close", Status.MEDIATION_FAILED, Route.POST_FILING)
+    rules.require_transition("close", Status.SUCCEEDED, Route.POST_FILING)  # v1.1 rule 13
     with pytest.raises(InvalidTransition):
-        rules.require_transition("close", Status.SUCCEEDED, Route.POST_FILING)
+        rules.require_transition("close", Status.SUCCEEDED, Route.PRE_FILING)
     with pytest.raises(InvalidTransition):
         rules.require_transition("entrust_pre_filing", Status.ACCEPTED, None)
 

@@ -43,6 +43,9 @@ STABLE_TOPICS = {
             "AcceptanceDecided",
             "AwardPeriodExtended",
             "Closed",
+            # v1.1, law-b (brief section 8, rule 6)
+            "ReviewDecided",
+            "ReviewWithdrawn",
         )
     },
     "Studio": {
@@ -120,7 +123,11 @@ def test_every_event_class_has_a_v1_fixture_and_decodes() -> None:
     app = MediationApplication({"PERSISTENCE_MODULE": "eventsourcing.popo"})
     records = [
         record
-        for name in ("stored_events_v1.json", "stored_calendar_events_v1.json")
+        for name in (
+            "stored_events_v1.json",
+            "stored_calendar_events_v1.json",
+            "stored_review_events_v1.json",
+        )
         for record in json.loads((FIXTURES / name).read_text(encoding="utf-8"))
     ]
     topics = {r["topic"] for r in records}
@@ -129,7 +136,7 @@ def test_every_event_class_has_a_v1_fixture_and_decodes() -> None:
         for q, cls in event_classes().items()
         if issubclass(cls, Envelope) and not q.endswith(".Created")
     }
-    assert len(expected) == 24
+    assert len(expected) == 26
     assert expected <= topics, f"no stored fixture for {sorted(expected - topics)}"  # type: ignore[operator]
     for record in records:
         event = app.mapper.to_domain_event(
