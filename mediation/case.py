@@ -647,7 +647,13 @@ class Case(ChainedAggregate):
             self.WindowExtended,
             days=days,
             window_ends_on=new_end,
-            acceptance_resumes_on=self._resumed_acceptance_due(new_end, policy),
+            acceptance_resumes_on=(
+                rules.acceptance_due_after(
+                    self.received_on, self.entrusted_on, new_end, policy.acceptance_decision.days
+                )
+                if self.entrusted_on is not None
+                else None
+            ),
             **self.envelope(actor, on, policy),
         )
 

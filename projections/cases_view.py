@@ -237,6 +237,12 @@ class CasesView:
             sort_due=NO_DUE,
             m_state=None,
         )
+        if d.get("accepted_on") is not None:  # v1.1 rule 7: severed from an accepted case
+            row.update(
+                status=Status.ACCEPTED.value,
+                acceptance_due_on=None,
+                award_due_on=day(d["award_due_on"]),
+            )
         for idx, (category, amount) in enumerate(claims):
             batch.claims.append(
                 {
@@ -255,7 +261,7 @@ class CasesView:
             )
         _count_received(batch, row, claims, 1)
 
-    @on(Case.Assessed, Case.StatementServed)
+    @on(Case.Assessed, Case.StatementServed, Case.ReviewDecided, Case.ReviewWithdrawn)
     def _no_figure(self, row: Row, batch: Batch, position: int, ev: Ev) -> None:
         """Changes no figure (the case's version only)."""
 
@@ -375,6 +381,13 @@ class CasesView:
         batch.subsidy(row, position, ev, "reversal", refund, compensating=True)
         row["success_subsidy_cents"] = 0
         self._unsucceed(row, batch)
+        if ev.d.get("restores_agreement"):
+            # v1.1 rule 5 (pre-filing): the agreement stays in force, the mediation open
+            batch.mark(row, "entrusted", closed_on=None, closed_at=None)
+            row.update(
+                status=Status.AGREEMENT_SIGNED.value, status_since=ev.on, success_branch=None
+            )
+            return
         self._end_mediation(row, batch, position, ev, day(ev.d["acceptance_due_on"]))
 
     @on(Case.MediationFailed)
