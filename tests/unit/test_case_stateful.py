@@ -272,6 +272,24 @@ class CaseMachine(RuleBasedStateMachine):
             )
         )
 
+    @rule(days=st.integers(0, 5), accepted=st.booleans())
+    def review_decision(self, days: int, accepted: bool) -> None:
+        on = self._advance(days)
+        self._try(
+            lambda: self.case.decide_review(  # type: ignore[union-attr]
+                actor=CLERK, policy=POLICY, on=on, accepted=accepted
+            )
+        )
+
+    @rule(days=st.integers(0, 5), party=st.sampled_from(list(Party)))
+    def review_withdrawal(self, days: int, party: Party) -> None:
+        on = self._advance(days)
+        self._try(
+            lambda: self.case.withdraw_review(  # type: ignore[union-attr]
+                actor=CLERK, policy=POLICY, on=on, party=party
+            )
+        )
+
     @rule(days=st.integers(0, 5), disposition=st.sampled_from(list(Disposition)))
     def close(self, days: int, disposition: Disposition) -> None:
         on = self._advance(days)
@@ -312,6 +330,54 @@ class CaseMachine(RuleBasedStateMachine):
         if self.case and self.case.has_confirmation_claim():
             assert not any(isinstance(e, Case.Entrusted) for e in self.events)
             assert self.case.mediation_count == 0
+
+    @invariant()
+    def acceptance_or_award_deadline_open_while_waiting_for_one(self) -> None:
+        """v1.1 rules 8, 13: a case waiting for an acceptance decision or an award always
+        shows that deadline (whatever today is)."""
+        case = self.case
+        if case is None:
+            return
+        kinds = {d.kind for d in case.deadlines(self.today)}
+        waits_acceptance = case.status is Status.RECEIVED or (
+            case.status is Status.MEDIATION_FAILED and case.route is Route.PRE_FILING
+        )
+        if case.route is Route.PRE_FILING and case.status in (
+            Status.ENTRUSTED,
+            Status.IN_MEDIATION,
+        ):
+            assert case.window_ends_on is not None
+            waits_acceptance = self.today > case.window_ends_on
+        if waits_acceptance:
+            assert "acceptance_decision" in kinds
+        waits_award = case.accepted_on is not None and case.status not in (
+            Status.CLOSED,
+            Status.NOT_ACCEPTED,
+        )
+        if waits_award:
+            assert "award" in kinds
+
+    @invariant()
+    def post_filing_success_left_only_by_closure_or_retraction(self) -> None:
+        """v1.1 rule 13: once a post-filing case succeeded, the next event that changes its
+        status is a closure or a statement retraction."""
+        status: Status | None = None
+        route: Route | None = None
+        for ev in self.events:
+            if isinstance(ev, Case.Entrusted):
+                route = Route(ev.route)
+            if status is Status.SUCCEEDED and route is Route.POST_FILING:
+                changes = not isinstance(
+                    ev, Case.StatementServed | Case.AwardPeriodExtended | Case.Assessed
+                )
+                if changes:
+                    assert isinstance(ev, Case.Closed | Case.StatementRetracted), type(ev)
+            if isinstance(ev, Case.PerformanceRecorded) and ev.complete:
+                status = Status.SUCCEEDED
+            elif isinstance(ev, Case.StatementIssued):
+                status = Status.SUCCEEDED
+            elif not isinstance(ev, Case.StatementServed | Case.AwardPeriodExtended):
+                status = None
 
     @invariant()
     def replay_rebuilds_the_same_state(self) -> None:
