@@ -147,7 +147,8 @@ def test_pre_filing_statement_needs_review_then_retraction_reverses(world: World
     c = cmd(world, case_id, "statement", {"issued_on": "2026-03-12", "number": "1"})
     assert c["status"] == "succeeded"
     c = cmd(world, case_id, "statement/retraction", {"on": "2026-03-13", "party": "respondent"})
-    assert c["status"] == "mediation_failed" and c["success_reversed"] is True
+    # v1.1 rule 5: pre-filing, the agreement stays in force
+    assert c["status"] == "agreement_signed" and c["success_reversed"] is True
 
 
 def test_failure_then_acceptance_and_closure(world: World) -> None:
