@@ -15,6 +15,7 @@ from uuid import UUID
 
 from mediation import identifiers, regions
 from mediation.calendar import add_working_days, working_days_between
+from mediation.deadlines import IN_WINDOW
 from mediation.errors import (
     AwardExtensionNotAllowed,
     ConsentMissing,
@@ -36,7 +37,6 @@ from mediation.errors import (
     ValidationFailed,
     WindowExtensionNotAllowed,
 )
-from mediation.deadlines import IN_WINDOW
 from mediation.transitions import allowed
 from mediation.values import (
     ApplicantInput,

@@ -120,9 +120,7 @@ def test_rule_13_closure_from_a_post_filing_success(world: World) -> None:
     assert "award" in {d["kind"] for d in c["deadlines"]}
     r = world.post(f"{CASES}/{case_id}/closure", {"on": "2026-03-13", "disposition": "award"})
     assert r.status_code == 422 and r.json()["code"] == "disposition_not_allowed"
-    c = cmd(
-        world, case_id, "closure", {"on": "2026-03-13", "disposition": "mediation_statement"}
-    )
+    c = cmd(world, case_id, "closure", {"on": "2026-03-13", "disposition": "mediation_statement"})
     assert c["status"] == "closed" and c["deadlines"] == []
     other = create(world, 2)["case_id"]
     ready(world, other)

@@ -372,9 +372,9 @@ class CaseMachine(RuleBasedStateMachine):
                 )
                 if changes:
                     assert isinstance(ev, Case.Closed | Case.StatementRetracted), type(ev)
-            if isinstance(ev, Case.PerformanceRecorded) and ev.complete:
-                status = Status.SUCCEEDED
-            elif isinstance(ev, Case.StatementIssued):
+            if (isinstance(ev, Case.PerformanceRecorded) and ev.complete) or isinstance(
+                ev, Case.StatementIssued
+            ):
                 status = Status.SUCCEEDED
             elif not isinstance(ev, Case.StatementServed | Case.AwardPeriodExtended):
                 status = None
