@@ -46,6 +46,8 @@ from mediation.values import (
     Claim,
     ClaimCategory,
     RespondentInput,
+    ReviewState,
+    Route,
     Status,
     WorkerCategory,
 )
@@ -115,8 +117,23 @@ def available(user: User, case: Case) -> list[str]:
         if not may(user, c.action, mediator_id=case.mediator_id):
             continue
         if any(transitions.allowed(t, case.status, case.route) for t in c.transitions):
-            out.append(c.form)
+            if _review_fits(c.form, case):
+                out.append(c.form)
     return out
+
+
+def _review_fits(form: str, case: Case) -> bool:
+    """v1.1 rule 6: the review forms only where the review stage allows them."""
+    state = case.review_state
+    if form == "review":
+        return case.route is not Route.PRE_FILING or state is None
+    if form == "review_decision":
+        return state is ReviewState.APPLIED
+    if form == "review_withdrawal":
+        return state in (ReviewState.APPLIED, ReviewState.ACCEPTED)
+    if form == "statement" and case.route is Route.PRE_FILING:
+        return state in (ReviewState.APPLIED, ReviewState.ACCEPTED)
+    return True
 
 
 def _region_name(code: str) -> str:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
+from api.pages.cases import available
+from api.users import User
+from mediation.values import Role
 from tests.api.conftest import World, case_body
 from tests.api.test_cases import CASES, agreed, cmd, create, mediating, ready
 
@@ -137,3 +142,23 @@ def test_openapi_describes_the_review_commands(world: World) -> None:
         assert f"/api/v1/cases/{{case_id}}/{path}" in paths
     kinds = doc["components"]["schemas"]["DeadlineOut"]["properties"]["kind"]["enum"]
     assert {"review_decision", "review_conclusion"} <= set(kinds)
+
+
+def test_rule_06_case_page_offers_the_review_forms_the_stage_allows(world: World) -> None:
+    case_id = agreed(world)
+    app = world.system.app
+    clerk = User("clerk", Role.CLERK, "420100")
+    forms = available(clerk, app.get_case(_uuid(case_id)))
+    assert "review" in forms and "review_decision" not in forms and "statement" not in forms
+    cmd(world, case_id, "review", {"applied_on": "2026-03-11"})
+    forms = available(clerk, app.get_case(_uuid(case_id)))
+    assert {"review_decision", "review_withdrawal", "statement"} <= set(forms)
+    assert "review" not in forms
+    cmd(world, case_id, DECISION, {"on": "2026-03-12", "accepted": False})
+    forms = available(clerk, app.get_case(_uuid(case_id)))
+    assert not {"review", "review_decision", "review_withdrawal", "statement"} & set(forms)
+    assert "performance" in forms and "failure" in forms
+
+
+def _uuid(raw: str) -> UUID:
+    return UUID(raw)

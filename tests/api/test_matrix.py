@@ -117,6 +117,18 @@ ENDPOINTS: dict[str, tuple[str, str, Any, dict[str, str] | None]] = {
         {"on": D, "disposition": "withdrawn"},
         None,
     ),
+    "case.review_decision": (
+        "POST",
+        "/api/v1/cases/{case}/review/decision",
+        {"on": D, "accepted": True},
+        None,
+    ),
+    "case.review_withdrawal": (
+        "POST",
+        "/api/v1/cases/{case}/review/withdrawal",
+        {"on": D, "party": "applicant"},
+        None,
+    ),
     "studio.list": ("GET", "/api/v1/studios", None, {"region": "420100"}),
     "studio.read": ("GET", "/api/v1/studios/{studio}", None, None),
     "studio.create": (
