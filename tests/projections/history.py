@@ -329,8 +329,12 @@ def fold(
         elif isinstance(ev, Case.StatementIssued):
             meds[key].success = (ev.on, "statement", dims())
         elif isinstance(ev, Case.StatementRetracted):
-            meds[key].reversed = True
-            meds[key].failure = (ev.on, dims())
+            if getattr(ev, "restores_agreement", False):
+                # v1.1 rule 5 (pre-filing): the success counts nowhere, the mediation runs on
+                meds[key].success = None
+            else:
+                meds[key].reversed = True
+                meds[key].failure = (ev.on, dims())
         elif isinstance(ev, Case.MediationFailed) or (
             isinstance(ev, Case.ConsentRecorded) and ev.ends_mediation
         ):
