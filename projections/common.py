@@ -102,7 +102,16 @@ def concluded_by(entrusted: Any, to: date, cutoff: datetime | None) -> Any:
     facts = case_tables()["facts"]
     c, r = facts.alias("c"), facts.alias("r")
     same = same_mediation
-    reversal = exists().where(and_(same(r, c), r.c.kind == "reversed", *known(r.c, cutoff)))
+    # a reversal reverses the success recorded before it (v1.1 rule 5: after a pre-filing
+    # retraction the same mediation may still succeed by performance)
+    reversal = exists().where(
+        and_(
+            same(r, c),
+            r.c.kind == "reversed",
+            r.c.position > c.c.position,
+            *known(r.c, cutoff),
+        )
+    )
     return exists().where(
         and_(
             same(c, entrusted),

@@ -145,7 +145,11 @@ def _fold(
             )
         )
         facts = list(conn.execute(in_period))
-        reversed_ = {(r.case_id, r.mediation) for r in facts if r.kind == "reversed"}
+        # a reversal reverses the success recorded before it (v1.1 rule 5)
+        reversals: dict[tuple[str, int], list[int]] = defaultdict(list)
+        for r in facts:
+            if r.kind == "reversed":
+                reversals[(r.case_id, r.mediation)].append(r.position)
         for r in facts:
             if r.kind == "reversed" or r.on > to:
                 continue
@@ -153,7 +157,9 @@ def _fold(
             for cases in rows_of(dict(r._mapping), r.on):
                 if r.kind == "entrusted":
                     cases.entrusted.add(m)
-                elif r.kind == "succeeded" and m not in reversed_:
+                elif r.kind == "succeeded" and not any(
+                    p > r.position for p in reversals.get(m, ())
+                ):
                     cases.succeeded[m] = r.branch
                 elif r.kind == "failed":
                     cases.failed.add(m)

@@ -64,11 +64,12 @@ def test_a_reversed_success_adds_a_compensating_entry_in_the_month_it_is_recorde
     app.retract_statement(CLERK, by_statement.id, party=Party.RESPONDENT, on=date(2026, 3, 12))
     assert subsidies.subsidies(system.engine, region="420000", month="2026-03") == march
     may = subsidies.subsidies(system.engine, region="420000", month="2026-05")
-    # -300 compensating the success, +100 for the failure after a session
-    assert may.totals.amount == Decimal("-200.00")
+    # -300 compensating the success; pre-filing the agreement stays in force (v1.1 rule 5),
+    # so no failure is recorded and no failure subsidy earned
+    assert may.totals.amount == Decimal("-300.00")
     assert may.totals.compensating_entries == 1
     mediator_row = next(r for r in may.rows if r.kind == "mediator")
-    assert (mediator_row.amount, mediator_row.compensating_entries) == (Decimal("-200.00"), 1)
+    assert (mediator_row.amount, mediator_row.compensating_entries) == (Decimal("-300.00"), 1)
     assert subsidies.subsidies(system.engine, region="420500", month="2026-05").rows == []
     with pytest.raises(ValidationFailed):
         subsidies.subsidies(system.engine, region="420000", month="2026-13")
