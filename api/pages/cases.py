@@ -116,9 +116,9 @@ def available(user: User, case: Case) -> list[str]:
     for c in BY_FORM.values():
         if not may(user, c.action, mediator_id=case.mediator_id):
             continue
-        if any(transitions.allowed(t, case.status, case.route) for t in c.transitions):
-            if _review_fits(c.form, case):
-                out.append(c.form)
+        allowed = any(transitions.allowed(t, case.status, case.route) for t in c.transitions)
+        if allowed and _review_fits(c.form, case):
+            out.append(c.form)
     return out
 
 
