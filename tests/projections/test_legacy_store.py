@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mediation.case import Case
-from projections import queries
+from projections import caseload
 from projections.rebuild import table_rows
 from projections.system import System
 
@@ -25,7 +25,14 @@ PERIOD = {"region": "420000", "from_": date(2026, 1, 1), "to": date(2026, 6, 30)
 
 
 def _plain(row: Any) -> dict[str, Any]:
-    return {k: None if v is None else str(v) for k, v in dataclasses.asdict(row).items()}
+    """A row's figures (its label is the glossary's wording, not a figure)."""
+    return {
+        k: None if v is None else str(v) for k, v in dataclasses.asdict(row).items() if k != "label"
+    }
+
+
+def _figures(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k != "label"}
 
 
 def test_legacy_store_loads_keeps_its_figures_and_rebuilds_to_the_same_views(
@@ -43,9 +50,9 @@ def test_legacy_store_loads_keeps_its_figures_and_rebuilds_to_the_same_views(
             case = system.app.get_case(case_id)
             assert case.deadlines(date(2026, 7, 1))  # every case still has its open deadline
         for group_by, figures in recorded.items():
-            report = queries.caseload(system.engine, group_by=group_by, **PERIOD)
-            assert [_plain(r) for r in report.rows] == figures["rows"], group_by
-            assert _plain(report.totals) == figures["totals"], group_by
+            report = caseload.caseload(system.engine, group_by=group_by, **PERIOD)
+            assert [_plain(r) for r in report.rows] == [_figures(r) for r in figures["rows"]]
+            assert _plain(report.totals) == _figures(figures["totals"]), group_by
         for name, view in system.runner.views.items():
             caught_up = table_rows(system.engine, view.tables())
             system.runner.rebuild(name, swap=False)
