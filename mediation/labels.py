@@ -108,6 +108,8 @@ EVENT: Final[dict[str, str]] = {
     "AcceptanceDecided": "受理决定",
     "AwardPeriodExtended": "延长审理期限",
     "Closed": "结案",
+    "MediatorRecused": "调解员回避",
+    "Transferred": "移送其他工作室",
 }
 
 # case commands, by their name in mediation.commands (the web pages' form titles)
@@ -129,6 +131,8 @@ COMMAND: Final[dict[str, str]] = {
     "decide_acceptance": "受理决定",
     "extend_award_period": "延长审理期限",
     "close": "结案",
+    "recuse": "调解员回避",
+    "transfer": "移送其他工作室",
 }
 
 GROUP_BY: Final[dict[str, str]] = {
@@ -187,6 +191,9 @@ FIELD: Final[dict[str, str]] = {
     "success_branch": "成功方式",
     "branch": "成功方式",
     "reversed": "撤销成功",
+    "parties_agreed": "双方当事人同意",
+    "employment_ended_on": "劳动关系终止之日",
+    "from_studio_id": "原工作室",
 }
 
 

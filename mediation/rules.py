@@ -17,10 +17,13 @@ from mediation.errors import (
     AwardExtensionNotAllowed,
     ConsentMissing,
     DateOutOfOrder,
+    ExtensionNeedsBothParties,
     InvalidTransition,
     LabourRelationshipNotEntrustable,
+    MediatorNotActive,
     MediatorNotOnRoster,
     MediatorQuotaExceeded,
+    NotAMediationBody,
     NotEligibleForEntrustment,
     PaymentExceedsAgreement,
     ReviewNotApplicable,
@@ -29,6 +32,7 @@ from mediation.errors import (
     StatementAlreadyServed,
     StudioInactive,
     StudioOutsideJurisdiction,
+    TransferInvalid,
     ValidationFailed,
     WindowExtensionNotAllowed,
 )
@@ -44,6 +48,7 @@ from mediation.values import (
     RespondentInput,
     Route,
     Status,
+    StudioKind,
     active_on,
     money,
 )
@@ -261,3 +266,85 @@ def validated_respondent(respondent: RespondentInput) -> dict[str, str]:
         identifiers.validate_credit_code, respondent.credit_code, "respondent.credit_code"
     )
     return {"name": respondent.name.strip(), "credit_code": code}
+
+
+# --- brief §8 rules 1, 9, 10, 11, 15, 16 (issue 15, law-c) ---------------------------------
+
+
+def require_consents_for_this_mediation(
+    consents: Mapping[Party, Consent], mediations_ended: int, ended_on: date | None
+) -> None:
+    """Rule 1 (LDMAL art. 14; Rules art. 70): consent is given for one mediation.
+
+    A mediation that ended (failure, consent withdrawn, window given up, statement
+    retracted) used its consents up: a new entrustment needs both parties' consent again,
+    recorded after that end (so dated on or after it). ``Consent.round`` is the number of
+    mediations that had ended when the consent was recorded.
+    """
+    if mediations_ended == 0 or ended_on is None:
+        require_both_consents(consents)
+        return
+    stale = [
+        p.value
+        for p in Party
+        if not (
+            p in consents
+            and consents[p].given
+            and consents[p].round >= mediations_ended
+            and consents[p].on >= ended_on
+        )
+    ]
+    if stale:
+        raise ConsentMissing(
+            f"the last mediation ended on {ended_on.isoformat()}; no fresh consent since "
+            "then from: " + ", ".join(stale)
+        )
+
+
+def require_parties_agreed(parties_agreed: bool) -> None:
+    """Rule 9 (LDMAL art. 14): an extension names both parties' agreement."""
+    if not parties_agreed:
+        raise ExtensionNeedsBothParties(
+            "record the extension with both parties' agreement (parties_agreed: true)"
+        )
+
+
+def require_mediation_body(kind: StudioKind) -> None:
+    """Rule 10 (seed 001): an arbitration outpost neither mediates nor has mediators."""
+    if kind is StudioKind.ARBITRATION_OUTPOST:
+        raise NotAMediationBody("an arbitration outpost (仲裁驻庭) is not a mediation body")
+
+
+def require_other_studio(current: UUID | None, target: UUID) -> None:
+    """Rule 11: a transfer moves the case to another studio (same mediation and window)."""
+    if current == target:
+        raise TransferInvalid("the case is already with that studio")
+
+
+def require_mediator_active(mediator: Mediator | None, mediator_id: UUID, today: date) -> None:
+    """Rule 16: a mediator records nothing once retired (or if no longer on the roster)."""
+    if mediator is None or not mediator.active_on(today):
+        raise MediatorNotActive(
+            f"mediator {mediator_id} is not an appointed mediator of the case's studio on "
+            f"{today.isoformat()}"
+        )
+
+
+def limitation_warning(
+    claims: Iterable[Claim],
+    known_on: date | None,
+    employment_ended_on: date | None,
+    received_on: date,
+    years: int,
+) -> bool:
+    """Rule 15 (LDMAL art. 27 (1), (4)): the period of ``years`` (policy) runs from when
+    the worker knew of the infringement; for pay owed during employment (a remuneration
+    claim) it runs from the end of employment when that is known. A warning, never a
+    refusal; without the end of employment the pay claim is judged like the others.
+    """
+    for claim in claims:
+        pay = claim.category is ClaimCategory.REMUNERATION
+        start = employment_ended_on if pay and employment_ended_on is not None else known_on
+        if limitation_expired(start, received_on, years):
+            return True
+    return False

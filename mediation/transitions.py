@@ -47,6 +47,9 @@ TRANSITIONS: dict[str, frozenset[tuple[S, Route | None]]] = {
             (S.MEDIATION_FAILED, Route.POST_FILING),
         }
     ),
+    # brief §8 rule 11: a recusal needs a mediator; a transfer keeps the mediation running
+    "recuse": frozenset({(S.IN_MEDIATION, None)}),
+    "transfer": frozenset({(S.ENTRUSTED, None), (S.IN_MEDIATION, None)}),
     "close": frozenset(
         {(S.RECEIVED, None), (S.ACCEPTED, None), (S.MEDIATION_FAILED, Route.POST_FILING)}
     ),

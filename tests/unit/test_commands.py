@@ -83,6 +83,12 @@ CASES: list[tuple[C.CaseCommand, dict[str, Any]]] = [
         C.Close(on=D, disposition=Disposition.AWARD),
         {"on": D, "disposition": Disposition.AWARD},
     ),
+    # brief §8 rule 11 (issue 15)
+    (C.Recuse(on=D, reason="r"), {"on": D, "reason": "r"}),
+    (
+        C.Transfer(studio_id=ID, on=D, reason="r"),
+        {"studio_id": ID, "on": D, "reason": "r"},
+    ),
 ]
 
 
@@ -96,9 +102,14 @@ def test_fingerprint_is_the_request_as_first_stored(
     assert fingerprint(name, ID, command.params()) == fingerprint(name, ID, params)
 
 
+def test_window_extension_fingerprint_names_the_parties_agreement_once_given() -> None:
+    agreed = C.ExtendWindow(days=5, on=D, parties_agreed=True)
+    assert agreed.params() == {"days": 5, "on": D, "parties_agreed": True}
+
+
 def test_every_case_command_is_listed_once_and_pinned() -> None:
     assert [type(c) for c, _ in CASES] == list(C.CASE_COMMANDS)
-    assert len({c.command_name for c in C.CASE_COMMANDS}) == 17
+    assert len({c.command_name for c in C.CASE_COMMANDS}) == 19
 
 
 def test_generic_commands_match_their_case_method() -> None:
