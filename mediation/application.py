@@ -339,9 +339,10 @@ class MediationApplication(Application[UUID]):
             acting = case.mediator_id if ctx.actor.role is Role.MEDIATOR else None
             created = command.decide(case, ctx.actor, self.policy_on(command.day), self)
             if acting is not None and case.studio_id is not None:
-                # brief §8 rule 16: after the state and the case's own rules
+                # brief §8 rule 16, after the state and the case's own rules: nothing dated
+                # on or after the mediator's retirement
                 roster = self.get_studio(case.studio_id).roster
-                rules.require_mediator_active(roster.get(acting), acting, self.today())
+                rules.require_mediator_active(roster.get(acting), acting, command.day)
             return (case, [case]) if created is None else (created, [case, created])
 
         return cast(Case, self._run(ctx, command.command_name, case_id, command.params(), decide))

@@ -321,12 +321,13 @@ def require_other_studio(current: UUID | None, target: UUID) -> None:
         raise TransferInvalid("the case is already with that studio")
 
 
-def require_mediator_active(mediator: Mediator | None, mediator_id: UUID, today: date) -> None:
-    """Rule 16: a mediator records nothing once retired (or if no longer on the roster)."""
-    if mediator is None or not mediator.active_on(today):
+def require_mediator_active(mediator: Mediator | None, mediator_id: UUID, on: date) -> None:
+    """Rule 16: a mediator records nothing dated on or after their retirement (nor while
+    not on the case's studio's roster)."""
+    if mediator is None or not mediator.active_on(on):
         raise MediatorNotActive(
             f"mediator {mediator_id} is not an appointed mediator of the case's studio on "
-            f"{today.isoformat()}"
+            f"{on.isoformat()}"
         )
 
 

@@ -222,6 +222,8 @@ def _plan_studios(rng: random.Random, start: date) -> list[_StudioPlan]:
     # one pilot studio merged away in year two
     plans[5].closed_on = start + timedelta(days=rng.randint(420, 560))
     for plan in plans:
+        if plan.kind is StudioKind.ARBITRATION_OUTPOST:
+            continue  # not a mediation body: no mediators, no entrusted cases (brief §8 rule 10)
         count = rng.randint(3, 6) if plan.kind is StudioKind.DOCKING_STUDIO else rng.randint(4, 8)
         for _ in range(count):
             appointed = plan.established_on + timedelta(days=rng.randint(0, 20))
@@ -516,7 +518,7 @@ def _plan_case(
         put(s, on_case(app.record_session, MEDIATOR, held_on=s, summary="组织双方调解"))
     if route is Route.PRE_FILING and rng.random() < 0.1:
         days = rng.randint(5, 15)
-        put(s, on_case(app.extend_window, CLERK, days=days, on=s))
+        put(s, on_case(app.extend_window, CLERK, days=days, on=s, parties_agreed=True))
     outcome = _weighted(
         rng,
         [("performance", 48), ("statement", 17), ("failure", 24), ("withdrawn", 5), ("open", 6)],
