@@ -504,7 +504,10 @@ def _plan_case(
         lambda: app.entrust(CLERK, cid(), studio_id=_sid(studio), route=route, on=e),
     )
     a = e + timedelta(days=rng.choice([0, 1, 1, 2]))
-    mediator_index = rng.choice(studio.mediators_on(entrust_on + timedelta(days=3)))
+    # a mediator still appointed when the case ends (brief §8 rule 16), where there is one
+    first = studio.mediators_on(entrust_on + timedelta(days=3))
+    lasting = [i for i in first if i in studio.mediators_on(entrust_on + timedelta(days=150))]
+    mediator_index = rng.choice(lasting or first)
     a = max(a, studio.mediators[mediator_index][2])
     put(
         a,
