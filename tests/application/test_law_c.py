@@ -144,9 +144,7 @@ def test_rule_11_transfer_moves_the_same_mediation_to_another_studio(
     with pytest.raises(TransferInvalid):
         app.transfer(CLERK, case.id, studio_id=studio_id, on=D(2026, 3, 6), reason="同一工作室")
     with pytest.raises(NotAMediationBody):
-        app.transfer(
-            CLERK, case.id, studio_id=_outpost(app).id, on=D(2026, 3, 6), reason="驻庭"
-        )
+        app.transfer(CLERK, case.id, studio_id=_outpost(app).id, on=D(2026, 3, 6), reason="驻庭")
     moved = app.transfer(CLERK, case.id, studio_id=second, on=D(2026, 3, 6), reason="住所地")
     assert moved.studio_id == second and moved.mediator_id is None
     assert moved.status is Status.ENTRUSTED and moved.mediation_count == 1
