@@ -314,6 +314,16 @@ class CaseMachine(RuleBasedStateMachine):
             )
         )
 
+    @rule(days=st.integers(0, 3), fresh=st.sampled_from([(), (Party.APPLICANT,), tuple(Party)]))
+    def fail_accept_and_entrust_again(self, days: int, fresh: tuple[Party, ...]) -> None:
+        """A macro step: a mediation ends, the case is accepted and entrusted again, with
+        none, one or both of the fresh consents a new mediation needs."""
+        self.fail(days)
+        self.acceptance(0, True)
+        for party in fresh:
+            self.consent(0, party, True)
+        self.entrust(0, 0, Route.POST_FILING)
+
     @invariant()
     def no_entrustment_without_two_consents_after_the_last_mediations_end(self) -> None:
         """Rule 1, judged from the events alone: each entrustment follows both parties'
