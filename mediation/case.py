@@ -136,9 +136,7 @@ class Case(ChainedAggregate):
         acceptance_due_on: date | None
 
         def apply(self, case: Case) -> None:
-            case.consents[Party(self.party)] = Consent(
-                self.given, self.on, case.mediations_ended
-            )
+            case.consents[Party(self.party)] = Consent(self.given, self.on, case.mediations_ended)
             if self.ends_mediation:
                 case._end_mediation(self.on, self.acceptance_due_on)
 

@@ -188,7 +188,8 @@ def test_consent_withdrawn_ends_mediation_and_window_extension(world: World) -> 
     c = cmd(world, case_id, "window-extension", body)
     assert any(d["kind"] == "mediation_window" for d in c["deadlines"])
     r = world.post(
-        f"{CASES}/{case_id}/window-extension", {"days": 5, "on": "2026-03-06", "parties_agreed": True}
+        f"{CASES}/{case_id}/window-extension",
+        {"days": 5, "on": "2026-03-06", "parties_agreed": True},
     )
     assert r.status_code == 422 and r.json()["code"] == "window_extension_not_allowed"
     c = cmd(world, case_id, "consents", {"party": "respondent", "given": False, "on": "2026-03-07"})

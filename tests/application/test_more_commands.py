@@ -60,9 +60,7 @@ def test_pre_filing_window_extension_once(app: MediationApplication) -> None:
     studio_id, mediator_id = studio_with_mediator(app)
     case = in_mediation(app, studio_id, mediator_id)  # entrusted 2026-03-04
     assert case.window_ends_on == D(2026, 3, 19)
-    extended = app.extend_window(
-        CLERK, case.id, days=15, on=D(2026, 3, 10), parties_agreed=True
-    )
+    extended = app.extend_window(CLERK, case.id, days=15, on=D(2026, 3, 10), parties_agreed=True)
     assert extended.window_ends_on == D(2026, 4, 3)
     with pytest.raises(WindowExtensionNotAllowed):
         app.extend_window(CLERK, case.id, days=1, on=D(2026, 3, 11), parties_agreed=True)

@@ -335,8 +335,7 @@ class CaseMachine(RuleBasedStateMachine):
             if isinstance(e, Case.ConsentRecorded):
                 consents[e.party] = (e.given, e.on, i)
             ends = (
-                isinstance(e, Case.ConsentRecorded)
-                and e.ends_mediation
+                (isinstance(e, Case.ConsentRecorded) and e.ends_mediation)
                 or isinstance(e, Case.MediationFailed)
                 or (isinstance(e, Case.StatementRetracted) and route == Route.POST_FILING.value)
             )
