@@ -169,3 +169,36 @@ def test_openapi_describes_recusal_transfer_and_the_extension_agreement(world: W
     schemas = doc["components"]["schemas"]
     assert "parties_agreed" in schemas["WindowExtensionIn"]["properties"]
     assert set(schemas["TransferIn"]["required"]) >= {"studio_id", "reason"}
+
+
+def _case_page(world: World, who: str, case_id: str) -> str:
+    from api.pages.common import COOKIE
+
+    world.client.cookies.set(COOKIE, world.tokens[who])
+    try:
+        r = world.client.get(f"/cases/{case_id}")
+    finally:
+        world.client.cookies.clear()
+    assert r.status_code == 200, r.text[:300]
+    return str(r.text)
+
+
+def test_the_case_page_offers_exactly_what_rules_9_10_11_16_allow(world: World) -> None:
+    case_id = mediating(world)
+    outpost = _studio(world, StudioKind.ARBITRATION_OUTPOST)
+    clerk = _case_page(world, "clerk", case_id)
+    assert 'id="form-recusal"' in clerk and 'id="form-transfer"' in clerk
+    assert 'id="form-window_extension"' in clerk and 'name="parties_agreed"' in clerk
+    assert outpost not in clerk  # never offered as a transfer target
+    mediator = _case_page(world, "mediator", case_id)
+    assert 'id="form-window_extension"' not in mediator and 'id="form-recusal"' not in mediator
+    coordinator = _case_page(world, "coordinator", case_id)
+    assert 'id="form-recusal"' in coordinator and 'id="form-transfer"' not in coordinator
+    cmd(
+        world, case_id, "transfer", {"on": "2026-03-06", "studio_id": _studio(world), "reason": "r"}
+    )
+    # the first studio's coordinator may read it but no longer act on it
+    coordinator = _case_page(world, "coordinator", case_id)
+    assert 'id="form-assign"' not in coordinator and 'id="form-recusal"' not in coordinator
+    clerk = _case_page(world, "clerk", case_id)
+    assert 'id="form-recusal"' not in clerk  # no mediator to step aside
