@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from projections import queries
+from projections import caseload, subsidies, worklists
 from projections.system import System
 from tests.support.factories import (
     ADMIN,
@@ -40,25 +40,25 @@ def test_rule_11_recusal_and_transfer_count_one_mediation_and_earn_nothing(
     app.assign_mediator(CLERK, case.id, mediator_id=second_mediator, on=D(2026, 3, 9))
 
     march = dict(region="420000", from_=D(2026, 3, 1), to=D(2026, 3, 31))
-    report = queries.caseload(system.engine, group_by="city", **march)  # type: ignore[arg-type]
+    report = caseload.caseload(system.engine, group_by="city", **march)  # type: ignore[arg-type]
     assert report.totals.entrusted == 1
     assert report.totals.failed == 0 and report.totals.pending == 1
-    statement = queries.subsidies(system.engine, region="420000", month="2026-03")
+    statement = subsidies.subsidies(system.engine, region="420000", month="2026-03")
     assert statement.totals.amount == Decimal("0.00") and statement.totals.cases == 0
 
     # the case list finds it at its new studio, with its new mediator
     today = D(2026, 3, 20)
-    at_second, _ = queries.list_cases(
+    at_second, _ = worklists.list_cases(
         system.engine, region_prefix="4201", studio_id=second, today=today
     )
     assert at_second == [case.id]
-    assert queries.list_cases(
+    assert worklists.list_cases(
         system.engine, region_prefix="4201", mediator_id=second_mediator, today=today
     )[0] == [case.id]
     assert (
-        queries.list_cases(system.engine, region_prefix="4201", studio_id=first, today=today)[0]
+        worklists.list_cases(system.engine, region_prefix="4201", studio_id=first, today=today)[0]
         == []
     )
-    by_studio = queries.caseload(system.engine, group_by="studio", **march)  # type: ignore[arg-type]
+    by_studio = caseload.caseload(system.engine, group_by="studio", **march)  # type: ignore[arg-type]
     entrusted = {r.key: r.entrusted for r in by_studio.rows}
     assert entrusted.get(str(first)) == 1 and not entrusted.get(str(second))
