@@ -86,8 +86,8 @@ ACTIONS: tuple[Action, ...] = _actions(
     ("case.sever", "POST /cases/{id}/severance", CLERK, "Sever claims into a new case"),
     ("case.assign_mediator", "POST /cases/{id}/mediator", CLERK_COORD, "Assign a mediator"),
     ("case.session", "POST /cases/{id}/sessions", MEDIATOR, "Record a mediation session"),
-    ("case.window_extension", "POST /cases/{id}/window-extension", CLERK_MED,
-     "Extend the mediation window"),
+    ("case.window_extension", "POST /cases/{id}/window-extension", CLERK,
+     "Extend the mediation window (both parties agreed)"),
     ("case.agreement", "POST /cases/{id}/agreement", MEDIATOR, "Record the signed agreement"),
     ("case.performance", "POST /cases/{id}/performance", CLERK_MED, "Record performance (payment)"),
     ("case.review", "POST /cases/{id}/review", CLERK, "Record the application for arbitral review"),
@@ -106,6 +106,8 @@ ACTIONS: tuple[Action, ...] = _actions(
      "Record the decision on the review application"),
     ("case.review_withdrawal", "POST /cases/{id}/review/withdrawal", CLERK,
      "Record the withdrawal of the review application"),
+    ("case.recusal", "POST /cases/{id}/recusal", CLERK_COORD, "Record a mediator's recusal"),
+    ("case.transfer", "POST /cases/{id}/transfer", CLERK, "Transfer to another studio"),
     ("studio.list", "GET /studios", EVERYONE, "List studios"),
     ("studio.read", "GET /studios/{id}", EVERYONE, "Read a studio and its roster"),
     ("studio.create", "POST /studios", ADMIN, "Register a studio"),
@@ -142,9 +144,27 @@ def require_role(user: User, action: str) -> Grant:
     return g
 
 
-def authorize_case(user: User, action: str, *, region_code: str, mediator_id: UUID | None) -> None:
-    """Jurisdiction (404), role (403), assignment (403 not_assigned_mediator)."""
+def authorize_case(
+    user: User,
+    action: str,
+    *,
+    region_code: str,
+    mediator_id: UUID | None,
+    studio_id: UUID | None = None,
+) -> None:
+    """Jurisdiction (404), role (403), assignment (403 not_assigned_mediator).
+
+    A coordinator acts only for their own studio's cases (brief §8 rule 16): a command on
+    a case entrusted to another studio is outside their jurisdiction (404).
+    """
     if not in_jurisdiction(user, region_code):
+        raise not_found("no such case")
+    if (
+        user.role is Role.COORDINATOR
+        and MATRIX[action].changes
+        and studio_id is not None
+        and studio_id != user.studio_id
+    ):
         raise not_found("no such case")
     if require_role(user, action) is Grant.ASSIGNED and (
         user.mediator_id is None or mediator_id != user.mediator_id

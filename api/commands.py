@@ -151,7 +151,7 @@ CASE_COMMANDS: tuple[CaseCommandRow, ...] = (
         "case.window_extension",
         "/window-extension",
         S.WindowExtensionIn,
-        "Extend the pre-filing mediation window once (clerk, the assigned mediator)",
+        "Extend the pre-filing mediation window once, with both parties' agreement (clerk)",
         "window_extension",
     ),
     _row(
@@ -252,6 +252,24 @@ CASE_COMMANDS: tuple[CaseCommandRow, ...] = (
         S.ReviewWithdrawalIn,
         "Record the parties withdrawing the review application (clerk)",
         "review_withdrawal",
+    ),
+    # brief §8 rule 11 (issue 15, law-c)
+    _row(
+        C.Recuse,
+        "case.recusal",
+        "/recusal",
+        S.RecusalIn,
+        "The mediator steps aside (回避): removed, status entrusted, same mediation"
+        " (clerk, coordinator)",
+        "recusal",
+    ),
+    _row(
+        C.Transfer,
+        "case.transfer",
+        "/transfer",
+        S.TransferIn,
+        "Transfer to another studio: same mediation and window, mediator removed (clerk)",
+        "transfer",
     ),
 )
 

@@ -172,7 +172,11 @@ def gate(request: Request) -> Access | None:
         if not isinstance(case, Case):
             raise not_found("no such case")
         authz.authorize_case(
-            user, action, region_code=case.region_code, mediator_id=case.mediator_id
+            user,
+            action,
+            region_code=case.region_code,
+            mediator_id=case.mediator_id,
+            studio_id=case.studio_id,
         )
         request.state.case_region = case.region_code  # the access audit files reads by it
         return Access(user, action, case=case)

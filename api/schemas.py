@@ -129,6 +129,10 @@ class CaseCreate(Request):
     respondent: RespondentIn
     claims: Annotated[list[ClaimIn], Field(min_length=1, max_length=20)]
     infringement_known_on: Day | None = None
+    employment_ended_on: Day | None = Field(
+        default=None,
+        description="end of employment: pay owed during it is limited from then (art. 27(4))",
+    )
 
 
 class AssessmentIn(Request):
@@ -217,6 +221,20 @@ class ClosureIn(Request):
 class WindowExtensionIn(Request):
     days: Annotated[int, Field(ge=1, le=365)]
     on: Day
+    parties_agreed: bool = Field(
+        default=False, description="both parties agreed to the extension (required: true)"
+    )
+
+
+class RecusalIn(Request):
+    on: Day
+    reason: Text
+
+
+class TransferIn(Request):
+    on: Day
+    studio_id: UUID
+    reason: Text
 
 
 class ReviewDecisionIn(Request):
@@ -333,6 +351,7 @@ class CaseView(BaseModel):
     accepted_on: date | None
     disposition: Disposition | None
     infringement_known_on: date | None
+    employment_ended_on: date | None = None
     limitation_warning: bool
     payment_order_eligible: bool
     policy_version: str

@@ -38,7 +38,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from eventsourcing.utils import strtobool
 
-from mediation import commands
+from mediation import commands, rules
 from mediation.calendar import in_force
 from mediation.calendar_book import HolidayCalendars
 from mediation.case import Case
@@ -67,6 +67,7 @@ from mediation.policy import Policy, PolicyBook
 from mediation.repository import CachingRepository, DateAsISO, IdempotencyRecord
 from mediation.values import (
     Actor,
+    Role,
 )
 
 log = logging.getLogger("mediation.application")
@@ -342,7 +343,13 @@ class MediationApplication(Application[UUID]):
                 raise VersionConflict(
                     f"the case is at version {case.version}, not {ctx.expected_version}"
                 )
+            acting = case.mediator_id if ctx.actor.role is Role.MEDIATOR else None
             created = command.decide(case, ctx.actor, self.policy_on(command.day), self)
+            if acting is not None and case.studio_id is not None:
+                # brief §8 rule 16, after the state and the case's own rules: nothing dated
+                # on or after the mediator's retirement
+                roster = self.get_studio(case.studio_id).roster
+                rules.require_mediator_active(roster.get(acting), acting, command.day)
             return (case, [case]) if created is None else (created, [case, created])
 
         return cast(Case, self._run(ctx, command.command_name, case_id, command.params(), decide))
@@ -351,6 +358,8 @@ class MediationApplication(Application[UUID]):
         self._check_date(command.received_on, "received_on")
         if command.infringement_known_on is not None:
             self._check_date(command.infringement_known_on, "infringement_known_on")
+        if command.employment_ended_on is not None:
+            self._check_date(command.employment_ended_on, "employment_ended_on")
 
         def decide() -> tuple[Aggregate, Sequence[Aggregate]]:
             case = command.decide(ctx.actor, self.policy_on(command.received_on))
@@ -379,6 +388,8 @@ class MediationApplication(Application[UUID]):
     close_case = _targeted(commands.Close, execute)
     decide_review = _targeted(commands.DecideReview, execute)
     withdraw_review = _targeted(commands.WithdrawReview, execute)
+    recuse = _targeted(commands.Recuse, execute)
+    transfer = _targeted(commands.Transfer, execute)
 
     # ------------------------------------------------------------------ case reads
 

@@ -1,7 +1,7 @@
 """The Case aggregate: one labour dispute from receipt to success, failure or closure.
 
-Longer than 500 lines because it is one aggregate: 19 stored event classes, nested in it as
-the library expects, and the 17 commands that record them.
+Longer than 500 lines because it is one aggregate: its stored event classes, nested in it as
+the library expects, and the commands that record them.
 
 Public command methods check the rules (``mediation.rules``) and compute every value
 (deadlines, flags); the event classes' ``apply`` methods only assign. Replaying the
@@ -98,6 +98,7 @@ class Case(ChainedAggregate):
         # acceptance and award dates (None: not accepted, as every v1 event)
         accepted_on: date | None = None
         award_due_on: date | None = None
+        employment_ended_on: date | None = None  # brief §8 rule 15 (art. 27(4))
 
         def apply(self, case: Case) -> None:
             case.region_code = self.region_code
@@ -110,6 +111,7 @@ class Case(ChainedAggregate):
             case.limitation_warning = self.limitation_warning
             case.acceptance_due_on = self.acceptance_due_on
             case.severed_from = self.severed_from
+            case.employment_ended_on = self.employment_ended_on
             case.policy_version = self.policy_version
             if self.accepted_on is not None:
                 case.status = Status.ACCEPTED
@@ -142,7 +144,7 @@ class Case(ChainedAggregate):
         acceptance_due_on: date | None
 
         def apply(self, case: Case) -> None:
-            case.consents[Party(self.party)] = Consent(self.given, self.on)
+            case.consents[Party(self.party)] = Consent(self.given, self.on, case.mediations_ended)
             if self.ends_mediation:
                 case._end_mediation(self.on, self.acceptance_due_on)
 
@@ -215,6 +217,7 @@ class Case(ChainedAggregate):
         window_ends_on: date
         # v1.1 (rule 8): the acceptance due date once the extended window lapses
         acceptance_resumes_on: date | None = None
+        parties_agreed: bool = False  # brief §8 rule 9; not recorded before v1.1
 
         def apply(self, case: Case) -> None:
             case.window_ends_on = self.window_ends_on
@@ -378,6 +381,33 @@ class Case(ChainedAggregate):
             case.review_decision_due_on = None
             case.review_conclusion_due_on = None
 
+    # brief §8 rule 11: recusal and transfer keep the mediation (and its window) running
+
+    class MediatorRecused(Event):
+        TOPIC = _T + "MediatorRecused"
+        class_version = 1
+        mediator_id: UUID  # the mediator who stepped aside
+        reason: str
+
+        def apply(self, case: Case) -> None:
+            case.status = Status.ENTRUSTED
+            case.status_since = self.on
+            case.mediator_id = None
+
+    class Transferred(Event):
+        TOPIC = _T + "Transferred"
+        class_version = 1
+        studio_id: UUID  # the studio it moves to
+        from_studio_id: UUID
+        mediator_id: UUID | None  # the mediator removed with it, if any
+        reason: str
+
+        def apply(self, case: Case) -> None:
+            case.status = Status.ENTRUSTED
+            case.status_since = self.on
+            case.studio_id = self.studio_id
+            case.mediator_id = None
+
     # ------------------------------------------------------------------ state
 
     def __init__(self) -> None:
@@ -392,6 +422,7 @@ class Case(ChainedAggregate):
         self.infringement_known_on: date | None = None
         self.limitation_warning: bool = False
         self.severed_from: UUID | None = None
+        self.employment_ended_on: date | None = None
         self.severed_into: list[UUID] = []
         self.policy_version: str = ""
         self.assessment: Assessment | None = None
@@ -403,6 +434,8 @@ class Case(ChainedAggregate):
         self.window_extended: bool = False
         self.acceptance_resumes_on: date | None = None
         self.mediation_count: int = 0
+        self.mediations_ended: int = 0  # brief §8 rule 1: each end uses the consents up
+        self.mediation_ended_on: date | None = None
         self.sessions: int = 0
         self.last_session_on: date | None = None
         self.agreement: Agreement | None = None
@@ -423,6 +456,8 @@ class Case(ChainedAggregate):
         self.disposition: Disposition | None = None
 
     def _end_mediation(self, on: date, acceptance_due_on: date | None) -> None:
+        self.mediations_ended += 1
+        self.mediation_ended_on = on
         self.status = Status.MEDIATION_FAILED
         self.status_since = on
         self.outcome = None
@@ -446,6 +481,7 @@ class Case(ChainedAggregate):
         severed_from: UUID | None = None,
         case_id: UUID | None = None,
         kept: rules.KeptDates | None = None,
+        employment_ended_on: date | None = None,
     ) -> Case:
         rules.require_known_region(region_code)
         applicant_data = rules.validated_applicant(applicant)
@@ -461,8 +497,13 @@ class Case(ChainedAggregate):
                 "the infringement cannot become known after the application was received",
                 field="infringement_known_on",
             )
-        limitation_warning = rules.limitation_expired(
-            infringement_known_on, received_on, policy.limitation_years
+        if employment_ended_on is not None and employment_ended_on > received_on:
+            raise ValidationFailed(
+                "employment cannot end after the application was received",
+                field="employment_ended_on",
+            )
+        limitation_warning = rules.limitation_warning(
+            claims, infringement_known_on, employment_ended_on, received_on, policy.limitation_years
         )
         case = cls._create_chained(
             cls.Received,
@@ -486,6 +527,7 @@ class Case(ChainedAggregate):
             # always given, so that the chain hash covers them
             accepted_on=kept.accepted_on if kept is not None else None,
             award_due_on=kept.award_due_on if kept is not None else None,
+            employment_ended_on=employment_ended_on,
         )
         return case
 
@@ -545,7 +587,10 @@ class Case(ChainedAggregate):
         # comes first so that it answers "whatever else is true".
         rules.require_entrustable(self.claims)
         rules.require_assessed_eligible(self.assessment)
-        rules.require_both_consents(self.consents)
+        rules.require_consents_for_this_mediation(
+            self.consents, self.mediations_ended, self.mediation_ended_on
+        )
+        rules.require_mediation_body(studio.kind)
         rules.require_studio_covers(studio.region_code, self.region_code)
         rules.require_studio_active(studio.established_on, studio.closed_on, on)
         rules.require_not_before(on, self.status_since, "the case's current step")
@@ -557,6 +602,7 @@ class Case(ChainedAggregate):
                 self.received_on, on, window_ends_on, policy.acceptance_decision.days
             )
         else:
+            # the later of this mediation's (fresh) consents, not before acceptance
             later_consent = max(c.on for c in self.consents.values())
             start = max(later_consent, self.accepted_on or later_consent)
             window_ends_on = due_date(start, policy.post_filing_window)
@@ -604,6 +650,7 @@ class Case(ChainedAggregate):
             respondent=RespondentInput(self.respondent["name"], self.respondent["credit_code"]),
             claims=moved,
             infringement_known_on=self.infringement_known_on,
+            employment_ended_on=self.employment_ended_on,
             severed_from=self.id,
             case_id=new_case_id,
             kept=rules.severance_kept_dates(
@@ -636,11 +683,14 @@ class Case(ChainedAggregate):
             self.SessionRecorded, summary=summary.strip(), **self.envelope(actor, on, policy)
         )
 
-    def extend_window(self, *, actor: Actor, policy: Policy, on: date, days: int) -> None:
+    def extend_window(
+        self, *, actor: Actor, policy: Policy, on: date, days: int, parties_agreed: bool = False
+    ) -> None:
         self._require("extend_window", on)
         rules.require_window_extension(
             self.route, self.window_extended, days, policy.pre_filing_extension_max_days
         )
+        rules.require_parties_agreed(parties_agreed)
         assert self.window_ends_on is not None
         new_end = due_date(self.window_ends_on, Period(days, DayUnit.CALENDAR))
         self.trigger_event(
@@ -654,6 +704,7 @@ class Case(ChainedAggregate):
                 if self.entrusted_on is not None
                 else None
             ),
+            parties_agreed=parties_agreed,
             **self.envelope(actor, on, policy),
         )
 
@@ -826,6 +877,38 @@ class Case(ChainedAggregate):
         rules.require_closure_disposition(self.status, disposition)
         self.trigger_event(
             self.Closed, disposition=disposition.value, **self.envelope(actor, on, policy)
+        )
+
+    def recuse(self, *, actor: Actor, policy: Policy, on: date, reason: str) -> None:
+        """Brief §8 rule 11: the mediator steps aside (回避); the mediation goes on."""
+        self._require("recuse", on)
+        rules.require_text(reason, "reason")
+        assert self.mediator_id is not None
+        self.trigger_event(
+            self.MediatorRecused,
+            mediator_id=self.mediator_id,
+            reason=reason.strip(),
+            **self.envelope(actor, on, policy),
+        )
+
+    def transfer(
+        self, *, actor: Actor, policy: Policy, on: date, studio: Studio, reason: str
+    ) -> None:
+        """Brief §8 rule 11: another studio takes over the same mediation (window kept)."""
+        self._require("transfer", on)
+        rules.require_text(reason, "reason")
+        assert self.studio_id is not None
+        rules.require_other_studio(self.studio_id, studio.id)
+        rules.require_mediation_body(studio.kind)
+        rules.require_studio_covers(studio.region_code, self.region_code)
+        rules.require_studio_active(studio.established_on, studio.closed_on, on)
+        self.trigger_event(
+            self.Transferred,
+            studio_id=studio.id,
+            from_studio_id=self.studio_id,
+            mediator_id=self.mediator_id,
+            reason=reason.strip(),
+            **self.envelope(actor, on, policy),
         )
 
     # ------------------------------------------------------------------ helpers

@@ -156,6 +156,13 @@ class ExtendWindow(CaseCommand):
     act = Case.extend_window
     days: int
     on: date
+    parties_agreed: bool = False  # brief §8 rule 9
+
+    def params(self) -> dict[str, Any]:
+        params = super().params()
+        if not self.parties_agreed:  # the request as stored before v1.1
+            del params["parties_agreed"]
+        return params
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -269,6 +276,35 @@ class WithdrawReview(CaseCommand):
     party: Party
 
 
+# --- brief §8 rule 11 (issue 15, law-c): recusal and transfer ---------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recuse(CaseCommand):
+    """The assigned mediator steps aside (回避); the mediation and its window go on."""
+
+    command_name = "recuse"
+    act = Case.recuse
+    on: date
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Transfer(CaseCommand):
+    """Another studio takes over the same mediation; its mediator is removed."""
+
+    command_name = "transfer"
+    studio_id: UUID
+    on: date
+    reason: str
+
+    def decide(self, case: Case, actor: Actor, policy: Policy, studios: Studios) -> Case | None:
+        rules.require_transition(self.command_name, case.status, case.route)
+        studio = studios.get_studio(self.studio_id, field="studio_id")
+        case.transfer(actor=actor, policy=policy, on=self.on, studio=studio, reason=self.reason)
+        return None
+
+
 CASE_COMMANDS: tuple[type[CaseCommand], ...] = (
     Assess,
     RecordConsent,
@@ -289,6 +325,8 @@ CASE_COMMANDS: tuple[type[CaseCommand], ...] = (
     Close,
     DecideReview,
     WithdrawReview,
+    Recuse,
+    Transfer,
 )
 
 
@@ -304,9 +342,10 @@ class ReceiveCase(Command):
     respondent: RespondentInput
     claims: Sequence[Claim]
     infringement_known_on: date | None = None
+    employment_ended_on: date | None = None  # brief §8 rule 15
 
     def params(self) -> dict[str, Any]:
-        return {
+        params: dict[str, Any] = {
             "region_code": self.region_code,
             "received_on": self.received_on,
             "applicant": self.applicant.__dict__,
@@ -314,6 +353,9 @@ class ReceiveCase(Command):
             "claims": [c.to_dict() for c in self.claims],
             "infringement_known_on": self.infringement_known_on,
         }
+        if self.employment_ended_on is not None:  # fingerprints of older requests unchanged
+            params["employment_ended_on"] = self.employment_ended_on
+        return params
 
     def decide(self, actor: Actor, policy: Policy) -> Case:
         return Case.receive(
@@ -325,6 +367,7 @@ class ReceiveCase(Command):
             respondent=self.respondent,
             claims=self.claims,
             infringement_known_on=self.infringement_known_on,
+            employment_ended_on=self.employment_ended_on,
         )
 
 

@@ -101,9 +101,12 @@ class NotEligibleForEntrustment(RuleViolation):
 
 class ConsentMissing(RuleViolation):
     code = "consent_missing"
-    source = f"{HUBEI}: 双方当事人自愿; 《劳动人事争议仲裁办案规则》委托调解"
-    title = "Both parties must consent to mediation"
-    title_zh = "委托调解须双方当事人自愿同意"
+    source = (
+        f"{HUBEI}: 双方当事人自愿; 《劳动争议调解仲裁法》第14条; "
+        "《劳动人事争议仲裁办案规则》第70条 (consent is given for one mediation)"
+    )
+    title = "Both parties must consent to this mediation (a new one needs fresh consents)"
+    title_zh = "委托调解须双方当事人自愿同意；前次调解结束后重新委托须再次同意"
 
 
 class StudioOutsideJurisdiction(RuleViolation):
@@ -259,3 +262,38 @@ RULES: tuple[type[RuleViolation], ...] = (
     AwardExtensionNotAllowed,
     *LAW_B_RULES,
 )
+
+
+# --- brief §8 rules 1, 9, 10, 11, 15, 16 (issue 15, law-c): consent per mediation,
+# window extension by agreement, mediation bodies, recusal and transfer, appointment ---
+
+
+class ExtensionNeedsBothParties(RuleViolation):
+    code = "extension_needs_both_parties"
+    source = "《劳动争议调解仲裁法》第14条 (brief §8 rule 9): 经双方当事人同意可以延长"
+    title = "A mediation window extension needs both parties' agreement, recorded by the clerk"
+    title_zh = "延长调解期限须经双方当事人同意，由仲裁委工作人员记录"
+
+
+class NotAMediationBody(RuleViolation):
+    code = "not_a_mediation_body"
+    source = f"{HUBEI} (brief §8 rule 10): 仅裁调对接工作室与工会法律服务工作站受托调解"
+    title = "An arbitration outpost is not a mediation body: no entrusted cases, no mediators"
+    title_zh = "仲裁驻庭不是调解组织，不得受托调解案件，也不配备调解员"
+
+
+class MediatorNotActive(RuleViolation):
+    code = "mediator_not_active"
+    source = f"{HUBEI} (brief §8 rule 16): 调解员选聘与管理"
+    title = "A mediator acts only while appointed: nothing may be recorded after retirement"
+    title_zh = "调解员已解聘（退出），不能再办理或记录任何事项"
+
+
+class TransferInvalid(RuleViolation):
+    code = "transfer_invalid"
+    source = "Practice (brief §8 rule 11): transfer to another studio within the same mediation"
+    title = "A case is transferred to another studio than the one it is with"
+    title_zh = "移送须移至本案当前工作室以外的工作室"
+
+
+RULES += (ExtensionNeedsBothParties, NotAMediationBody, MediatorNotActive, TransferInvalid)

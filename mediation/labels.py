@@ -129,6 +129,8 @@ EVENT: Final[dict[str, str]] = {
     "Closed": "结案",
     "ReviewDecided": "仲裁审查受理决定",
     "ReviewWithdrawn": "撤回仲裁审查申请",
+    "MediatorRecused": "调解员回避",
+    "Transferred": "移送其他工作室",
 }
 
 # case commands, by their name in mediation.commands (the web pages' form titles)
@@ -152,6 +154,8 @@ COMMAND: Final[dict[str, str]] = {
     "close": "结案",
     "decide_review": "仲裁审查受理决定",
     "withdraw_review": "撤回仲裁审查申请",
+    "recuse": "调解员回避",
+    "transfer": "移送其他工作室",
 }
 
 GROUP_BY: Final[dict[str, str]] = {
@@ -215,6 +219,9 @@ FIELD: Final[dict[str, str]] = {
     "reason_code": "理由类别",
     "restores_agreement": "协议继续有效",
     "accepted_on": "受理日期",
+    "parties_agreed": "双方当事人同意",
+    "employment_ended_on": "劳动关系终止之日",
+    "from_studio_id": "原工作室",
 }
 
 

@@ -148,6 +148,7 @@ class Studio(ChainedAggregate):
     ) -> UUID:
         if self.closed_on is not None:
             raise InvalidTransition("the studio is closed")
+        rules.require_mediation_body(self.kind)  # brief §8 rule 10
         rules.require_not_before(appointed_on, self.established_on, "the studio's establishment")
         rules.require_text(name, "name", 100)
         if qualification not in QUALIFICATIONS:

@@ -21,10 +21,13 @@ from mediation.errors import (
     ConsentMissing,
     DateOutOfOrder,
     DispositionNotAllowed,
+    ExtensionNeedsBothParties,
     InvalidTransition,
     LabourRelationshipNotEntrustable,
+    MediatorNotActive,
     MediatorNotOnRoster,
     MediatorQuotaExceeded,
+    NotAMediationBody,
     NotEligibleForEntrustment,
     PaymentExceedsAgreement,
     ReviewNotApplicable,
@@ -34,6 +37,7 @@ from mediation.errors import (
     StatementAlreadyServed,
     StudioInactive,
     StudioOutsideJurisdiction,
+    TransferInvalid,
     ValidationFailed,
     WindowExtensionNotAllowed,
 )
@@ -51,6 +55,7 @@ from mediation.values import (
     ReviewState,
     Route,
     Status,
+    StudioKind,
     active_on,
     money,
 )
@@ -398,3 +403,86 @@ def require_closure_disposition(status: Status, disposition: Disposition) -> Non
         raise DispositionNotAllowed(
             "'mediation_statement' closes only a post-filing success", field="disposition"
         )
+
+
+# --- brief §8 rules 1, 9, 10, 11, 15, 16 (issue 15, law-c) ---------------------------------
+
+
+def require_consents_for_this_mediation(
+    consents: Mapping[Party, Consent], mediations_ended: int, ended_on: date | None
+) -> None:
+    """Rule 1 (LDMAL art. 14; Rules art. 70): consent is given for one mediation.
+
+    A mediation that ended (failure, consent withdrawn, window given up, statement
+    retracted) used its consents up: a new entrustment needs both parties' consent again,
+    recorded after that end (so dated on or after it). ``Consent.round`` is the number of
+    mediations that had ended when the consent was recorded.
+    """
+    if mediations_ended == 0 or ended_on is None:
+        require_both_consents(consents)
+        return
+    stale = [
+        p.value
+        for p in Party
+        if not (
+            p in consents
+            and consents[p].given
+            and consents[p].round >= mediations_ended
+            and consents[p].on >= ended_on
+        )
+    ]
+    if stale:
+        raise ConsentMissing(
+            f"the last mediation ended on {ended_on.isoformat()}; no fresh consent since "
+            "then from: " + ", ".join(stale)
+        )
+
+
+def require_parties_agreed(parties_agreed: bool) -> None:
+    """Rule 9 (LDMAL art. 14): an extension names both parties' agreement."""
+    if not parties_agreed:
+        raise ExtensionNeedsBothParties(
+            "record the extension with both parties' agreement (parties_agreed: true)"
+        )
+
+
+def require_mediation_body(kind: StudioKind) -> None:
+    """Rule 10 (seed 001): an arbitration outpost neither mediates nor has mediators."""
+    if kind is StudioKind.ARBITRATION_OUTPOST:
+        raise NotAMediationBody("an arbitration outpost (仲裁驻庭) is not a mediation body")
+
+
+def require_other_studio(current: UUID | None, target: UUID) -> None:
+    """Rule 11: a transfer moves the case to another studio (same mediation and window)."""
+    if current == target:
+        raise TransferInvalid("the case is already with that studio")
+
+
+def require_mediator_active(mediator: Mediator | None, mediator_id: UUID, on: date) -> None:
+    """Rule 16: a mediator records nothing dated on or after their retirement (nor while
+    not on the case's studio's roster)."""
+    if mediator is None or not mediator.active_on(on):
+        raise MediatorNotActive(
+            f"mediator {mediator_id} is not an appointed mediator of the case's studio on "
+            f"{on.isoformat()}"
+        )
+
+
+def limitation_warning(
+    claims: Iterable[Claim],
+    known_on: date | None,
+    employment_ended_on: date | None,
+    received_on: date,
+    years: int,
+) -> bool:
+    """Rule 15 (LDMAL art. 27 (1), (4)): the period of ``years`` (policy) runs from when
+    the worker knew of the infringement; for pay owed during employment (a remuneration
+    claim) it runs from the end of employment when that is known. A warning, never a
+    refusal; without the end of employment the pay claim is judged like the others.
+    """
+    for claim in claims:
+        pay = claim.category is ClaimCategory.REMUNERATION
+        start = employment_ended_on if pay and employment_ended_on is not None else known_on
+        if limitation_expired(start, received_on, years):
+            return True
+    return False

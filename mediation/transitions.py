@@ -48,6 +48,9 @@ TRANSITIONS: dict[str, frozenset[tuple[S, Route | None]]] = {
             (S.SUCCEEDED, Route.POST_FILING),  # v1.1 rule 13: open until closure
         }
     ),
+    # brief §8 rule 11: a recusal needs a mediator; a transfer keeps the mediation running
+    "recuse": frozenset({(S.IN_MEDIATION, None)}),
+    "transfer": frozenset({(S.ENTRUSTED, None), (S.IN_MEDIATION, None)}),
     "close": frozenset(
         {
             (S.RECEIVED, None),

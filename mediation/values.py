@@ -178,6 +178,7 @@ class Assessment:
 class Consent:
     given: bool
     on: date
+    round: int = 0  # mediations that had ended when it was recorded (one mediation each)
 
 
 @dataclass(frozen=True)

@@ -420,6 +420,20 @@ class CasesView:
     def _closed(self, row: Row, batch: Batch, position: int, ev: Ev) -> None:
         row.update(status=Status.CLOSED.value, status_since=ev.on, acceptance_due_on=None)
 
+    @on(Case.MediatorRecused, Case.Transferred)
+    def _mediator_removed(self, row: Row, batch: Batch, position: int, ev: Ev) -> None:
+        """Brief §8 rule 11: the same mediation goes on, without a mediator (a transfer:
+        at another studio). It counts nothing and earns nothing; the facts that follow
+        count under the new studio; the mediation's pending stock stays under the studio
+        it was entrusted to, and under no mediator until one is assigned again."""
+        if ev.type is Case.Transferred:
+            row["studio_id"] = ident(ev.d["studio_id"])
+        row.update(status=Status.ENTRUSTED.value, status_since=ev.on, mediator_id=None)
+        fact = batch.fact(row, position, ev, "assigned")
+        ms: MediationState | None = row["m_state"]
+        if ms is not None:
+            ms["as"].append([fact["on"].isoformat(), position, fact["seq"], None])
+
     # ------------------------------------------------------------------ shared steps
 
     def _policy(self, version: str, on: date) -> Policy:

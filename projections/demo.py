@@ -222,6 +222,8 @@ def _plan_studios(rng: random.Random, start: date) -> list[_StudioPlan]:
     # one pilot studio merged away in year two
     plans[5].closed_on = start + timedelta(days=rng.randint(420, 560))
     for plan in plans:
+        if plan.kind is StudioKind.ARBITRATION_OUTPOST:
+            continue  # not a mediation body: no mediators, no entrusted cases (brief §8 rule 10)
         count = rng.randint(3, 6) if plan.kind is StudioKind.DOCKING_STUDIO else rng.randint(4, 8)
         for _ in range(count):
             appointed = plan.established_on + timedelta(days=rng.randint(0, 20))
@@ -502,7 +504,10 @@ def _plan_case(
         lambda: app.entrust(CLERK, cid(), studio_id=_sid(studio), route=route, on=e),
     )
     a = e + timedelta(days=rng.choice([0, 1, 1, 2]))
-    mediator_index = rng.choice(studio.mediators_on(entrust_on + timedelta(days=3)))
+    # a mediator still appointed when the case ends (brief §8 rule 16), where there is one
+    first = studio.mediators_on(entrust_on + timedelta(days=3))
+    lasting = [i for i in first if i in studio.mediators_on(entrust_on + timedelta(days=150))]
+    mediator_index = rng.choice(lasting or first)
     a = max(a, studio.mediators[mediator_index][2])
     put(
         a,
@@ -516,7 +521,7 @@ def _plan_case(
         put(s, on_case(app.record_session, MEDIATOR, held_on=s, summary="组织双方调解"))
     if route is Route.PRE_FILING and rng.random() < 0.1:
         days = rng.randint(5, 15)
-        put(s, on_case(app.extend_window, CLERK, days=days, on=s))
+        put(s, on_case(app.extend_window, CLERK, days=days, on=s, parties_agreed=True))
     outcome = _weighted(
         rng,
         [("performance", 48), ("statement", 17), ("failure", 24), ("withdrawn", 5), ("open", 6)],

@@ -49,6 +49,7 @@ from mediation.values import (
     ReviewState,
     Route,
     Status,
+    StudioKind,
     WorkerCategory,
 )
 
@@ -105,7 +106,13 @@ def load_case(request: Request, user: User, raw_id: str, action: str) -> Case:
         raise PageError(404, "未找到，或不在您的管辖范围内") from None
     if not isinstance(case, Case):
         raise PageError(404, "未找到，或不在您的管辖范围内")
-    authorize_case(user, action, region_code=case.region_code, mediator_id=case.mediator_id)
+    authorize_case(
+        user,
+        action,
+        region_code=case.region_code,
+        mediator_id=case.mediator_id,
+        studio_id=case.studio_id,
+    )
     request.state.case_region = case.region_code  # the access audit files reads by it
     return case
 
@@ -114,7 +121,7 @@ def available(user: User, case: Case) -> list[str]:
     """The forms this user may use on this case now: the API's matrix and the state table."""
     out = []
     for c in BY_FORM.values():
-        if not may(user, c.action, mediator_id=case.mediator_id):
+        if not may(user, c.action, mediator_id=case.mediator_id, studio_id=case.studio_id):
             continue
         allowed = any(transitions.allowed(t, case.status, case.route) for t in c.transitions)
         if allowed and _review_fits(c.form, case):
@@ -178,7 +185,14 @@ def case_page(
         case, today, calendar=rt.app.calendars.current(), reveal=rt.app.personal.reveal, mask=mask
     )
     forms = available(user, case)
-    studios = eligible_studios(rt, case.region_code, today) if "entrust" in forms else []
+    # brief §8 rules 10, 11: never an arbitration outpost; a transfer goes elsewhere
+    studios = [
+        s
+        for s in eligible_studios(rt, case.region_code, today)
+        if s.kind != StudioKind.ARBITRATION_OUTPOST and s.studio_id != case.studio_id
+    ]
+    if "entrust" not in forms and "transfer" not in forms:
+        studios = []
     mediators: list[Any] = []
     studio_name = None
     if case.studio_id is not None:
@@ -398,6 +412,7 @@ def _create_sync(request: Request, user: User, form: FormData) -> Response:
             ),
             claims=_claims(form),
             infringement_known_on=F.optional_day(form, "infringement_known_on"),
+            employment_ended_on=F.optional_day(form, "employment_ended_on"),
         )
     except DomainError as exc:
         err = refusal(exc)

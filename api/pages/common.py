@@ -99,18 +99,36 @@ def require(user: User, action: str) -> authz.Grant:
         raise from_api_error(exc) from None
 
 
-def authorize_case(user: User, action: str, *, region_code: str, mediator_id: UUID | None) -> None:
+def authorize_case(
+    user: User,
+    action: str,
+    *,
+    region_code: str,
+    mediator_id: UUID | None,
+    studio_id: UUID | None = None,
+) -> None:
     try:
-        authz.authorize_case(user, action, region_code=region_code, mediator_id=mediator_id)
+        authz.authorize_case(
+            user, action, region_code=region_code, mediator_id=mediator_id, studio_id=studio_id
+        )
     except ApiError as exc:
         raise from_api_error(exc) from None
 
 
-def may(user: User, action: str, *, mediator_id: UUID | None = None) -> bool:
-    """Would the matrix let this user do ``action`` (on a case with this mediator)?"""
+def may(
+    user: User, action: str, *, mediator_id: UUID | None = None, studio_id: UUID | None = None
+) -> bool:
+    """Would the matrix let this user do ``action`` (on a case with this mediator and studio)?"""
     g = authz.grant(user, action)
     if g is authz.Grant.NO:
         return False
+    if (
+        user.role is Role.COORDINATOR
+        and authz.MATRIX[action].changes
+        and studio_id is not None
+        and studio_id != user.studio_id
+    ):
+        return False  # a coordinator acts only for their own studio's cases
     if g is authz.Grant.ASSIGNED:
         return user.mediator_id is not None and user.mediator_id == mediator_id
     return True

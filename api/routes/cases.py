@@ -183,6 +183,7 @@ def create_case(
             for i, c in enumerate(body.claims)
         ],
         infringement_known_on=body.infringement_known_on,
+        employment_ended_on=body.employment_ended_on,
     )
     return _command(runtime, access, lambda: runtime.app.receive(ctx, command), 201)
 

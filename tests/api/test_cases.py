@@ -185,9 +185,13 @@ def test_not_accepted_needs_reason(world: World) -> None:
 
 def test_consent_withdrawn_ends_mediation_and_window_extension(world: World) -> None:
     case_id = mediating(world)
-    c = cmd(world, case_id, "window-extension", {"days": 10, "on": "2026-03-06"})
+    body = {"days": 10, "on": "2026-03-06", "parties_agreed": True}
+    c = cmd(world, case_id, "window-extension", body)
     assert any(d["kind"] == "mediation_window" for d in c["deadlines"])
-    r = world.post(f"{CASES}/{case_id}/window-extension", {"days": 5, "on": "2026-03-06"})
+    r = world.post(
+        f"{CASES}/{case_id}/window-extension",
+        {"days": 5, "on": "2026-03-06", "parties_agreed": True},
+    )
     assert r.status_code == 422 and r.json()["code"] == "window_extension_not_allowed"
     c = cmd(world, case_id, "consents", {"party": "respondent", "given": False, "on": "2026-03-07"})
     assert c["status"] == "mediation_failed"

@@ -64,7 +64,7 @@ ENDPOINTS: dict[str, tuple[str, str, Any, dict[str, str] | None]] = {
     "case.window_extension": (
         "POST",
         "/api/v1/cases/{case}/window-extension",
-        {"days": 5, "on": D},
+        {"days": 5, "on": D, "parties_agreed": True},
         None,
     ),
     "case.agreement": (
@@ -127,6 +127,13 @@ ENDPOINTS: dict[str, tuple[str, str, Any, dict[str, str] | None]] = {
         "POST",
         "/api/v1/cases/{case}/review/withdrawal",
         {"on": D, "party": "applicant"},
+        None,
+    ),
+    "case.recusal": ("POST", "/api/v1/cases/{case}/recusal", {"on": D, "reason": "r"}, None),
+    "case.transfer": (
+        "POST",
+        "/api/v1/cases/{case}/transfer",
+        {"on": D, "studio_id": "{studio}", "reason": "r"},
         None,
     ),
     "studio.list": ("GET", "/api/v1/studios", None, {"region": "420100"}),

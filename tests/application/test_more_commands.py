@@ -60,10 +60,10 @@ def test_pre_filing_window_extension_once(app: MediationApplication) -> None:
     studio_id, mediator_id = studio_with_mediator(app)
     case = in_mediation(app, studio_id, mediator_id)  # entrusted 2026-03-04
     assert case.window_ends_on == D(2026, 3, 19)
-    extended = app.extend_window(CLERK, case.id, days=15, on=D(2026, 3, 10))
+    extended = app.extend_window(CLERK, case.id, days=15, on=D(2026, 3, 10), parties_agreed=True)
     assert extended.window_ends_on == D(2026, 4, 3)
     with pytest.raises(WindowExtensionNotAllowed):
-        app.extend_window(CLERK, case.id, days=1, on=D(2026, 3, 11))
+        app.extend_window(CLERK, case.id, days=1, on=D(2026, 3, 11), parties_agreed=True)
 
 
 def test_award_period_extension(app: MediationApplication) -> None:
@@ -147,6 +147,8 @@ def test_pre_filing_failure_then_acceptance_then_post_filing_again(
     with pytest.raises(InvalidTransition):  # pre-filing failure goes back to acceptance
         app.close_case(CLERK, case.id, on=D(2026, 3, 10), disposition=Disposition.OTHER)
     app.decide_acceptance(CLERK, case.id, accepted=True, on=D(2026, 3, 11))
+    for party in Party:  # brief §8 rule 1: fresh consents for the new mediation
+        app.record_consent(CLERK, case.id, party=party, given=True, on=D(2026, 3, 12))
     again = app.entrust(
         CLERK, case.id, studio_id=studio_id, route=Route.POST_FILING, on=D(2026, 3, 12)
     )

@@ -212,3 +212,22 @@ def test_phone_width_pages_are_readable(page_for, site: Site) -> None:  # type: 
     page.goto(f"{site.base_url}/cases/{given.agreed(site)}")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     _shot(page, "case-phone")
+
+
+def test_coordinator_records_a_recusal_and_the_case_waits_for_a_new_mediator(
+    page_for, site: Site
+) -> None:  # type: ignore[no-untyped-def]
+    """Brief §8 rule 11: the mediator steps aside; the same mediation goes on, entrusted."""
+    case_id = given.in_mediation(site)
+    page: Page = page_for("coordinator")
+    page.goto(f"{site.base_url}/cases/{case_id}")
+    expect(page.locator("#case-status")).to_have_text("调解中")
+    expect(page.locator("#form-transfer")).to_have_count(0)  # a transfer is the clerk's
+    _open(page, "调解员回避")
+    form = page.locator("#form-recusal")
+    form.get_by_label(re.compile("回避原因")).fill("调解员系被申请人股东的近亲属")
+    form.get_by_role("button", name="记录回避").click()
+    expect(page.locator("#case-status")).to_have_text("已委托调解")
+    expect(page.locator(".timeline")).to_contain_text("调解员回避")
+    expect(page.locator(".deadlines")).to_contain_text("调解期限")
+    expect(page.locator("#form-assign")).to_have_count(1)  # the studio assigns another

@@ -120,7 +120,15 @@ def step(
                     reason="适宜调解",
                 )
             )
-        missing = [p for p in Party if not (p in case.consents and case.consents[p].given)]
+        missing = [  # consent is for one mediation (brief §8 rule 1)
+            p
+            for p in Party
+            if not (
+                p in case.consents
+                and case.consents[p].given
+                and case.consents[p].round >= case.mediations_ended
+            )
+        ]
         if missing:
             options.append(
                 lambda: app.record_consent(
@@ -164,7 +172,13 @@ def step(
         options += [
             lambda: app.assign_mediator(CLERK, case_id, mediator_id=rng.choice(mediators), on=on),
         ] * (4 if s is Status.ENTRUSTED else 1)
-        options.append(lambda: app.extend_window(CLERK, case_id, days=rng.randint(1, 15), on=on))
+        options.append(
+            lambda: app.extend_window(
+                CLERK, case_id, days=rng.randint(1, 15), on=on, parties_agreed=True
+            )
+        )
+    if s is Status.IN_MEDIATION and rng.random() < 0.3:  # brief §8 rule 11
+        options.append(lambda: app.recuse(CLERK, case_id, on=on, reason="利害关系"))
     if s is Status.IN_MEDIATION:
         options += [
             lambda: app.record_session(MEDIATOR, case_id, held_on=on, summary="调解"),
@@ -227,7 +241,7 @@ class Med:
     entrusted_on: date
     dims: dict[str, Any]
     window: list[tuple[date, date]] = field(default_factory=list)
-    assigned: list[tuple[date, str]] = field(default_factory=list)
+    assigned: list[tuple[date, str | None]] = field(default_factory=list)
     success: tuple[date, str, dict[str, Any]] | None = None
     reversed: bool = False
     failure: tuple[date, dict[str, Any]] | None = None
@@ -318,6 +332,12 @@ def fold(
         elif isinstance(ev, Case.MediatorAssigned):
             c["mediator"] = str(ev.mediator_id)
             meds[key].assigned.append((ev.on, str(ev.mediator_id)))
+        elif isinstance(ev, Case.MediatorRecused | Case.Transferred):
+            # the same mediation goes on without a mediator (a transfer: at another studio)
+            if isinstance(ev, Case.Transferred):
+                c["studio"] = str(ev.studio_id)
+            c["mediator"] = None
+            meds[key].assigned.append((ev.on, None))
         elif isinstance(ev, Case.WindowExtended):
             meds[key].window.append((ev.on, ev.window_ends_on))
         elif isinstance(ev, Case.AgreementSigned):

@@ -57,6 +57,7 @@ def _studio(region: str, closed: bool = False) -> tuple[Studio, Any]:
 
 
 STUDIOS = [_studio("420100"), _studio("420200"), _studio("420100", closed=True)]
+OTHER = _studio("420100")  # a second open studio over the case's region (transfers)
 money_st = st.decimals(min_value=0, max_value=50000, places=2)
 
 
@@ -300,6 +301,76 @@ class CaseMachine(RuleBasedStateMachine):
         )
 
     # ------------------------------------------------------------------ invariants
+
+    # brief §8 rules 9 and 11 (issue 15, law-c)
+
+    @rule(days=st.integers(0, 5), agreed=st.booleans())
+    def extend(self, days: int, agreed: bool) -> None:
+        on = self._advance(days)
+        self._try(
+            lambda: self.case.extend_window(  # type: ignore[union-attr]
+                actor=CLERK, policy=POLICY, on=on, days=5, parties_agreed=agreed
+            )
+        )
+
+    @rule(days=st.integers(0, 3))
+    def recuse(self, days: int) -> None:
+        on = self._advance(days)
+        self._try(
+            lambda: self.case.recuse(  # type: ignore[union-attr]
+                actor=CLERK, policy=POLICY, on=on, reason="回避"
+            )
+        )
+
+    @rule(days=st.integers(0, 3), other=st.booleans())
+    def transfer(self, days: int, other: bool) -> None:
+        on = self._advance(days)
+        studio = OTHER[0] if other else STUDIOS[0][0]
+        self._try(
+            lambda: self.case.transfer(  # type: ignore[union-attr]
+                actor=CLERK, policy=POLICY, on=on, studio=studio, reason="移送"
+            )
+        )
+
+    @rule(days=st.integers(0, 3), fresh=st.sampled_from([(), (Party.APPLICANT,), tuple(Party)]))
+    def fail_accept_and_entrust_again(self, days: int, fresh: tuple[Party, ...]) -> None:
+        """A macro step: a mediation ends, the case is accepted and entrusted again, with
+        none, one or both of the fresh consents a new mediation needs."""
+        self.fail(days)
+        self.acceptance(0, True)
+        for party in fresh:
+            self.consent(0, party, True)
+        self.entrust(0, 0, Route.POST_FILING)
+
+    @invariant()
+    def no_entrustment_without_two_consents_after_the_last_mediations_end(self) -> None:
+        """Rule 1, judged from the events alone: each entrustment follows both parties'
+        consents recorded after the last mediation ended and dated on or after its end."""
+        consents: dict[str, tuple[bool, date, int]] = {}
+        ended: tuple[date, int] | None = None
+        route = None
+        for i, e in enumerate(self.events):
+            if isinstance(e, Case.ConsentRecorded):
+                consents[e.party] = (e.given, e.on, i)
+            ends = (
+                (isinstance(e, Case.ConsentRecorded) and e.ends_mediation)
+                or isinstance(e, Case.MediationFailed)
+                or (isinstance(e, Case.StatementRetracted) and route == Route.POST_FILING.value)
+            )
+            if ends:
+                ended = (e.on, i)
+            if isinstance(e, Case.Entrusted):
+                route = e.route
+                for party in Party:
+                    given, on, at = consents[party.value]
+                    assert given
+                    if ended is not None:
+                        assert at > ended[1] and on >= ended[0]
+        if self.case:  # recusal and transfer stay within the mediation (rule 11)
+            entrusted = sum(isinstance(e, Case.Entrusted) for e in self.events)
+            assert self.case.mediation_count == entrusted
+            if any(isinstance(e, Case.MediatorRecused | Case.Transferred) for e in self.events):
+                event("recused or transferred")
 
     @invariant()
     def versions_contiguous(self) -> None:

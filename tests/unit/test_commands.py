@@ -93,6 +93,12 @@ CASES: list[tuple[C.CaseCommand, dict[str, Any]]] = [
         C.WithdrawReview(on=D, party=Party.APPLICANT),
         {"on": D, "party": Party.APPLICANT},
     ),
+    # brief §8 rule 11 (issue 15)
+    (C.Recuse(on=D, reason="r"), {"on": D, "reason": "r"}),
+    (
+        C.Transfer(studio_id=ID, on=D, reason="r"),
+        {"studio_id": ID, "on": D, "reason": "r"},
+    ),
 ]
 
 
@@ -106,9 +112,15 @@ def test_fingerprint_is_the_request_as_first_stored(
     assert fingerprint(name, ID, command.params()) == fingerprint(name, ID, params)
 
 
+def test_window_extension_fingerprint_names_the_parties_agreement_once_given() -> None:
+    agreed = C.ExtendWindow(days=5, on=D, parties_agreed=True)
+    assert agreed.params() == {"days": 5, "on": D, "parties_agreed": True}
+
+
 def test_every_case_command_is_listed_once_and_pinned() -> None:
     assert [type(c) for c, _ in CASES] == list(C.CASE_COMMANDS)
     assert len({c.command_name for c in C.CASE_COMMANDS}) == len(C.CASE_COMMANDS)
+    assert len({c.command_name for c in C.CASE_COMMANDS}) == 21
 
 
 def test_generic_commands_match_their_case_method() -> None:
