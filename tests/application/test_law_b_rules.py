@@ -214,7 +214,7 @@ def test_rule_08_extension_moves_the_resumed_acceptance_deadline(
 ) -> None:
     studio_id, mediator_id = studio_with_mediator(app)
     case = in_mediation(app, studio_id, mediator_id)
-    extended = app.extend_window(CLERK, case.id, days=10, on=D(2026, 3, 6))
+    extended = app.extend_window(CLERK, case.id, days=10, on=D(2026, 3, 6), parties_agreed=True)
     assert extended.window_ends_on is not None
     end = extended.window_ends_on
     assert "acceptance_decision" not in _kinds(extended, end)
