@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Table, and_, bindparam, delete, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, delete, func, select, update
 
 from mediation.deadlines import open_deadlines
 from mediation.values import Route, Status
@@ -71,21 +71,41 @@ def read_cases(
 
 
 class Marks:
-    """Columns to set on facts written by earlier batches, found by ``keys`` (the fact's
-    case, mediation and kind; in a rebuild its primary key), grouped by the columns set:
-    one executemany a group."""
+    """Columns to set on facts written by earlier batches, found by ``keys`` (in a rebuild
+    the fact's primary key), grouped by the columns set: one executemany a group.
+
+    Found by ``BY_KEY`` (the fact's case, mediation and kind) a mark needs the position of
+    the event that sets it (``add``'s ``before``): it sets the latest such fact written
+    before that event. A mediation may have more than one fact of a kind (a success
+    reversed while the mediation stays open, then a new success, v1.1 rule 5), and a mark
+    must not reach a fact recorded after it."""
+
+    BY_KEY = ("case_id", "mediation", "kind")
 
     def __init__(self, *keys: str) -> None:
         self.keys = keys
         self.groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
 
-    def add(self, found_by: Sequence[Any], values: dict[str, Any]) -> None:
+    def add(self, found_by: Sequence[Any], values: dict[str, Any], before: int = 0) -> None:
         params = {f"m_{k}": v for k, v in values.items()}
         params.update({f"m_{k}": v for k, v in zip(self.keys, found_by, strict=True)})
+        if self.keys == self.BY_KEY:
+            params["m__before"] = before
         self.groups[tuple(sorted(values))].append(params)
 
     def write(self, conn: Connection, facts: Table) -> None:
         found = and_(*(facts.c[k] == bindparam(f"m_{k}") for k in self.keys))
+        if self.keys == self.BY_KEY:
+            earlier = facts.alias("earlier")
+            latest = (
+                select(func.max(earlier.c.position))
+                .where(
+                    *(earlier.c[k] == bindparam(f"m_{k}") for k in self.keys),
+                    earlier.c.position < bindparam("m__before"),
+                )
+                .scalar_subquery()
+            )
+            found = and_(found, facts.c.position == latest)
         for columns, params in self.groups.items():
             conn.execute(
                 update(facts).where(found).values({c: bindparam(f"m_{c}") for c in columns}),
@@ -108,8 +128,9 @@ class Batch:
         self.subsidies: list[dict[str, Any]] = []
         self.severed: list[tuple[str, list[str], datetime]] = []
         self.dirty: set[str] = set()
-        # marks on facts not in this batch (``mark``), and this batch's facts by key
-        self.marks: list[tuple[FactKey, dict[str, Any]]] = []
+        # marks on facts not in this batch (``mark``: with the position of the event that
+        # sets them), and this batch's facts by key
+        self.marks: list[tuple[FactKey, int, dict[str, Any]]] = []
         self.by_key: dict[FactKey, dict[str, Any]] = {}
         self._seq: dict[tuple[str, int], int] = {}
         self.agg = agg if agg is not None else counters.Agg()
@@ -183,14 +204,15 @@ class Batch:
             flows = {"n": 1, kind: fact["amount_cents"]}
         self.agg.add(on, fact["region_code"], keys, flows)
 
-    def mark(self, row: Row, kind: str, **values: Any) -> None:
-        """Set columns on this mediation's ``kind`` fact (written earlier or in this batch)."""
+    def mark(self, row: Row, position: int, kind: str, **values: Any) -> None:
+        """Set columns on this mediation's latest ``kind`` fact (written earlier or in this
+        batch) by the event at ``position``."""
         key = (row["case_id"], row["mediation"], kind)
         fact = self.by_key.get(key)
         if fact is not None:
             fact.update(values)
         else:
-            self.marks.append((key, values))
+            self.marks.append((key, position, values))
 
     def subsidy(
         self,

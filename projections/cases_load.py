@@ -49,7 +49,8 @@ CARRY_COUNTERS = 400_000
 
 # folds one event into the case rows and the batch (``CasesView.apply``)
 Apply = Callable[[dict[str, Row], Batch, int, Ev], None]
-Deferred = list[tuple[FactKey, dict[str, Any]]]
+# marks on facts of spilled cases, each with the position of the event that sets it
+Deferred = list[tuple[FactKey, int, dict[str, Any]]]
 
 
 def _limit(env: str, default: int) -> int:
@@ -158,12 +159,12 @@ class Load:
                 fault(position)
             self.apply(states, batch, position, ev)
         marks = Marks("position", "seq")
-        for key, values in batch.marks:
+        for key, before, values in batch.marks:
             pk = self.written.get(key)
             if pk is not None:
                 marks.add(pk, values)
             else:  # a fact of a spilled case
-                self.deferred.append((key, values))
+                self.deferred.append((key, before, values))
         for key, fact in batch.by_key.items():
             self.written[key] = (fact["position"], fact["seq"])
         return batch, marks
@@ -275,9 +276,10 @@ class Load:
         if self.deferred:
             name = f"ix_rm_facts_case{suffix}"
             next(i for i in t["facts"].indexes if i.name == name).create(conn, checkfirst=True)
-            marks = Marks("case_id", "mediation", "kind")
-            for key, values in self.deferred:
-                marks.add(key, values)
+            # each on the latest fact of its key before it (not one recorded later)
+            marks = Marks(*Marks.BY_KEY)
+            for key, before, values in self.deferred:
+                marks.add(key, values, before)
             marks.write(conn, t["facts"])
         if self.counter_flushes:  # earlier changes are staged: add these, sum, roll up
             staging = stats_stage_table(suffix)

@@ -134,9 +134,9 @@ class CasesView:
             if fault is not None:
                 fault(position)
             self.apply(states, batch, position, ev)
-        marks = Marks("case_id", "mediation", "kind")
-        for key, values in batch.marks:
-            marks.add(key, values)
+        marks = Marks(*Marks.BY_KEY)
+        for key, at, values in batch.marks:
+            marks.add(key, values, at)
         batch.write(conn, t, marks)
         dirty = sorted(batch.dirty)
         agg = batch.agg
@@ -376,14 +376,14 @@ class CasesView:
     @on(Case.StatementRetracted)
     def _statement_retracted(self, row: Row, batch: Batch, position: int, ev: Ev) -> None:
         batch.fact(row, position, ev, "reversed", branch=row["success_branch"])
-        batch.mark(row, "succeeded", reversed_at=ev.recorded)
+        batch.mark(row, position, "succeeded", reversed_at=ev.recorded)
         refund = -row["success_subsidy_cents"]
         batch.subsidy(row, position, ev, "reversal", refund, compensating=True)
         row["success_subsidy_cents"] = 0
         self._unsucceed(row, batch)
         if ev.d.get("restores_agreement"):
             # v1.1 rule 5 (pre-filing): the agreement stays in force, the mediation open
-            batch.mark(row, "entrusted", closed_on=None, closed_at=None)
+            batch.mark(row, position, "entrusted", closed_on=None, closed_at=None)
             row.update(
                 status=Status.AGREEMENT_SIGNED.value, status_since=ev.on, success_branch=None
             )
@@ -447,7 +447,7 @@ class CasesView:
         assert on is not None
         row.update(status=Status.SUCCEEDED.value, status_since=on, success_branch=branch)
         fact = batch.fact(row, position, ev, "succeeded", branch=branch, days=_days(row, on))
-        batch.mark(row, "entrusted", closed_on=on, closed_at=ev.recorded)
+        batch.mark(row, position, "entrusted", closed_on=on, closed_at=ev.recorded)
         ms: MediationState | None = row["m_state"]
         if ms is not None:
             ms["cs"].append(on.isoformat())
@@ -488,7 +488,7 @@ class CasesView:
         on = ev.on
         assert on is not None
         batch.fact(row, position, ev, "failed", days=_days(row, on))
-        batch.mark(row, "entrusted", closed_on=on, closed_at=ev.recorded)
+        batch.mark(row, position, "entrusted", closed_on=on, closed_at=ev.recorded)
         ms: MediationState | None = row["m_state"]
         if ms is not None:
             ms["cs"].append(on.isoformat())

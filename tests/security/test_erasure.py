@@ -339,7 +339,7 @@ def test_retention_erases_old_people_everywhere_and_keeps_the_statistics(
 
     record = runner.invoke(cli, ["erasures"])
     assert record.exit_code == 0, record.output
-    lines = record.output.strip().splitlines()
+    lines = record.stdout.strip().splitlines()  # log lines go to stderr
     assert len(lines) == 1 and "2 keys, 3 cases" in lines[0] and "cutoff 2027-01-01" in lines[0]
     assert not any(who.name in record.output for who in ERASED_PEOPLE)
 
