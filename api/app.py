@@ -20,15 +20,14 @@ from fastapi.openapi.utils import get_openapi
 from api import audit, errors
 from api.deps import Runtime, SystemLike, precheck, runtime_of
 from api.holidays import calendar_out
-from api.integrity import IntegrityMonitor
+from api.integrity import IntegrityMonitor, readyz_integrity
 from api.logs import RequestContext
 from api.outage import DatabaseGate
 from api.routes import auth, cases, stats, studios
 from api.routes.common import json_response
-from api.schemas import HaltedView, Health, IntegrityOut, ProblemOut, Ready
+from api.schemas import HaltedView, Health, ProblemOut, Ready
 from api.security import LoginLimiter, TokenReader, with_keys
 from api.users import UserStore
-from api.views import copied
 from mediation.settings import Settings, get_settings
 from projections.system import System
 
@@ -66,7 +65,7 @@ def create_app(system: SystemLike | None = None, settings: Settings | None = Non
         tokens=TokenReader(settings, users),
     )
 
-    integrity = IntegrityMonitor(system.app, system.app.clock)
+    integrity = IntegrityMonitor(system.app, system.app.clock, database_url=database_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -110,8 +109,6 @@ def create_app(system: SystemLike | None = None, settings: Settings | None = Non
         rt.users.ping()
         position = rt.app.max_position()
         lag = rt.system.lag()
-        integrity.wake()  # a pass soon; this request only reads the last result
-        checked = integrity.result
         halts: Callable[[], list[dict[str, Any]]] | None = getattr(rt.system, "halts", None)
         halted = [
             HaltedView(**{**h, "halted_at": _utc(h.get("halted_at"))})
@@ -123,7 +120,7 @@ def create_app(system: SystemLike | None = None, settings: Settings | None = Non
                 database="ok",
                 projection_lag=lag,
                 position=position,
-                integrity=copied(IntegrityOut, checked),
+                integrity=readyz_integrity(request, integrity),
                 projections_halted=halted,
                 calendar=calendar_out(rt.app.calendars.current(), rt.today()),
             )

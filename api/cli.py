@@ -19,6 +19,7 @@ from api.retention_cli import register as register_retention_commands
 from api.security import InsecureSettings, uses_random_key, with_keys
 from api.users import UserError, UserStore, changes_text
 from importer import cli as importer_cli
+from mediation import integrity_cli
 from mediation.settings import get_settings
 from projections.cli import register as register_read_model_commands
 from projections.demo import generate
@@ -204,7 +205,8 @@ def serve(
 
 
 register_read_model_commands(cli)  # `mediation project` and `mediation demo`
-importer_cli.register(cli)  # `mediation import FILE` and `mediation verify`
+importer_cli.register(cli)  # `mediation import FILE`
+integrity_cli.register(cli)  # `mediation integrity ...`
 register_retention_commands(cli)  # `mediation retention` and `mediation erasures`
 
 

@@ -16,6 +16,7 @@ from uuid import UUID
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from api.holidays import CalendarOut
+from api.integrity import IntegrityOut
 from mediation.identifiers import validate_credit_code, validate_resident_id
 from mediation.organisation import QUALIFICATIONS
 from mediation.regions import is_valid_region_code
@@ -355,6 +356,9 @@ class CaseView(BaseModel):
     limitation_warning: bool
     payment_order_eligible: bool
     policy_version: str
+    integrity: Literal["ok", "problem"] = Field(
+        "ok", description="problem: the tamper check found something wrong with its events"
+    )
 
 
 class CaseList(BaseModel):
@@ -512,21 +516,6 @@ class CoverageOut(BaseModel):
 
 class Health(BaseModel):
     status: Literal["ok"]
-
-
-class IntegrityOut(BaseModel):
-    """The hash-chain check (``mediation verify``), kept current in the background."""
-
-    status: Literal["pending", "ok", "problems", "unavailable"] = Field(
-        description="pending (first walk not done), ok, problems (tampering found), "
-        "unavailable (the last pass could not read the store)"
-    )
-    verified_to: int = Field(description="every event up to this position was checked")
-    events: int = Field(description="case and studio events checked")
-    problems: int = Field(description="findings, as `mediation verify` reports them")
-    first_problem: str | None = None
-    checked_at: datetime | None = Field(None, description="end of the last pass")
-    full_walk_at: datetime | None = Field(None, description="end of the last walk from zero")
 
 
 class HaltedView(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel
@@ -57,7 +57,13 @@ def _applicant(data: dict[str, Any], mask: bool, reveal: Reveal) -> dict[str, An
 
 
 def case_view(
-    case: Case, today: date, *, calendar: HolidayCalendar, reveal: Reveal, mask: bool = False
+    case: Case,
+    today: date,
+    *,
+    calendar: HolidayCalendar,
+    reveal: Reveal,
+    mask: bool = False,
+    integrity: Literal["ok", "problem"] = "ok",
 ) -> CaseView:
     """The case as the API shows it; ``calendar`` (the one in force) flags uncovered deadlines."""
     a = case.assessment
@@ -89,6 +95,7 @@ def case_view(
         amount_paid=money_str(case.amount_paid),
         statement_served=sorted(case.statement_served),
         payment_order_eligible=case.payment_order_eligible(today),
+        integrity=integrity,
     )
 
 

@@ -1,4 +1,4 @@
-"""``mediation import FILE`` and ``mediation verify``: registered on the main CLI.
+"""``mediation import FILE`` and ``mediation verify`` (``mediation.integrity_cli``): CLI commands.
 
 ``api/cli.py`` builds the ``mediation`` command and calls :func:`register` to add these.
 Both open the configured event store alone (no read models), from
@@ -14,10 +14,10 @@ import typer
 
 from importer.run import DEFAULT_BATCH, import_file
 from mediation.application import MediationApplication
+from mediation.integrity_cli import verify_command
 from mediation.policy import PolicyBook
 from mediation.settings import Settings, get_settings, persistence_env
 from mediation.values import Actor, Role
-from mediation.verify import verify
 
 
 def _application(settings: Settings) -> MediationApplication:
@@ -58,23 +58,6 @@ def import_command(
     for line in summary.lines():
         typer.echo(line)
     if summary.refused:
-        raise typer.Exit(1)
-
-
-def verify_command() -> None:
-    """Walk every case's and studio's hash chain; exit status 1 if anything was tampered with."""
-    app = _application(get_settings())
-    try:
-        report = verify(app)
-    finally:
-        app.close()
-    for finding in report.findings or []:
-        typer.echo(str(finding))
-    typer.echo(
-        f"checked {report.aggregates} aggregates, {report.events} events: "
-        + ("OK" if report.ok else f"{len(report.findings or [])} finding(s)")
-    )
-    if not report.ok:
         raise typer.Exit(1)
 
 

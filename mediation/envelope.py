@@ -2,7 +2,7 @@
 
 ``Envelope`` holds the common stored fields (who, business date, policy version, chain
 hash) and is mixed into each aggregate's event base classes; ``ChainedAggregate`` computes
-the chain when an event is triggered (see ``mediation.integrity``) and builds the common
+the chain when an event is triggered (see ``mediation.keyed_chain``) and builds the common
 fields from a command's actor, date and policy.
 """
 
@@ -16,7 +16,8 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from mediation.clock import recording_time
-from mediation.integrity import GENESIS, chain_hash
+from mediation.integrity import GENESIS
+from mediation.keyed_chain import next_chain
 from mediation.policy import Policy
 from mediation.values import Actor
 
@@ -49,7 +50,7 @@ class ChainedAggregate(Aggregate):
 
     def trigger_event(self, event_class: type[Any], **kwargs: Any) -> None:
         timestamp = event_class.create_timestamp()
-        kwargs["chain"] = chain_hash(
+        kwargs["chain"] = next_chain(
             self.chain_head, event_class.TOPIC, self.id, self.version + 1, timestamp, kwargs
         )
         super().trigger_event(event_class, timestamp=timestamp, **kwargs)
@@ -57,7 +58,7 @@ class ChainedAggregate(Aggregate):
     @classmethod
     def _create_chained(cls, event_class: type[Any], *, id: UUID, **kwargs: Any) -> Self:
         timestamp = event_class.create_timestamp()
-        kwargs["chain"] = chain_hash(
+        kwargs["chain"] = next_chain(
             GENESIS, event_class.TOPIC, id, cls.INITIAL_VERSION, timestamp, kwargs
         )
         return cls._create(event_class, id=id, timestamp=timestamp, **kwargs)

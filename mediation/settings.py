@@ -57,6 +57,8 @@ def persistence_env(
         if not path:
             raise ValueError("a SQLite URL is sqlite:///PATH (e.g. sqlite:///./mediation.sqlite3)")
         env.update(PERSISTENCE_MODULE="eventsourcing.sqlite", SQLITE_DBNAME=path)
+        # UPDATE and DELETE refused by triggers (mediation/append_only.py)
+        env["APPLICATION_RECORDER_TOPIC"] = "mediation.append_only:AppendOnlySQLiteRecorder"
         if path != ":memory:" and not path.startswith("file:"):
             env["SQLITE_LOCK_TIMEOUT"] = "10"
     elif url.scheme in ("postgresql", "postgres", "postgresql+psycopg"):

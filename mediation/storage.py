@@ -26,6 +26,8 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from psycopg.errors import DuplicateObject
 from psycopg.sql import SQL, Identifier, Literal
 
+from mediation.append_only import postgres_statements
+
 TOPIC = "mediation.storage:OrderedPostgresRecorder"
 
 
@@ -63,6 +65,10 @@ class OrderedPostgresRecorder(PostgresApplicationRecorder):
         )
         index = self.create_insert_function_statement_index
         self.sql_create_statements[index] = self.sql_create_pg_function_insert_events
+        # UPDATE, DELETE and TRUNCATE refused by triggers (mediation/append_only.py)
+        self.sql_create_statements.extend(
+            postgres_statements(self.datastore.schema, self.events_table_name)
+        )
 
     def create_table(self) -> None:
         lock_name = f"mediation.create:{self.datastore.schema}.{self.events_table_name}"

@@ -16,6 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from api import authz
 from api.commands import BY_FORM, CaseCommandRow
 from api.errors import status_of
+from api.integrity import case_integrity
 from api.pages import forms as F
 from api.pages.common import (
     PageError,
@@ -182,7 +183,12 @@ def case_page(
     today = rt.today()
     mask = authz.masked(user)
     view = case_view(
-        case, today, calendar=rt.app.calendars.current(), reveal=rt.app.personal.reveal, mask=mask
+        case,
+        today,
+        calendar=rt.app.calendars.current(),
+        reveal=rt.app.personal.reveal,
+        mask=mask,
+        integrity=case_integrity(rt.app, case.id),
     )
     forms = available(user, case)
     # brief §8 rules 10, 11: never an arbitration outpost; a transfer goes elsewhere
