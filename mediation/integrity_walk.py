@@ -149,8 +149,9 @@ class LogWalker:
                 )
             elif (self.events, self.log_digest) != (cp.events, cp.log_digest):
                 self._log_finding(
-                    f"up to position {cp.position} it held {cp.events} events at {cp}, "
-                    f"now {self.events} (events deleted, inserted, moved or altered)"
+                    f"the events up to position {cp.position} no longer match {cp} "
+                    f"({cp.events} events then, {self.events} now): deleted, inserted, moved "
+                    "or altered"
                 )
 
     def _log_finding(self, detail: str) -> None:
