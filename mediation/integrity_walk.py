@@ -395,6 +395,7 @@ def verify(
     """The whole log against its chains and every checkpoint; then a new checkpoint."""
     log = store.load() if store is not None else CheckpointLog()
     walker = LogWalker(keys, log)
+    compared = len(log.checkpoints)
     walker.walk(app)
     findings = walker.findings()
     written = None
@@ -405,7 +406,7 @@ def verify(
         events=walker.events,
         position=walker.position,
         findings=findings,
-        checkpoints=len(log.checkpoints),
+        checkpoints=compared,
         checkpoint_dir=str(store.directory) if store is not None else None,
         written=written,
     )

@@ -43,6 +43,8 @@ from tests.support.factories import (
     studio_with_mediator,
 )
 
+__all__ = ["date", "new_case", "ready_for_entrustment"]
+
 KEY = base64.urlsafe_b64encode(bytes(range(32))).decode()
 SECRET = "security-tests-secret-key-long-enough-0123456789"
 TRIGGERS_SQLITE = {
@@ -139,7 +141,12 @@ def _guessed_key_chain(
     return f"k1:{key_id}:{mac}"  # the real key id: the intruder can read it
 
 
-def edit_and_rechain(database_url: str, case_id: UUID, *, guessed_key: bool) -> None:
+Rechain = Callable[[str, str, UUID, int, datetime, Any], str]
+
+
+def edit_and_rechain(
+    database_url: str, case_id: UUID, *, guessed_key: bool, rechain: Rechain | None = None
+) -> None:
     """Rename the applicant (version 1) and chain every event of the case again."""
     transcoder = MediationApplication({"PERSISTENCE_MODULE": "eventsourcing.popo"}).mapper
     rows = rows_of(database_url, case_id)
@@ -149,8 +156,8 @@ def edit_and_rechain(database_url: str, case_id: UUID, *, guessed_key: bool) -> 
             fields = transcoder.transcoder.decode(state)
             if version == 1:
                 fields["applicant"]["name"] = "李四"
-            rechain = _guessed_key_chain if guessed_key else chain_hash
-            fields["chain"] = rechain(
+            chain = rechain or (_guessed_key_chain if guessed_key else chain_hash)
+            fields["chain"] = chain(
                 previous, topic, case_id, version, fields["timestamp"], fields
             )
             previous = fields["chain"]
