@@ -36,13 +36,16 @@ def _key(database_url: str, originator_id: Any) -> Any:
 
 
 def set_state(database_url: str, originator_id: Any, version: int, state: bytes) -> None:
-    """Overwrite the stored payload of one event."""
-    execute(
-        database_url,
-        f"UPDATE {events_table(database_url)} SET state = ? "
-        "WHERE originator_id = ? AND originator_version = ?",
-        (state, _key(database_url, originator_id), version),
-    )
+    """Overwrite the stored payload of one event (as the table's owner: the triggers that
+    refuse UPDATE are switched off for it, see mediation/append_only.py)."""
+    from tests.security.integrity_support import owner
+
+    with owner(database_url) as run:
+        run(
+            f"UPDATE {events_table(database_url)} SET state = ? "
+            "WHERE originator_id = ? AND originator_version = ?",
+            (state, _key(database_url, originator_id), version),
+        )
 
 
 def notifications(app: MediationApplication, topics: list[str] | None = None) -> list[Any]:
