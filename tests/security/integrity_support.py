@@ -157,9 +157,7 @@ def edit_and_rechain(
             if version == 1:
                 fields["applicant"]["name"] = "李四"
             chain = rechain or (_guessed_key_chain if guessed_key else chain_hash)
-            fields["chain"] = chain(
-                previous, topic, case_id, version, fields["timestamp"], fields
-            )
+            fields["chain"] = chain(previous, topic, case_id, version, fields["timestamp"], fields)
             previous = fields["chain"]
             run(
                 f"UPDATE {table(database_url)} SET state = ? "

@@ -61,7 +61,8 @@ def test_a_store_made_before_the_triggers_gets_them_when_opened(tmp_path: Path) 
     path = tmp_path / "old.sqlite3"
     shutil.copy(LEGACY, path)
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT count(*) FROM sqlite_master WHERE type='trigger'").fetchone()[0] == 0
+        triggers = conn.execute("SELECT count(*) FROM sqlite_master WHERE type='trigger'")
+        assert triggers.fetchone()[0] == 0
     app = MediationApplication(persistence_env(f"sqlite:///{path}"))
     app.close()
     with sqlite3.connect(path) as conn, pytest.raises(sqlite3.IntegrityError, match="append"):

@@ -44,9 +44,7 @@ def _legacy_rows() -> list[tuple[str, int, str, bytes]]:
 
 
 @pytest.fixture
-def legacy_url(
-    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[str]:
+def legacy_url(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The fixture store on this backend (a copy of the file; rows copied into PostgreSQL)."""
     if database_url.startswith("sqlite"):
         path = tmp_path / "legacy.sqlite3"
@@ -88,7 +86,7 @@ def test_the_legacy_store_verifies_and_new_events_are_keyed(
         assert first.events == LEGACY_EVENTS and first.aggregates == 5
         assert first.written is not None and first.written.legacy_to == LEGACY_EVENTS
 
-        signed, second, third = _case_ids()
+        _, second, third = _case_ids()
         old = app.get_case(second)
         assert old.applicant["name"] == "张三" and old.version == 4
         entrusted = app.record_consent(
