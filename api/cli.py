@@ -13,13 +13,13 @@ from uuid import UUID
 
 import typer
 
+from api import integrity_cli
 from api.calendar_cli import calendar_cli
 from api.logs import configure
 from api.retention_cli import register as register_retention_commands
 from api.security import InsecureSettings, uses_random_key, with_keys
 from api.users import UserError, UserStore, changes_text
 from importer import cli as importer_cli
-from mediation import integrity_cli
 from mediation.settings import get_settings
 from projections.cli import register as register_read_model_commands
 from projections.demo import generate
@@ -206,7 +206,7 @@ def serve(
 
 register_read_model_commands(cli)  # `mediation project` and `mediation demo`
 importer_cli.register(cli)  # `mediation import FILE`
-integrity_cli.register(cli)  # `mediation integrity ...`
+integrity_cli.register(cli)  # `mediation verify`, `mediation integrity ...`
 register_retention_commands(cli)  # `mediation retention` and `mediation erasures`
 
 

@@ -1,8 +1,8 @@
-"""``mediation import FILE`` and ``mediation verify`` (``mediation.integrity_cli``): CLI commands.
+"""``mediation import FILE``: registered on the main CLI (``verify``: api/integrity_cli.py).
 
-``api/cli.py`` builds the ``mediation`` command and calls :func:`register` to add these.
-Both open the configured event store alone (no read models), from
-``mediation.settings.get_settings()``; ``verify`` is how an import is checked afterwards.
+``api/cli.py`` builds the ``mediation`` command and calls :func:`register` to add it. It
+opens the configured event store alone (no read models), from
+``mediation.settings.get_settings()``; ``mediation verify`` checks an import afterwards.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import typer
 
 from importer.run import DEFAULT_BATCH, import_file
 from mediation.application import MediationApplication
-from mediation.integrity_cli import verify_command
 from mediation.policy import PolicyBook
 from mediation.settings import Settings, get_settings, persistence_env
 from mediation.values import Actor, Role
@@ -63,4 +62,3 @@ def import_command(
 
 def register(cli: typer.Typer) -> None:
     cli.command("import")(import_command)
-    cli.command("verify")(verify_command)

@@ -10,6 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from api import integrity_cli
 from importer.cli import register
 from mediation.settings import get_settings
 
@@ -42,6 +43,7 @@ def test_import_then_verify(configured: str, tmp_path: Path) -> None:
         writer.writerows([*rows, bad])
     cli = typer.Typer()
     register(cli)
+    integrity_cli.register(cli)
     runner = CliRunner()
 
     result = runner.invoke(cli, ["import", str(path), "--quiet"])

@@ -100,5 +100,5 @@ def status_command() -> None:
 
 
 def register(cli: typer.Typer) -> None:
-    """Adds ``integrity …`` (``verify`` is registered beside ``import``: importer_cli)."""
+    cli.command("verify")(verify_command)
     cli.add_typer(integrity_cli, name="integrity")
