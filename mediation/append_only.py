@@ -17,6 +17,8 @@ whoever can write the file can do anything, which the signed checkpoints detect
 
 from __future__ import annotations
 
+from typing import Any
+
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from psycopg.sql import SQL, Composed, Identifier
 
@@ -65,3 +67,15 @@ def postgres_statements(schema: str, table: str) -> list[Composed]:
             "ON {schema}.{table} FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{function}()"
         ).format(**values),
     ]
+
+
+def owned_by_another_role(curs: Any, schema: str, table: str) -> bool:
+    """Whether the events table exists and belongs to a role the current one is not a member
+    of (then its owner set it up, and this role neither can nor needs to run the DDL)."""
+    curs.execute(
+        "SELECT pg_has_role(current_user, c.relowner, 'USAGE') AS mine FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = %s",
+        (schema, table),
+    )
+    row = curs.fetchone()
+    return row is not None and not row["mine"]

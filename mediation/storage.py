@@ -26,7 +26,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from psycopg.errors import DuplicateObject
 from psycopg.sql import SQL, Identifier, Literal
 
-from mediation.append_only import postgres_statements
+from mediation.append_only import owned_by_another_role, postgres_statements
 
 TOPIC = "mediation.storage:OrderedPostgresRecorder"
 
@@ -41,6 +41,9 @@ class OrderedPostgresRecorder(PostgresApplicationRecorder):
             "{schema}.{insert_events}(events {schema}.{event}[]) "
             "RETURNS SETOF bigint "
             "LANGUAGE plpgsql "
+            # runs as the table's owner: the application's role needs no UPDATE, DELETE or
+            # TRUNCATE grant for the table lock (docs/operations.md, the application's role)
+            "SECURITY DEFINER SET search_path = pg_catalog, pg_temp "
             "AS "
             "$BODY$"
             "BEGIN"
@@ -76,7 +79,11 @@ class OrderedPostgresRecorder(PostgresApplicationRecorder):
             curs.execute(
                 SQL("SELECT pg_advisory_xact_lock(hashtext({}))").format(Literal(lock_name))
             )
-            for statement in self.sql_create_statements:
+            if owned_by_another_role(curs, self.datastore.schema, self.events_table_name):
+                statements = []  # set up by its owner; this role may only use it
+            else:
+                statements = self.sql_create_statements
+            for statement in statements:
                 if "CREATE TYPE" in statement.as_string():
                     # no IF NOT EXISTS for types: try under a savepoint
                     try:
@@ -84,5 +91,6 @@ class OrderedPostgresRecorder(PostgresApplicationRecorder):
                             curs.execute(statement, prepare=False)
                     except DuplicateObject:
                         pass
-            self._create_table(curs)
+            if statements:
+                self._create_table(curs)
         self.datastore.register_type_adapters()
