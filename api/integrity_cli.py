@@ -19,6 +19,7 @@ from mediation.integrity_keys import (
     IntegritySettings,
     checkpoint_dir_for,
     configured_keys,
+    key_text,
     new_key,
 )
 from mediation.integrity_walk import verify
@@ -75,6 +76,14 @@ integrity_cli = typer.Typer(help="Integrity keys and checkpoints (see docs/integ
 def new_key_command() -> None:
     """Print a fresh random key for MEDIATION_INTEGRITY_KEY (keep it out of the database)."""
     typer.echo(new_key())
+
+
+@integrity_cli.command("export-key")
+def export_key_command() -> None:
+    """Print the root secret in use (e.g. to pin a key derived from MEDIATION_SECRET_KEY as
+    MEDIATION_INTEGRITY_KEY before rotating the secret key). It is a secret."""
+    typer.echo("the integrity key follows: keep it secret", err=True)
+    typer.echo(key_text(configured_keys().current))
 
 
 @integrity_cli.command("status")

@@ -104,6 +104,11 @@ class IntegrityKey:
         return raw.hex()
 
 
+def key_text(key: IntegrityKey) -> str:
+    """The root secret as ``MEDIATION_INTEGRITY_KEY`` takes it (a secret: handle as one)."""
+    return base64.urlsafe_b64encode(key.root).decode().rstrip("=")
+
+
 @dataclass(frozen=True)
 class IntegrityKeys:
     """The current key (writes) and the retired ones (still verify)."""

@@ -21,6 +21,7 @@ from uuid import UUID
 import httpx
 
 from api.users import User
+from mediation.integrity_keys import configured_keys, key_text
 from mediation.settings import Settings
 from mediation.values import Role
 from projections.system import System
@@ -49,6 +50,8 @@ class Server:
             **os.environ,
             "MEDIATION_DATABASE_URL": database_url,
             "MEDIATION_SECRET_KEY": SECRET,
+            # the events this test process records are chained with its own key
+            "MEDIATION_INTEGRITY_KEY": key_text(configured_keys().current),
             "MEDIATION_ENVIRONMENT": "development",
             "MEDIATION_LOG_LEVEL": "WARNING",
             **env,
