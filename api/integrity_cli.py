@@ -91,7 +91,13 @@ def status_command() -> None:
     """The key ids in use and the checkpoint directory (no secrets are printed)."""
     keys = configured_keys()
     settings = get_settings()
-    source = "derived from MEDIATION_SECRET_KEY" if keys.derived_from_secret else "configured"
+    source = (
+        "UNCONFIGURED: the public development key"
+        if keys.unconfigured
+        else "derived from MEDIATION_SECRET_KEY"
+        if keys.derived_from_secret
+        else "configured"
+    )
     typer.echo(f"chain key id {keys.current.key_id} ({source})")
     typer.echo(f"checkpoint public key {keys.current.public_key_hex}")
     for old in keys.retired:

@@ -1,9 +1,10 @@
 """The integrity keys: one secret that keys the event chain and signs checkpoints.
 
 The root secret is ``MEDIATION_INTEGRITY_KEY`` (base64 of at least 32 random bytes; ``mediation
-integrity new-key`` prints one) or, when that is not set, ``MEDIATION_SECRET_KEY``. Two keys
-are derived from it with HKDF-SHA256 under distinct labels, so neither can be computed from
-the other nor from a token:
+integrity new-key`` prints one) or, when that is not set, ``MEDIATION_SECRET_KEY``. With
+neither (development only: production refuses), a fixed development root is used, with a
+warning: chains then prove nothing. Two keys are derived from the root with HKDF-SHA256 under
+distinct labels, so neither can be computed from the other nor from a token:
 
 - the **chain key** (HMAC-SHA256 of every case and studio event, ``mediation.keyed_chain``),
   named in each chain value by its *key id* (not secret), so that keys can be rotated;
@@ -20,6 +21,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import logging
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,11 +35,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from mediation.settings import DEFAULT_SECRET
+log = logging.getLogger("mediation.integrity")
 
 CHAIN_LABEL = b"mediation/integrity/chain/v1"
 SIGNING_LABEL = b"mediation/integrity/checkpoint-signing/v1"
 FROM_SECRET_LABEL = b"mediation/integrity/from-secret-key/v1"
+UNCONFIGURED_LABEL = b"mediation/integrity/unconfigured-development/v1"
 MIN_KEY_BYTES = 32
 
 
@@ -50,7 +53,8 @@ class IntegritySettings(BaseSettings):
 
     integrity_key: str = ""
     integrity_old_keys: str = ""
-    secret_key: str = DEFAULT_SECRET
+    secret_key: str = ""
+    environment: str = "development"
     checkpoint_dir: str = ""
     checkpoint_interval: float = 300.0
 
@@ -116,6 +120,7 @@ class IntegrityKeys:
     current: IntegrityKey
     retired: tuple[IntegrityKey, ...] = ()
     derived_from_secret: bool = False
+    unconfigured: bool = False  # the fixed development root: no protection at all
 
     def chain_key(self, key_id: str) -> bytes | None:
         for key in (self.current, *self.retired):
@@ -130,21 +135,40 @@ class IntegrityKeys:
         return None
 
 
-def keys_from(
-    integrity_key: str, old_keys: str = "", secret_key: str = DEFAULT_SECRET
-) -> IntegrityKeys:
-    """The keys from the settings' texts (``integrity_key`` empty: derived from the secret)."""
+def keys_from(integrity_key: str, old_keys: str = "", secret_key: str = "") -> IntegrityKeys:
+    """The keys from the settings' texts: the integrity key, else derived from the secret
+    key, else the fixed development root."""
     retired = tuple(IntegrityKey(decode_key(k)) for k in old_keys.split(",") if k.strip())
     if integrity_key.strip():
         return IntegrityKeys(IntegrityKey(decode_key(integrity_key)), retired)
-    root = _hkdf(secret_key.encode("utf-8"), FROM_SECRET_LABEL)
-    return IntegrityKeys(IntegrityKey(root), retired, derived_from_secret=True)
+    if secret_key:
+        root = _hkdf(secret_key.encode("utf-8"), FROM_SECRET_LABEL)
+        return IntegrityKeys(IntegrityKey(root), retired, derived_from_secret=True)
+    root = _hkdf(b"", UNCONFIGURED_LABEL)
+    return IntegrityKeys(IntegrityKey(root), retired, unconfigured=True)
+
+
+class IntegrityKeyMissing(RuntimeError):
+    pass
 
 
 @lru_cache(maxsize=1)
 def configured_keys() -> IntegrityKeys:
+    """The configured keys (read once). Production without any key refuses; development
+    without one warns: the fixed development root is public, so nothing is protected."""
     s = IntegritySettings()
-    return keys_from(s.integrity_key, s.integrity_old_keys, s.secret_key)
+    keys = keys_from(s.integrity_key, s.integrity_old_keys, s.secret_key)
+    if keys.unconfigured:
+        if s.environment == "production":
+            raise IntegrityKeyMissing(
+                "production needs MEDIATION_INTEGRITY_KEY (or MEDIATION_SECRET_KEY) for the "
+                "tamper-evident chain: mediation integrity new-key"
+            )
+        log.warning(
+            "no MEDIATION_INTEGRITY_KEY or MEDIATION_SECRET_KEY: events are chained with the "
+            "public development key (no tamper evidence against an insider)"
+        )
+    return keys
 
 
 _override: ContextVar[IntegrityKeys | None] = ContextVar("mediation_integrity_keys", default=None)

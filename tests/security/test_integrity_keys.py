@@ -14,8 +14,10 @@ import pytest
 from mediation.application import MediationApplication
 from mediation.checkpoints import CheckpointStore
 from mediation.integrity_keys import (
+    IntegrityKeyMissing,
     IntegrityKeys,
     checkpoint_dir_for,
+    configured_keys,
     decode_key,
     keys_from,
     new_key,
@@ -55,6 +57,27 @@ def test_keys_are_derived_apart_and_named_without_revealing_them() -> None:
         decode_key("c2hvcnQ")
     with pytest.raises(ValueError, match="base64"):
         decode_key("not base64 at all!")
+
+
+def test_without_any_key_development_warns_and_production_refuses(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    for name in ("MEDIATION_INTEGRITY_KEY", "MEDIATION_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(Path(__file__).parent)  # no stray .env
+    configured_keys.cache_clear()
+    try:
+        monkeypatch.setenv("MEDIATION_ENVIRONMENT", "development")
+        assert configured_keys().unconfigured
+        assert "public development key" in caplog.text
+        configured_keys.cache_clear()
+        monkeypatch.setenv("MEDIATION_ENVIRONMENT", "production")
+        with pytest.raises(IntegrityKeyMissing, match="MEDIATION_INTEGRITY_KEY"):
+            configured_keys()
+        monkeypatch.setenv("MEDIATION_SECRET_KEY", "a-production-secret-of-enough-length-0123")
+        assert configured_keys().derived_from_secret
+    finally:
+        configured_keys.cache_clear()
 
 
 def test_checkpoint_directory_defaults_beside_a_sqlite_file_only() -> None:
