@@ -37,7 +37,7 @@ def world(
         s.clear_caches()
 
 
-def _bearer(settings: Settings, role: Role, name: str = "u", region: str = "420000") -> Any:
+def _bearer(settings: Settings, role: Role, name: str = "", region: str = "420000") -> Any:
     return {"Authorization": f"Bearer {s.token(role, settings, name, region)}"}
 
 
