@@ -9,5 +9,5 @@ Transport and I/O around the domain; it imports ``mediation``, never the reverse
   summary and the refused rows.
 - :mod:`importer.store`: the batch writer (the application's mapper and events table,
   binary ``COPY`` on PostgreSQL).
-- :mod:`importer.cli`: ``mediation import`` and ``mediation verify``.
+- :mod:`importer.cli`: ``mediation import`` (``mediation verify`` is in ``api.integrity_cli``).
 """
