@@ -31,6 +31,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from api.app import create_app
+from api.integrity_cli import register as register_integrity
 from api.pages.common import COOKIE
 from api.retention_cli import register as register_retention
 from api.users import User
@@ -189,7 +190,8 @@ def cli(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[typer.Ty
     get_settings.cache_clear()
     app = typer.Typer()
     register_retention(app)
-    register_import(app)  # `verify`
+    register_import(app)
+    register_integrity(app)  # `verify`
     yield app
     get_settings.cache_clear()
 
