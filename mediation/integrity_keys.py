@@ -152,6 +152,9 @@ class IntegrityKeyMissing(RuntimeError):
     pass
 
 
+_warned: list[bool] = []
+
+
 @lru_cache(maxsize=1)
 def configured_keys() -> IntegrityKeys:
     """The configured keys (read once). Production without any key refuses; development
@@ -164,10 +167,12 @@ def configured_keys() -> IntegrityKeys:
                 "production needs MEDIATION_INTEGRITY_KEY (or MEDIATION_SECRET_KEY) for the "
                 "tamper-evident chain: mediation integrity new-key"
             )
-        log.warning(
-            "no MEDIATION_INTEGRITY_KEY or MEDIATION_SECRET_KEY: events are chained with the "
-            "public development key (no tamper evidence against an insider)"
-        )
+        if not _warned:
+            _warned.append(True)  # once per process
+            log.warning(
+                "no MEDIATION_INTEGRITY_KEY or MEDIATION_SECRET_KEY: events are chained with "
+                "the public development key (no tamper evidence against an insider)"
+            )
     return keys
 
 

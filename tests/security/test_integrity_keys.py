@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from mediation import integrity_keys
 from mediation.application import MediationApplication
 from mediation.checkpoints import CheckpointStore
 from mediation.integrity_keys import (
@@ -66,6 +67,7 @@ def test_without_any_key_development_warns_and_production_refuses(
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(Path(__file__).parent)  # no stray .env
     configured_keys.cache_clear()
+    monkeypatch.setattr(integrity_keys, "_warned", [])
     try:
         monkeypatch.setenv("MEDIATION_ENVIRONMENT", "development")
         assert configured_keys().unconfigured
