@@ -29,11 +29,19 @@ def restricted() -> Iterator[tuple[str, str]]:
     role = "app_" + uuid.uuid4().hex[:10]
     for owner_url in _postgres_schema():
         schema = owner_url.partition("?schema=")[2]
-        MediationApplication(persistence_env(owner_url)).close()  # the owner sets it up
+        owner = MediationApplication(persistence_env(owner_url))  # the owner sets it up
+        try:
+            new_case(owner)  # (the per-person key tables are made at their first use)
+        finally:
+            owner.close()
         with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
             conn.execute(f'CREATE ROLE "{role}" LOGIN')
             conn.execute(f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"')
             conn.execute(f'GRANT SELECT ON "{schema}".mediation_events TO "{role}"')
+            grants = {"personal_keys": "SELECT, INSERT, UPDATE, DELETE"}
+            grants["personal_erasures"] = "SELECT, INSERT"
+            for table, privileges in grants.items():  # docs/operations.md, retention
+                conn.execute(f'GRANT {privileges} ON "{schema}".{table} TO "{role}"')
         base = POSTGRES_URL.replace("postgres@", f"{role}@", 1)
         try:
             yield owner_url, f"{base}?schema={schema}"
