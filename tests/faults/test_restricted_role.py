@@ -31,7 +31,7 @@ def restricted() -> Iterator[tuple[str, str]]:
         schema = owner_url.partition("?schema=")[2]
         owner = MediationApplication(persistence_env(owner_url))  # the owner sets it up
         try:
-            new_case(owner)  # (the per-person key tables are made at their first use)
+            owner.personal.erasures()  # the per-person key tables are made at first use
         finally:
             owner.close()
         with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
