@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
 
-from api import audit, errors
+from api import audit, errors, hygiene
 from api.deps import Runtime, SystemLike, precheck, runtime_of
 from api.holidays import calendar_out
 from api.integrity import IntegrityMonitor
@@ -82,6 +82,8 @@ def create_app(system: SystemLike | None = None, settings: Settings | None = Non
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # api.hygiene.install_docs: local assets, off in production
+        redoc_url=None,
     )
     app.state.runtime = runtime
     app.state.integrity = integrity
@@ -89,6 +91,9 @@ def create_app(system: SystemLike | None = None, settings: Settings | None = Non
     audit.install(app, runtime)  # records every answered read (api/audit/recorder.py)
     app.add_middleware(DatabaseGate, ping=users.ping, enabled=database_url.startswith("postgres"))
     app.add_middleware(RequestContext)
+    app.add_middleware(hygiene.NoStore)
+    app.add_middleware(hygiene.BodyLimit, limit=settings.max_body_bytes)  # outermost
+    hygiene.install_docs(app, settings)
 
     for router in (auth.router, cases.router, studios.router, stats.router):
         app.include_router(router)
