@@ -46,7 +46,11 @@ def world_on(database_url: str, clock: SteppingClock, **settings: Any) -> Iterat
             ADMIN, studio.id, name="王调解", qualification="lawyer", appointed_on=date(2025, 1, 1)
         )
         _, other_id = app.appoint_mediator(
-            ADMIN, studio.id, name="李调解", qualification="union_cadre", appointed_on=date(2025, 1, 1)
+            ADMIN,
+            studio.id,
+            name="李调解",
+            qualification="union_cadre",
+            appointed_on=date(2025, 1, 1),
         )
         fastapi_app = create_app(system, cfg)
         tokens = {}
