@@ -1,5 +1,5 @@
-"""The API world of ``tests/api`` (a studio in Wuhan, users of every role), for the tests of
-input and output hygiene, with settings a test may change."""
+"""The API world of ``tests/api`` (a studio in Wuhan, users of every role, their accounts in
+the store), for the tests of input and output hygiene, with settings a test may change."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.pages.common import COOKIE
-from api.security import issue_token
 from api.users import User
 from mediation.settings import Settings
 from mediation.values import StudioKind
 from projections.system import System
 from tests.api.conftest import SECRET, USERS, WUHAN, World
+from tests.support.accounts import account_tokens
 from tests.support.factories import ADMIN, SteppingClock
 
 CASES = "/api/v1/cases"
@@ -53,16 +53,18 @@ def world_on(database_url: str, clock: SteppingClock, **settings: Any) -> Iterat
             appointed_on=date(2025, 1, 1),
         )
         fastapi_app = create_app(system, cfg)
-        tokens = {}
+        users = []
         for name, (role, region) in USERS.items():
             mediator = {"mediator": mediator_id, "other_mediator": other_id}.get(name)
             if name == "out_mediator":
                 mediator = UUID(int=7)
             bound = name in ("coordinator", "mediator", "other_mediator")
-            user = User(
-                name, role, region, studio_id=studio.id if bound else None, mediator_id=mediator
+            users.append(
+                User(
+                    name, role, region, studio_id=studio.id if bound else None, mediator_id=mediator
+                )
             )
-            tokens[name] = issue_token(user, cfg)[0]
+        tokens = account_tokens(database_url, users, cfg)
         with TestClient(fastapi_app) as client:
             yield World(client, fastapi_app, system, studio.id, mediator_id, other_id, tokens)
             fastapi_app.state.runtime.users.close()
