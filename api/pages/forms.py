@@ -30,6 +30,13 @@ def values_of(form: FormData) -> dict[str, str]:
     return {k: str(v) for k, v in form.multi_items() if isinstance(v, str) and k != "password"}
 
 
+def unchecked(form: FormData, name: str) -> str:
+    """What was typed, without the text rule: only for a login's username, which no account
+    can match when it breaks the rule (``api.login`` records it made safe)."""
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
 def text(form: FormData, name: str, *, required: bool = True) -> str:
     value = form.get(name)
     value = value.strip() if isinstance(value, str) else ""

@@ -169,3 +169,17 @@ def test_a_stored_nul_does_not_halt_the_organisation_read_model(world: World) ->
     assert r.status_code == 201, r.text  # the view goes on with later events
     ready = world.client.get("/readyz").json()
     assert ready["projections_halted"] == []
+
+
+@pytest.mark.parametrize("username", ["clerk\x00", "\x1b[31mclerk", "cl\u202eerk"])
+def test_a_login_with_such_a_username_fails_like_any_unknown_user(
+    world: World, username: str
+) -> None:
+    """On PostgreSQL a NUL in the username broke the account lookup (a 500)."""
+    form = {"username": username, "password": "Yz-4921-Qv-8830-kWt"}
+    r = world.client.post("/api/v1/auth/token", data=form)
+    assert r.status_code == 401 and r.json()["code"] == "invalid_credentials", r.text
+    r = world.client.post("/login", data=form, follow_redirects=False)
+    assert r.status_code == 401 and "用户名或密码错误" in r.text
+    attempts = world.app.state.runtime.users.login_attempts()
+    assert [(a.outcome, a.reason) for a in attempts[-2:]] == [("failure", "unknown_user")] * 2
