@@ -154,6 +154,7 @@ PROBLEM_TEXT = {
     403: "outside the user's role (`forbidden`, `not_assigned_mediator`)",
     404: "no such resource, or outside the user's jurisdiction (`not_found`)",
     409: "stale If-Match (`version_conflict`) or wrong state (`invalid_transition`)",
+    413: "request body over MEDIATION_MAX_BODY_BYTES (`payload_too_large`), before credentials",
     422: "invalid input (`validation_error`, with `field`) or a business rule (with `source`)",
     429: "too many failed logins (`too_many_attempts`), see Retry-After",
     503: "the database is unavailable (`service_unavailable`), see Retry-After",
@@ -185,6 +186,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                 statuses.add(409)
             if path == "/api/v1/auth/token":
                 statuses |= {401, 429}
+            if method in ("post", "put", "patch"):
+                statuses.add(413)
             if path in ("/healthz",):
                 statuses = set()
             for status in sorted(statuses):

@@ -137,3 +137,10 @@ def test_the_default_limit_is_one_mebibyte(database_url: str, clock: SteppingClo
         _too_large(sent)
         r = w.client.post(CASES, content=b" " * (512 * 1024), headers=w.h("clerk"))
         assert r.status_code == 422
+
+
+def test_the_openapi_document_names_the_413(world: World) -> None:
+    paths = world.client.get("/openapi.json").json()["paths"]
+    for path, method in ((CASES, "post"), ("/api/v1/auth/token", "post")):
+        assert "413" in paths[path][method]["responses"], path
+    assert "413" not in paths[CASES]["get"]["responses"]
