@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
 
 from api import audit, errors, hygiene
@@ -84,6 +84,7 @@ def create_app(system: SystemLike | None = None, settings: Settings | None = Non
         lifespan=lifespan,
         docs_url=None,  # api.hygiene.install_docs: local assets, off in production
         redoc_url=None,
+        dependencies=[Depends(hygiene.clean_url)],  # before every route's own
     )
     app.state.runtime = runtime
     app.state.integrity = integrity

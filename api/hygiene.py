@@ -8,6 +8,12 @@
 * ``NoStore``: every response except static assets carries ``Cache-Control: no-store``
   (case views, lists, histories, searches, exports and the pages carry personal data;
   one rule for all of them cannot miss one).
+* ``clean_url``: an application-wide dependency refusing a path or query parameter that
+  breaks the text rule of ``mediation.text`` (NUL, controls, bidirectional overrides; blank
+  values pass) with 422 ``validation_error`` naming it, after the credential, jurisdiction
+  and role checks as any validation error (``api.errors``). A NUL in a username of the path
+  or a search text used to reach PostgreSQL, which cannot hold it (a 500, or a 503 when the
+  access audit could not record the read).
 * ``install_docs``: Swagger UI (``/docs``) and ReDoc (``/redoc``) from assets shipped by
   the ``fastapi-offline`` package, served under ``/docs/assets`` (no CDN: they work
   offline). On by default in development, off in production unless
@@ -20,6 +26,7 @@ from importlib import resources
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
@@ -28,9 +35,18 @@ from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import problem
+from mediation import text
 from mediation.settings import Settings
 
-__all__ = ["ASSETS", "BodyLimit", "NoStore", "PayloadTooLarge", "docs_enabled", "install_docs"]
+__all__ = [
+    "ASSETS",
+    "BodyLimit",
+    "NoStore",
+    "PayloadTooLarge",
+    "clean_url",
+    "docs_enabled",
+    "install_docs",
+]
 
 ASSETS = "/docs/assets"
 CACHEABLE = ("/static/", ASSETS + "/")
@@ -120,6 +136,30 @@ class NoStore:
             await send(message)
 
         await self.app(scope, receive, no_store)
+
+
+def _plain(raw: bytes) -> bool:
+    """Printable ASCII without percent-escapes: nothing to check (the common case)."""
+    return raw.isascii() and b"%" not in raw and raw.decode("ascii").isprintable()
+
+
+def clean_url(request: Request) -> None:
+    """Refuse path and query parameters that break the text rule (see the module's doc)."""
+    scope = request.scope
+    path_plain = scope["path"].isascii() and scope["path"].isprintable()
+    if path_plain and _plain(scope.get("query_string", b"")):
+        return
+    found = [
+        ("path", name, value)
+        for name, value in request.path_params.items()
+        if isinstance(value, str)
+    ] + [("query", name, value) for name, value in request.query_params.multi_items()]
+    for where, name, value in found:
+        why = text.problem(name) or text.problem(value, visible=False)
+        if why is not None:
+            raise RequestValidationError(
+                [{"type": "value_error", "loc": (where, name), "msg": why, "input": value}]
+            )
 
 
 def docs_enabled(settings: Settings) -> bool:

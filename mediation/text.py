@@ -35,11 +35,12 @@ def _name(ch: str) -> str:
     return f"U+{ord(ch):04X}" + (f" {unicodedata.name(ch)}" if unicodedata.name(ch, "") else "")
 
 
-def problem(value: str, *, multiline: bool = False) -> str | None:
-    """Why ``value`` may not be stored as text, or None when it may."""
+def problem(value: str, *, multiline: bool = False, visible: bool = True) -> str | None:
+    """Why ``value`` may not be stored as text, or None when it may (``visible=False``: blank
+    or invisible-only values pass, as in a search or filter of a URL)."""
     if value.isascii() and value.isprintable() and not value.isspace():  # at C speed
         return None
-    visible = False
+    seen = False
     for ch in value:
         if ch in LINE_BREAKS:
             if not multiline:
@@ -55,8 +56,8 @@ def problem(value: str, *, multiline: bool = False) -> str | None:
         if "\U000e0000" <= ch <= "\U000e007f":
             return f"contains an invisible tag character ({_name(ch)})"
         if category not in _INVISIBLE_CATEGORIES:
-            visible = True
-    if value and not visible:
+            seen = True
+    if value and visible and not seen:
         return "has no visible character (only blanks or zero-width characters)"
     return None
 

@@ -183,3 +183,28 @@ def test_a_login_with_such_a_username_fails_like_any_unknown_user(
     assert r.status_code == 401 and "用户名或密码错误" in r.text
     attempts = world.app.state.runtime.users.login_attempts()
     assert [(a.outcome, a.reason) for a in attempts[-2:]] == [("failure", "unknown_user")] * 2
+
+
+def test_path_and_query_parameters_follow_the_rule(world: World) -> None:
+    """On PostgreSQL a NUL in a search text, an audit filter or a username of the path
+    reached the database: 500, or 503 when the access audit could not record the read."""
+    for who, method, path, field in (
+        ("clerk", "get", f"{CASES}?q=%E5%BC%A0%00", "q"),
+        ("clerk", "get", f"{CASES}?q=%E2%80%AE%E5%BC%A0", "q"),
+        ("auditor", "get", "/api/v1/audit/access?username=%1B%5B2J", "username"),
+        (
+            "auditor",
+            "get",
+            "/api/v1/stats/caseload/cases?from=2026-01-01&to=2026-06-30"
+            "&group_by=studio&measure=received&key=%00",
+            "key",
+        ),
+        ("admin", "post", "/api/v1/users/clerk%00/disable", "username"),
+    ):
+        r = getattr(world.client, method)(path, headers=world.h(who))
+        _refused(r, field)
+    r = world.client.get(f"{CASES}?q=%00")  # credentials are still checked first
+    assert r.status_code == 401
+    assert page(world, "clerk", "/cases?q=%00").status_code == 422
+    assert world.get(f"{CASES}?q=%20").status_code == 200  # a blank search is no harm
+    assert world.get(f"{CASES}?q=%E5%BC%A0").status_code == 200
