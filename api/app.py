@@ -14,10 +14,10 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
 
-from api import audit, errors
+from api import audit, errors, hygiene
 from api.deps import Runtime, SystemLike, precheck, runtime_of
 from api.holidays import calendar_out
 from api.integrity import IntegrityMonitor, readyz_integrity
@@ -81,6 +81,9 @@ def create_app(system: SystemLike | None = None, settings: Settings | None = Non
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # api.hygiene.install_docs: local assets, off in production
+        redoc_url=None,
+        dependencies=[Depends(hygiene.clean_url)],  # before every route's own
     )
     app.state.runtime = runtime
     app.state.integrity = integrity
@@ -88,6 +91,9 @@ def create_app(system: SystemLike | None = None, settings: Settings | None = Non
     audit.install(app, runtime)  # records every answered read (api/audit/recorder.py)
     app.add_middleware(DatabaseGate, ping=users.ping, enabled=database_url.startswith("postgres"))
     app.add_middleware(RequestContext)
+    app.add_middleware(hygiene.NoStore)
+    app.add_middleware(hygiene.BodyLimit, limit=settings.max_body_bytes)  # outermost
+    hygiene.install_docs(app, settings)
 
     for router in (auth.router, cases.router, studios.router, stats.router):
         app.include_router(router)
@@ -146,6 +152,7 @@ PROBLEM_TEXT = {
     403: "outside the user's role (`forbidden`, `not_assigned_mediator`)",
     404: "no such resource, or outside the user's jurisdiction (`not_found`)",
     409: "stale If-Match (`version_conflict`) or wrong state (`invalid_transition`)",
+    413: "request body over MEDIATION_MAX_BODY_BYTES (`payload_too_large`), before credentials",
     422: "invalid input (`validation_error`, with `field`) or a business rule (with `source`)",
     429: "too many failed logins (`too_many_attempts`), see Retry-After",
     503: "the database is unavailable (`service_unavailable`), see Retry-After",
@@ -177,6 +184,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                 statuses.add(409)
             if path == "/api/v1/auth/token":
                 statuses |= {401, 429}
+            if method in ("post", "put", "patch"):
+                statuses.add(413)
             if path in ("/healthz",):
                 statuses = set()
             for status in sorted(statuses):

@@ -15,6 +15,7 @@ import typer
 
 from api import integrity_cli
 from api.calendar_cli import calendar_cli
+from api.hygiene import docs_enabled
 from api.logs import configure
 from api.retention_cli import register as register_retention_commands
 from api.security import InsecureSettings, uses_random_key, with_keys
@@ -198,7 +199,8 @@ def serve(
         else:
             typer.echo("the store is not empty: demo data not loaded (demo users unchanged)")
     app = create_app(system, settings)
-    typer.echo(f"serving on http://{host}:{port}  (OpenAPI: /docs, /openapi.json)")
+    docs = "/docs, /openapi.json" if docs_enabled(settings) else "/openapi.json"
+    typer.echo(f"serving on http://{host}:{port}  (OpenAPI: {docs})")
     # proxy_headers=False: uvicorn would otherwise believe X-Forwarded-For from localhost;
     # api.security.client_address believes it only from MEDIATION_TRUSTED_PROXIES
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, proxy_headers=False)

@@ -14,6 +14,7 @@ from starlette.requests import Request
 
 from api.deps import Runtime
 from api.users import User
+from mediation.text import storable
 
 log = logging.getLogger("api.auth")
 
@@ -26,6 +27,8 @@ class LoginOutcome:
 
 def log_in(runtime: Runtime, request: Request, username: str, password: str) -> LoginOutcome:
     username = username.strip()[:64]
+    possible = username.isprintable()  # every account's name is (UserStore.add)
+    username = storable(username)  # a NUL cannot even be looked up on PostgreSQL
     client = runtime.limiter.client_of(request)
     wait = runtime.limiter.retry_after(
         username, client, known=lambda: runtime.users.known_client(username, client)
@@ -33,8 +36,10 @@ def log_in(runtime: Runtime, request: Request, username: str, password: str) -> 
     if wait is not None:
         _record(runtime, username, client, "throttled", "too_many_attempts")
         return LoginOutcome(None, wait)
-    if username and password:
+    if username and password and possible:
         user, reason = runtime.users.check_login(username, password)
+    elif username and password:
+        user, reason = None, "unknown_user"
     else:
         user, reason = None, "missing"
     if user is None:

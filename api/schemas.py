@@ -4,7 +4,9 @@ Over 500 lines on purpose: every body of the contract in one place, read beside 
 
 Request models forbid unknown fields and validate what can be validated without the case
 (formats, checksums, ranges), so that malformed input is a 422 ``validation_error``
-before any command runs.
+before any command runs. Every text value of every request model follows
+``mediation.text`` (no control, bidirectional-override or tag characters, something
+visible); line breaks only where the type is marked ``MULTILINE``.
 """
 
 from __future__ import annotations
@@ -13,10 +15,19 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal, TypeAlias
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from api.holidays import CalendarOut
 from api.integrity import IntegrityOut
+from mediation import text
 from mediation.identifiers import validate_credit_code, validate_resident_id
 from mediation.organisation import QUALIFICATIONS
 from mediation.regions import is_valid_region_code
@@ -64,7 +75,14 @@ Money = Annotated[
     StringConstraints(pattern=r"^[0-9]{1,12}(\.[0-9]{1,2})?$"),
     Field(description='CNY as a decimal string, e.g. "12800.00"', examples=["12800.00"]),
 ]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+
+class _MultiLine:
+    """Marks a text type whose values may hold line breaks and tabs."""
+
+
+MULTILINE = _MultiLine()
+Text = Annotated[str, StringConstraints(min_length=1, max_length=2000), MULTILINE]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Qualification = Literal[
     "union_cadre",
@@ -78,8 +96,39 @@ Qualification = Literal[
 assert set(QUALIFICATIONS) == set(Qualification.__args__)  # type: ignore[attr-defined]
 
 
+def _texts_checked(value: Any, multiline: bool) -> None:
+    if isinstance(value, str):
+        text.check(value, multiline=multiline)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _texts_checked(item, multiline)
+
+
 class Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _clean_text(cls, value: Any, info: ValidationInfo) -> Any:
+        """Every text field of every request model (nested models check their own)."""
+        name = info.field_name
+        field = cls.model_fields.get(name) if name is not None else None
+        multiline = field is not None and any(m is MULTILINE for m in field.metadata)
+        _texts_checked(value, multiline)
+        return value
+
+
+def multiline_fields() -> frozenset[str]:
+    """Names of the request fields that may hold line breaks (the web forms use the same)."""
+    names: set[str] = set()
+    models: list[type[BaseModel]] = [Request]
+    while models:
+        model = models.pop()
+        models.extend(model.__subclasses__())
+        names.update(
+            n for n, f in model.model_fields.items() if any(m is MULTILINE for m in f.metadata)
+        )
+    return frozenset(names)
 
 
 # ---------------------------------------------------------------------- auth
@@ -211,7 +260,7 @@ class FailureIn(Request):
 class AcceptanceIn(Request):
     accepted: bool
     on: Day
-    reason: Annotated[str, StringConstraints(max_length=2000)] = ""
+    reason: Annotated[str, StringConstraints(max_length=2000), MULTILINE] = ""
 
 
 class ClosureIn(Request):

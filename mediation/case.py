@@ -23,7 +23,7 @@ from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
 
-from mediation import personal, rules
+from mediation import identifiers, personal, rules
 from mediation.calendar import (
     DayUnit,
     Period,
@@ -485,6 +485,7 @@ class Case(ChainedAggregate):
     ) -> Case:
         rules.require_known_region(region_code)
         applicant_data = rules.validated_applicant(applicant)
+        identifiers.require_born_by(applicant_data["id_number"], received_on)
         respondent_data = rules.validated_respondent(respondent)
         if not claims:
             raise ValidationFailed("a case needs at least one claim", field="claims")

@@ -1,7 +1,14 @@
 """Validation and masking of PRC personal and organisational identifiers.
 
 * Resident identity number (公民身份号码, GB 11643-1999): 17 digits + an ISO 7064
-  MOD 11-2 check character; digits 7-14 are the birth date YYYYMMDD.
+  MOD 11-2 check character; digits 1-6 are the area code (GB/T 2260) where the number
+  was issued, digits 7-14 the birth date YYYYMMDD. The area code must lie in a province
+  of the region table: codes of abolished prefectures and counties are still valid in
+  old numbers, so the province (first two digits) is what can be checked; ``000000``
+  and ``990000`` are refused. Residence permits of Hong Kong, Macao and Taiwan residents
+  (港澳台居民居住证) use the same format with ``810000``, ``820000`` and ``830000``.
+  The birth date must be a real date from 1900 on, and not after the date the number
+  is used on (``require_born_by``: the day the case was received).
 * Unified social credit code (统一社会信用代码, GB 32100-2015): 17 characters from a
   31-symbol alphabet + a MOD 31 check character.
 
@@ -13,10 +20,15 @@ from __future__ import annotations
 
 from datetime import date
 
+from mediation.errors import ValidationFailed
+from mediation.regions import province_of
+
 __all__ = [
     "credit_code_check_char",
     "mask_name",
     "mask_resident_id",
+    "require_born_by",
+    "resident_birth_date",
     "resident_id_check_char",
     "validate_credit_code",
     "validate_resident_id",
@@ -27,6 +39,7 @@ _DIGITS = frozenset("0123456789")
 _RESIDENT_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _RESIDENT_ID_CHECK_CHARS = "10X98765432"
 _EARLIEST_BIRTH_DATE = date(1900, 1, 1)
+_PERMIT_PROVINCES = frozenset({"83"})  # Taiwan residents' permits; 81, 82 are in the table
 
 _CREDIT_CODE_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _CREDIT_CODE_INDEX = {ch: i for i, ch in enumerate(_CREDIT_CODE_CHARSET)}
@@ -68,12 +81,30 @@ def validate_resident_id(value: str) -> str:
         raise ValueError(f"resident ID birth date {birth} is not a real date") from None
     if birth_date < _EARLIEST_BIRTH_DATE:
         raise ValueError(f"resident ID birth date {birth} is before 1900-01-01")
+    if body[:2] not in _PERMIT_PROVINCES and province_of(body[:2] + "0000") is None:
+        raise ValueError(f"resident ID area code {body[:6]} is not in a known province")
     expected = resident_id_check_char(body)
     if check != expected:
         raise ValueError(
             f"resident ID check character is wrong: expected {expected!r}, got {value[17]!r}"
         )
     return body + check
+
+
+def resident_birth_date(value: str) -> date:
+    """The birth date of a valid resident identity number."""
+    birth = validate_resident_id(value)[6:14]
+    return date(int(birth[:4]), int(birth[4:6]), int(birth[6:8]))
+
+
+def require_born_by(value: str, on: date, field: str = "applicant.id_number") -> None:
+    """Refuse (``ValidationFailed``) a valid resident ID whose holder was born after ``on``
+    (the date the case was received: nobody applies before being born)."""
+    born = resident_birth_date(value)
+    if born > on:
+        raise ValidationFailed(
+            f"resident ID birth date {born.isoformat()} is after {on.isoformat()}", field=field
+        )
 
 
 def credit_code_check_char(first17: str) -> str:

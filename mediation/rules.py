@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import TypeVar
 from uuid import UUID
 
-from mediation import identifiers, regions
+from mediation import identifiers, regions, text
 from mediation.calendar import add_working_days, working_days_between
 from mediation.deadlines import IN_WINDOW
 from mediation.errors import (
@@ -220,6 +220,8 @@ def require_statement_not_served(served: Collection[Party], party: Party) -> Non
 def require_text(value: str, field: str, max_length: int = 4000) -> None:
     if not value or not value.strip():
         raise ValidationFailed(f"{field} must not be empty", field=field)
+    if (found := text.problem(value, multiline=True)) is not None:
+        raise ValidationFailed(f"{field} {found}", field=field)
     if len(value) > max_length:
         raise ValidationFailed(f"{field} is longer than {max_length} characters", field=field)
 

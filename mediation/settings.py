@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     )
     postgres_lock_timeout: int = DEFAULT_LOCK_TIMEOUT
     log_level: str = "INFO"
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=0, description="larger request bodies are refused (413)"
+    )
+    api_docs: bool | None = Field(
+        default=None, description="serve /docs and /redoc (default: not in production)"
+    )
 
 
 @lru_cache(maxsize=1)

@@ -12,6 +12,7 @@ from eventsourcing.persistence import Mapper, Notification
 from sqlalchemy import Connection, Table, update
 
 from mediation.organisation import Studio
+from mediation.text import storable
 from projections.decode import Ev, EventTypes, decode, ident, plain
 from projections.sql import insert_many, organisation_tables
 from projections.views import Fault, Positioned, Run
@@ -38,7 +39,7 @@ def _registered(batch: _Batch, ev: Ev) -> None:
     batch.studios.append(
         dict(
             studio_id=ev.originator_id,
-            name=d["name"],
+            name=storable(d["name"]),  # NUL: PostgreSQL refuses it
             region_code=d["region_code"],
             kind=d["kind"],
             established_on=ev.on,
@@ -55,7 +56,7 @@ def _mediator_appointed(batch: _Batch, ev: Ev) -> None:
         dict(
             mediator_id=ident(d["mediator_id"]),
             studio_id=ev.originator_id,
-            name=d["name"],
+            name=storable(d["name"]),  # NUL: PostgreSQL refuses it
             qualification=d["qualification"],
             appointed_on=ev.on,
             retired_on=None,

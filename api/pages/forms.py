@@ -1,4 +1,8 @@
-"""Reading typed values out of a submitted form; a bad value is a ``ValidationFailed``."""
+"""Reading typed values out of a submitted form; a bad value is a ``ValidationFailed``.
+
+Every text read here follows ``mediation.text``, as the JSON API's request models do;
+line breaks only in the fields the API's models mark ``MULTILINE`` (same names).
+"""
 
 from __future__ import annotations
 
@@ -11,11 +15,14 @@ from uuid import UUID
 
 from starlette.datastructures import FormData
 
+from api.schemas import multiline_fields
+from mediation import text as text_rule
 from mediation.errors import ValidationFailed
 from mediation.values import money
 
 E = TypeVar("E", bound=StrEnum)
 T = TypeVar("T")
+MULTILINE = multiline_fields()
 
 
 def values_of(form: FormData) -> dict[str, str]:
@@ -23,11 +30,22 @@ def values_of(form: FormData) -> dict[str, str]:
     return {k: str(v) for k, v in form.multi_items() if isinstance(v, str) and k != "password"}
 
 
+def unchecked(form: FormData, name: str) -> str:
+    """What was typed, without the text rule: only for a login's username, which no account
+    can match when it breaks the rule (``api.login`` records it made safe)."""
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
 def text(form: FormData, name: str, *, required: bool = True) -> str:
     value = form.get(name)
     value = value.strip() if isinstance(value, str) else ""
     if required and not value:
         raise ValidationFailed(f"请填写此项（{name}）", field=name)
+    if text_rule.problem(value, multiline=name in MULTILINE) is not None:
+        raise ValidationFailed(
+            f"不能含控制字符、文字方向控制符，也不能只有不可见字符（{name}）", field=name
+        )
     return value
 
 

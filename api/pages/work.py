@@ -62,7 +62,7 @@ async def login(request: Request) -> Response:
 
 def _login_sync(request: Request, form: FormData) -> Response:
     rt = runtime(request)
-    username = F.text(form, "username", required=False)[:64]
+    username = F.unchecked(form, "username")[:64]
     password = form.get("password")
     password = password if isinstance(password, str) else ""
     next_url = safe_next(F.text(form, "next", required=False))

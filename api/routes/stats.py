@@ -32,6 +32,7 @@ from api.schemas import (
     SubsidyRowOut,
     SubsidyTotalsOut,
 )
+from api.spreadsheet import csv_cell, xlsx_cell
 from mediation.regions import is_valid_region_code
 from mediation.values import money_str
 from projections.caseload import AMOUNTS, COUNTS, RATES
@@ -149,6 +150,7 @@ def caseload(out: Report) -> Response:
 
 
 def _cell(out: CaseloadRowOut, field: str) -> Any:
+    """Numbers as numbers (rates and amounts are decimal strings in the JSON)."""
     value = getattr(out, field)
     if field in RATES or field in AMOUNTS:
         return None if value is None else Decimal(value)
@@ -167,7 +169,7 @@ def caseload_csv(out: Report) -> Response:
     writer = csv.writer(buffer)
     writer.writerow([c[0] for c in COLUMNS])
     for row in [*out.rows, out.totals]:
-        writer.writerow(["" if (v := getattr(row, f)) is None else v for f, _, _ in COLUMNS])
+        writer.writerow([csv_cell(_cell(row, f)) for f, _, _ in COLUMNS])
     name = f"caseload-{out.region}-{out.from_}-{out.to}-{out.group_by}.csv"
     return Response(
         content="\ufeff" + buffer.getvalue(),
@@ -198,7 +200,7 @@ def caseload_xlsx(out: Report) -> Response:
     for cell in (*ws[1], *ws[2]):
         cell.font = Font(bold=True)
     for row in [*out.rows, out.totals]:
-        ws.append([_cell(row, f) for f, _, _ in COLUMNS])
+        ws.append([xlsx_cell(_cell(row, f)) for f, _, _ in COLUMNS])
     ws.cell(row=ws.max_row, column=1).value = "totals"
     ws.cell(row=ws.max_row, column=2).value = "合计 Totals"
     for col, (f, _, _) in enumerate(COLUMNS, start=1):
@@ -212,7 +214,7 @@ def caseload_xlsx(out: Report) -> Response:
     meta.append(["止 To", out.to.isoformat()])
     meta.append(["分组 Group by", out.group_by])
     meta.append(["截至 As of", out.as_of.isoformat()])
-    meta.append(["政策版本 Policy version", out.policy_version])
+    meta.append(["政策版本 Policy version", xlsx_cell(out.policy_version)])
     buffer = io.BytesIO()
     wb.save(buffer)
     name = f"caseload-{out.region}-{out.from_}-{out.to}-{out.group_by}.xlsx"

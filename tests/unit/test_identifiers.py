@@ -103,7 +103,11 @@ def test_resident_id_check_char_rejects_bad_body(bad: str) -> None:
 
 
 @given(
-    area=st.text(alphabet="0123456789", min_size=6, max_size=6),
+    area=st.builds(
+        str.__add__,
+        st.sampled_from(["11", "42", "65", "81", "83"]),  # the area code's province is checked
+        st.text(alphabet="0123456789", min_size=4, max_size=4),
+    ),
     birth=st.dates(min_value=date(1900, 1, 1), max_value=date(2020, 12, 31)),
     seq=st.text(alphabet="0123456789", min_size=3, max_size=3),
     replacement=st.sampled_from("0123456789X"),
@@ -184,3 +188,16 @@ def test_mask_name() -> None:
     assert mask_name("欧阳娜娜") == "欧***"
     assert mask_name("王") == "王"
     assert mask_name("") == ""
+
+
+@pytest.mark.parametrize("area", ["000000", "990000", "001234", "200101", "900000"])
+def test_area_code_outside_every_province_refused(area: str) -> None:
+    with pytest.raises(ValueError, match="area code"):
+        validate_resident_id(_make_id(area + "19900101" + "002"))
+
+
+@pytest.mark.parametrize("area", ["420102", "421099", "110105", "810000", "830000"])
+def test_area_code_in_a_province_accepted(area: str) -> None:
+    """Old and abolished county codes stay valid: only the province is checked."""
+    value = _make_id(area + "19900101" + "002")
+    assert validate_resident_id(value) == value
