@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -91,7 +92,10 @@ def _call(
         elif message["type"] == "http.response.body":
             out.body += message.get("body", b"")
 
-    asyncio.run(asyncio.wait_for(app(scope, receive, send), timeout=30))
+    # in a thread of its own: a test that ran before (Playwright's sync API) may have left
+    # an event loop running in this one, where asyncio.run() is refused
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, asyncio.wait_for(app(scope, receive, send), timeout=30)).result()
     return out
 
 
