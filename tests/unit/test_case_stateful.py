@@ -262,7 +262,7 @@ class CaseMachine(RuleBasedStateMachine):
         )
 
     @rule(days=st.integers(0, 20), code=st.sampled_from(list(FailureReason)))
-    def fail(self, days: int, code: FailureReason) -> None:
+    def fail(self, days: int, code: FailureReason = FailureReason.OTHER) -> None:
         on = self._advance(days)
         self._try(
             lambda: self.case.fail(  # type: ignore[union-attr]
