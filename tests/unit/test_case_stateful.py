@@ -485,7 +485,11 @@ class CaseMachine(RuleBasedStateMachine):
                 route = Route(ev.route)
             if status is Status.SUCCEEDED and route is Route.POST_FILING:
                 changes = not isinstance(
-                    ev, Case.StatementServed | Case.AwardPeriodExtended | Case.Assessed
+                    ev,
+                    Case.StatementServed
+                    | Case.AwardPeriodExtended
+                    | Case.Assessed
+                    | Case.PerformanceVerified,
                 )
                 if changes:
                     assert isinstance(ev, Case.Closed | Case.StatementRetracted), type(ev)
@@ -493,24 +497,24 @@ class CaseMachine(RuleBasedStateMachine):
                 ev, Case.StatementIssued
             ):
                 status = Status.SUCCEEDED
-            elif not isinstance(ev, Case.StatementServed | Case.AwardPeriodExtended):
+            elif not isinstance(
+                ev, Case.StatementServed | Case.AwardPeriodExtended | Case.PerformanceVerified
+            ):
                 status = None
 
     @invariant()
     def no_failure_after_signing_before_the_due_date_except_declared_refusal(self) -> None:
-        """Rule 2: a signed agreement binds; nothing ends it early but a written refusal."""
-        agreement: Any = None
+        """Rule 2: a signed agreement binds; nothing ends it early but a written refusal
+        (each event judged against the case as it stood before it)."""
+        case: Any = None
         for ev in self.events:
-            if isinstance(ev, Case.Entrusted):
-                agreement = None
-            elif isinstance(ev, Case.AgreementSigned):
-                agreement = ev
-            elif agreement is not None and isinstance(ev, Case.MediationFailed):
-                if ev.on < agreement.performance_due_on:
+            signed = case is not None and case.status is Status.AGREEMENT_SIGNED
+            if signed and isinstance(ev, Case.MediationFailed):
+                if ev.on < case.agreement.performance_due_on:
                     assert ev.reason_code == FailureReason.DECLARED_REFUSAL.value
-                agreement = None
-            elif agreement is not None and isinstance(ev, Case.ConsentRecorded):
+            if signed and isinstance(ev, Case.ConsentRecorded):
                 assert ev.given and not ev.ends_mediation, "consent withdrawn after signing"
+            case = ev.mutate(case)
 
     @invariant()
     def the_subsidy_ledger_pays_only_verified_successes(self) -> None:
