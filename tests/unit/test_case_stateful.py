@@ -509,9 +509,9 @@ class CaseMachine(RuleBasedStateMachine):
         case: Any = None
         for ev in self.events:
             signed = case is not None and case.status is Status.AGREEMENT_SIGNED
-            if signed and isinstance(ev, Case.MediationFailed):
-                if ev.on < case.agreement.performance_due_on:
-                    assert ev.reason_code == FailureReason.DECLARED_REFUSAL.value
+            early = signed and ev.on < case.agreement.performance_due_on
+            if early and isinstance(ev, Case.MediationFailed):
+                assert ev.reason_code == FailureReason.DECLARED_REFUSAL.value
             if signed and isinstance(ev, Case.ConsentRecorded):
                 assert ev.given and not ev.ends_mediation, "consent withdrawn after signing"
             case = ev.mutate(case)
