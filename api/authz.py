@@ -108,6 +108,8 @@ ACTIONS: tuple[Action, ...] = _actions(
      "Record the withdrawal of the review application"),
     ("case.recusal", "POST /cases/{id}/recusal", CLERK_COORD, "Record a mediator's recusal"),
     ("case.transfer", "POST /cases/{id}/transfer", CLERK, "Transfer to another studio"),
+    ("case.performance_verification", "POST /cases/{id}/performance/verification", CLERK_COORD,
+     "Verify complete performance (never the case's mediator)"),
     ("studio.list", "GET /studios", EVERYONE, "List studios"),
     ("studio.read", "GET /studios/{id}", EVERYONE, "Read a studio and its roster"),
     ("studio.create", "POST /studios", ADMIN, "Register a studio"),
@@ -124,6 +126,9 @@ ACTIONS: tuple[Action, ...] = _actions(
 # fmt: on
 
 MATRIX: dict[str, Action] = {a.name: a for a in ACTIONS}
+
+# actions the case's own mediator never does, whatever their role (brief 8.4)
+SELF_CERTIFICATION = frozenset({"case.performance_verification"})
 
 # roles that see applicants' personal data masked
 MASKED_ROLES = frozenset({Role.AUDITOR})
@@ -170,6 +175,12 @@ def authorize_case(
         user.mediator_id is None or mediator_id != user.mediator_id
     ):
         raise not_assigned()
+    if (
+        action in SELF_CERTIFICATION
+        and user.mediator_id is not None
+        and (user.mediator_id == mediator_id)
+    ):
+        raise forbidden("the case's mediator does not verify their own case")
 
 
 def studio_visible(user: User, studio_region: str) -> bool:

@@ -68,6 +68,8 @@ class CaseCommandRow:
                     raise validation(str(exc), field=key) from None
             elif value is None and name == self.command.day_field:
                 value = today
+            elif isinstance(value, list):
+                value = tuple(value)
             values[name] = value
         return self.command(**values)
 
@@ -270,6 +272,17 @@ CASE_COMMANDS: tuple[CaseCommandRow, ...] = (
         S.TransferIn,
         "Transfer to another studio: same mediation and window, mediator removed (clerk)",
         "transfer",
+    ),
+    # law-a (issue 15)
+    _row(
+        C.VerifyPerformance,
+        "case.performance_verification",
+        "/performance/verification",
+        S.PerformanceVerificationIn,
+        "Verify complete performance by a return visit; the success subsidy becomes payable "
+        "(clerk, coordinator; never the case's mediator)",
+        "performance_verification",
+        "verification",
     ),
 )
 

@@ -34,12 +34,15 @@ from mediation.regions import is_valid_region_code
 from mediation.values import (
     ClaimCategory,
     Disposition,
+    FailureReason,
     Party,
     ReviewRefusal,
     ReviewState,
     Route,
+    Signatory,
     Status,
     StudioKind,
+    VerificationMethod,
     WorkerCategory,
 )
 from projections import caseload
@@ -225,12 +228,33 @@ class AgreementIn(Request):
     amount: Money
     performance_due_on: Day
     terms: Text
+    signed_by: list[Signatory] = Field(
+        default_factory=lambda: list(Signatory),
+        max_length=3,
+        description="who signed (default: both parties and the mediator); LDMAL art. 14",
+    )
+    sealed: bool = Field(default=True, description="the mediation organisation's seal")
+    settles: list[ClaimCategory] | None = Field(
+        default=None, max_length=6, description="claim categories settled (default: all)"
+    )
+    obligor: Party = Field(default=Party.RESPONDENT, description="who owes performance")
 
 
 class PerformanceIn(Request):
     on: Day
     amount_paid: Money
     complete: bool
+    confirmation: Annotated[str, StringConstraints(max_length=200)] = Field(
+        default="",
+        description="reference of the worker's written confirmation (needed for complete "
+        "while payments are below the agreed amount)",
+    )
+
+
+class PerformanceVerificationIn(Request):
+    on: Day
+    method: VerificationMethod
+    note: Annotated[str, StringConstraints(max_length=2000)] = ""
 
 
 class ReviewIn(Request):
@@ -255,6 +279,7 @@ class StatementRetractionIn(Request):
 class FailureIn(Request):
     on: Day
     reason: Text
+    reason_code: FailureReason = FailureReason.OTHER
 
 
 class AcceptanceIn(Request):
@@ -365,6 +390,8 @@ class AgreementOut(BaseModel):
     performance_due_on: date
     review_due_on: date
     terms: str
+    settles: list[ClaimCategory] | None = None
+    obligor: Party = Party.RESPONDENT
 
 
 class CaseView(BaseModel):
@@ -398,6 +425,9 @@ class CaseView(BaseModel):
     statement_number: str | None
     statement_served: list[Party]
     failure_reason: str | None
+    failure_reason_code: FailureReason | None = None
+    performance_verified_on: date | None = None
+    awaiting_verification: bool = False
     accepted_on: date | None
     disposition: Disposition | None
     infringement_known_on: date | None
@@ -539,12 +569,18 @@ class SubsidyRowOut(BaseModel):
     cases: int
     amount: str
     compensating_entries: int
+    awaiting_verification_cases: int = Field(
+        default=0, description="successes by performance not yet verified (nothing paid)"
+    )
+    awaiting_verification_amount: str = "0.00"
 
 
 class SubsidyTotalsOut(BaseModel):
     cases: int
     amount: str
     compensating_entries: int
+    awaiting_verification_cases: int = 0
+    awaiting_verification_amount: str = "0.00"
 
 
 class SubsidiesOut(BaseModel):

@@ -390,6 +390,7 @@ class MediationApplication(Application[UUID]):
     withdraw_review = _targeted(commands.WithdrawReview, execute)
     recuse = _targeted(commands.Recuse, execute)
     transfer = _targeted(commands.Transfer, execute)
+    verify_performance = _targeted(commands.VerifyPerformance, execute)  # law-a
 
     # ------------------------------------------------------------------ case reads
 

@@ -42,6 +42,7 @@ from mediation.errors import (
 from mediation.organisation import Studio
 from mediation.policy import Policy
 from mediation.values import (
+    ALL_SIGNATORIES,
     Actor,
     Agreement,
     ApplicantInput,
@@ -51,13 +52,16 @@ from mediation.values import (
     Consent,
     Deadline,
     Disposition,
+    FailureReason,
     Party,
     RespondentInput,
     ReviewRefusal,
     ReviewState,
     Route,
+    Signatory,
     Status,
     SuccessBranch,
+    VerificationMethod,
     WorkerCategory,
     money_str,
 )
@@ -147,6 +151,7 @@ class Case(ChainedAggregate):
             case.consents[Party(self.party)] = Consent(self.given, self.on, case.mediations_ended)
             if self.ends_mediation:
                 case._end_mediation(self.on, self.acceptance_due_on)
+                case.failure_reason_code = FailureReason.CONSENT_WITHDRAWN
 
     class Entrusted(Event):
         TOPIC = _T + "Entrusted"
@@ -176,6 +181,8 @@ class Case(ChainedAggregate):
             case.review_decision_due_on = None
             case.review_conclusion_due_on = None
             case.statement_number = None
+            case.verification_required = False
+            case.performance_verified_on = None
             if case.route is Route.PRE_FILING:
                 case.acceptance_due_on = None  # 暂缓受理: the acceptance clock pauses
 
@@ -231,6 +238,12 @@ class Case(ChainedAggregate):
         performance_due_on: date
         terms: str
         review_due_on: date
+        # v1.1 (brief 8.3, 8.14); an event recorded before has none: complete, sealed,
+        # settling the case's claims, owed by the respondent
+        signed_by: list[str] | None = None
+        sealed: bool = True
+        settles: list[str] | None = None
+        obligor: str = Party.RESPONDENT.value
 
         def apply(self, case: Case) -> None:
             case.status = Status.AGREEMENT_SIGNED
@@ -241,6 +254,8 @@ class Case(ChainedAggregate):
                 self.performance_due_on,
                 self.terms,
                 self.review_due_on,
+                None if self.settles is None else tuple(ClaimCategory(c) for c in self.settles),
+                Party(self.obligor),
             )
 
     class PerformanceRecorded(Event):
@@ -248,6 +263,11 @@ class Case(ChainedAggregate):
         class_version = 1
         amount_paid: str
         complete: bool
+        # v1.1 (brief 8.4): the worker's written confirmation, and whether the success
+        # awaits a return-visit verification (False on events recorded before: their
+        # success stays as recorded)
+        confirmation: str = ""
+        needs_verification: bool = False
 
         def apply(self, case: Case) -> None:
             case.amount_paid += Decimal(self.amount_paid)
@@ -255,6 +275,7 @@ class Case(ChainedAggregate):
                 case.status = Status.SUCCEEDED
                 case.status_since = self.on
                 case.outcome = SuccessBranch.PERFORMANCE
+                case.verification_required = self.needs_verification
 
     class ReviewApplied(Event):
         TOPIC = _T + "ReviewApplied"
@@ -310,16 +331,31 @@ class Case(ChainedAggregate):
                 case.review_conclusion_due_on = None
             else:
                 case._end_mediation(self.on, self.acceptance_due_on)
+                case.failure_reason_code = FailureReason.STATEMENT_RETRACTED
 
     class MediationFailed(Event):
         TOPIC = _T + "MediationFailed"
         class_version = 1
         reason: str
         acceptance_due_on: date | None
+        reason_code: str = FailureReason.OTHER.value  # v1.1 (brief 8.12); before: other
 
         def apply(self, case: Case) -> None:
             case.failure_reason = self.reason
             case._end_mediation(self.on, self.acceptance_due_on)
+            case.failure_reason_code = FailureReason(self.reason_code)
+
+    class PerformanceVerified(Event):
+        """A clerk or coordinator verified complete performance by a return visit (回访)."""
+
+        TOPIC = _T + "PerformanceVerified"
+        class_version = 1
+        method: str
+        note: str
+
+        def apply(self, case: Case) -> None:
+            case.performance_verified_on = self.on
+            case.verified_by = self.actor
 
     class AcceptanceDecided(Event):
         TOPIC = _T + "AcceptanceDecided"
@@ -449,6 +485,10 @@ class Case(ChainedAggregate):
         self.outcome: SuccessBranch | None = None
         self.success_reversed: bool = False
         self.failure_reason: str | None = None
+        self.failure_reason_code: FailureReason | None = None
+        self.verification_required: bool = False
+        self.performance_verified_on: date | None = None
+        self.verified_by: str | None = None
         self.acceptance_due_on: date | None = None
         self.accepted_on: date | None = None
         self.award_due_on: date | None = None
@@ -565,6 +605,7 @@ class Case(ChainedAggregate):
         self, *, actor: Actor, policy: Policy, on: date, party: Party, given: bool
     ) -> None:
         self._require("record_consent", on)
+        rules.require_consent_withdrawable(self.status, given)
         mediating = self.status in (Status.ENTRUSTED, Status.IN_MEDIATION, Status.AGREEMENT_SIGNED)
         if given and mediating:
             # Consent is already a precondition of the running mediation.
@@ -718,6 +759,10 @@ class Case(ChainedAggregate):
         amount: Decimal,
         performance_due_on: date,
         terms: str,
+        signed_by: Sequence[Signatory] = ALL_SIGNATORIES,
+        sealed: bool = True,
+        settles: Sequence[ClaimCategory] | None = None,
+        obligor: Party = Party.RESPONDENT,
     ) -> None:
         self._require("sign_agreement", on)
         amount = rules.require_money(amount, "amount")
@@ -727,28 +772,68 @@ class Case(ChainedAggregate):
                 "performance cannot be due before the agreement is signed",
                 field="performance_due_on",
             )
+        settled = rules.validated_settles(settles, self.claims)
+        rules.require_agreement_effective(signed_by, sealed)
         self.trigger_event(
             self.AgreementSigned,
             amount=money_str(amount),
             performance_due_on=performance_due_on,
             terms=terms.strip(),
             review_due_on=due_date(on, policy.review_window),
+            signed_by=[s.value for s in Signatory if s in signed_by],
+            sealed=sealed,
+            settles=[c.value for c in settled],
+            obligor=obligor.value,
             **self.envelope(actor, on, policy),
         )
 
     def record_performance(
-        self, *, actor: Actor, policy: Policy, on: date, amount_paid: Decimal, complete: bool
+        self,
+        *,
+        actor: Actor,
+        policy: Policy,
+        on: date,
+        amount_paid: Decimal,
+        complete: bool,
+        confirmation: str = "",
     ) -> None:
         self._require("record_performance", on)
         amount_paid = rules.require_money(amount_paid, "amount_paid")
         assert self.agreement is not None
-        rules.require_payment_within_agreement(
-            self.amount_paid + amount_paid, self.agreement.amount
-        )
+        total = self.amount_paid + amount_paid
+        rules.require_payment_within_agreement(total, self.agreement.amount)
+        if complete:
+            rules.require_performance_complete(total, self.agreement.amount, confirmation)
+        if len(confirmation) > 200:
+            raise ValidationFailed(
+                "confirmation is longer than 200 characters", field="confirmation"
+            )
         self.trigger_event(
             self.PerformanceRecorded,
             amount_paid=money_str(amount_paid),
             complete=complete,
+            confirmation=confirmation.strip(),
+            needs_verification=complete,
+            **self.envelope(actor, on, policy),
+        )
+
+    def verify_performance(
+        self, *, actor: Actor, policy: Policy, on: date, method: VerificationMethod, note: str
+    ) -> None:
+        """Rule 4: a clerk or coordinator (never the mediator) verifies complete performance;
+        the success subsidy becomes payable then."""
+        self._require("verify_performance", on)
+        if self.outcome is not SuccessBranch.PERFORMANCE or self.success_reversed:
+            raise InvalidTransition("the case did not succeed by complete performance")
+        if self.performance_verified_on is not None:
+            raise InvalidTransition("performance has already been verified")
+        rules.require_verifier_not_mediator(actor.role)
+        if len(note) > 4000:
+            raise ValidationFailed("note is longer than 4000 characters", field="note")
+        self.trigger_event(
+            self.PerformanceVerified,
+            method=method.value,
+            note=note.strip(),
             **self.envelope(actor, on, policy),
         )
 
@@ -832,12 +917,25 @@ class Case(ChainedAggregate):
             **self.envelope(actor, on, policy),
         )
 
-    def fail(self, *, actor: Actor, policy: Policy, on: date, reason: str) -> None:
+    def fail(
+        self,
+        *,
+        actor: Actor,
+        policy: Policy,
+        on: date,
+        reason: str,
+        reason_code: FailureReason = FailureReason.OTHER,
+    ) -> None:
         self._require("fail", on)
         rules.require_text(reason, "reason")
+        agreement = self.agreement
+        rules.require_failure_due(
+            self.status, agreement.performance_due_on if agreement else None, on, reason_code
+        )
         self.trigger_event(
             self.MediationFailed,
             reason=reason.strip(),
+            reason_code=reason_code.value,
             acceptance_due_on=self._resumed_acceptance_due(on, policy),
             **self.envelope(actor, on, policy),
         )
@@ -972,12 +1070,18 @@ class Case(ChainedAggregate):
         return self._resumed_acceptance_due(self.window_ends_on, Policy())
 
     def payment_order_eligible(self, today: date) -> bool:
-        """LDMAL art. 16: an overdue agreement over pay, injury costs or compensation."""
+        """LDMAL art. 16 (rule 14): judged from what the agreement settles and who owes."""
+        return rules.payment_order_applies(
+            self.route, self.status, self.agreement, self.claims, today
+        )
+
+    @property
+    def awaiting_verification(self) -> bool:
+        """A success by performance whose subsidy waits for a clerk's verification."""
         return (
-            self.status is Status.AGREEMENT_SIGNED
-            and self.agreement is not None
-            and is_overdue(self.agreement.performance_due_on, today)
-            and any(c.category is ClaimCategory.REMUNERATION for c in self.claims)
+            self.outcome is SuccessBranch.PERFORMANCE
+            and self.verification_required
+            and self.performance_verified_on is None
         )
 
     def has_confirmation_claim(self) -> bool:

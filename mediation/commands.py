@@ -21,16 +21,20 @@ from mediation.case import Case
 from mediation.organisation import Studio
 from mediation.policy import Policy
 from mediation.values import (
+    ALL_SIGNATORIES,
     Actor,
     ApplicantInput,
     Claim,
     ClaimCategory,
     Disposition,
+    FailureReason,
     Party,
     RespondentInput,
     ReviewRefusal,
     Route,
+    Signatory,
     StudioKind,
+    VerificationMethod,
 )
 
 
@@ -174,6 +178,15 @@ class SignAgreement(CaseCommand):
     amount: Decimal
     performance_due_on: date
     terms: str
+    # v1.1 (rules 3, 14): in the fingerprint only when given, so that a v1 request's
+    # stored fingerprint stays the same
+    signed_by: tuple[Signatory, ...] = ALL_SIGNATORIES
+    sealed: bool = True
+    settles: tuple[ClaimCategory, ...] | None = None
+    obligor: Party = Party.RESPONDENT
+
+    def params(self) -> dict[str, Any]:
+        return _v11_params(self, ("signed_by", "sealed", "settles", "obligor"))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -183,6 +196,10 @@ class RecordPerformance(CaseCommand):
     on: date
     amount_paid: Decimal
     complete: bool
+    confirmation: str = ""  # v1.1 (rule 4)
+
+    def params(self) -> dict[str, Any]:
+        return _v11_params(self, ("confirmation",))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -224,6 +241,21 @@ class Fail(CaseCommand):
     act = Case.fail
     on: date
     reason: str
+    reason_code: FailureReason = FailureReason.OTHER  # v1.1 (rules 2, 12)
+
+    def params(self) -> dict[str, Any]:
+        return _v11_params(self, ("reason_code",))
+
+
+@dataclass(frozen=True, kw_only=True)
+class VerifyPerformance(CaseCommand):
+    """A clerk's or coordinator's return visit after complete performance (rule 4)."""
+
+    command_name = "verify_performance"
+    act = Case.verify_performance
+    on: date
+    method: VerificationMethod
+    note: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -327,7 +359,20 @@ CASE_COMMANDS: tuple[type[CaseCommand], ...] = (
     WithdrawReview,
     Recuse,
     Transfer,
+    VerifyPerformance,
 )
+
+
+def _v11_params(command: Command, added: tuple[str, ...]) -> dict[str, Any]:
+    """``params`` without the fields v1.1 added while they hold their defaults: a v1
+    request keeps the fingerprint it was stored with."""
+    out = {}
+    for f in fields(command):
+        value = getattr(command, f.name)
+        if f.name in added and value == f.default:
+            continue
+        out[f.name] = value
+    return out
 
 
 @dataclass(frozen=True, kw_only=True)

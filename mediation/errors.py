@@ -239,6 +239,54 @@ class DispositionNotAllowed(RuleViolation):
 
 
 LAW_B_RULES: tuple[type[RuleViolation], ...] = (ReviewNotStanding, DispositionNotAllowed)
+# --- law-a (issue 15): binding agreements, performance, verification --------------------
+
+LDMAL = "《劳动争议调解仲裁法》"
+
+
+class AgreementBinding(RuleViolation):
+    code = "agreement_binding"
+    source = f"{LDMAL}第14-15条: 调解协议书生效后对双方当事人具有约束力"
+    title = "A signed agreement binds both parties: consent can no longer be withdrawn"
+    title_zh = "调解协议已生效，对双方具有约束力，不能再撤回调解意愿"
+
+
+class AgreementNotYetDue(RuleViolation):
+    code = "agreement_not_yet_due"
+    source = f"{LDMAL}第15条: 达成调解协议后，一方当事人在协议约定期限内不履行的，另一方可申请仲裁"
+    title = (
+        "A failure after signing may be recorded only from the performance due date on, "
+        "or when a party declared in writing that it will not perform"
+    )
+    title_zh = "协议履行期限未届满，仅在一方书面明确表示不履行时方可记录调解不成"
+
+
+class AgreementNotSigned(RuleViolation):
+    code = "agreement_not_signed"
+    source = f"{LDMAL}第14条: 双方当事人签名或者盖章，经调解员签名并加盖调解组织印章后生效"
+    title = (
+        "An agreement takes effect only when both parties and the mediator signed and it is sealed"
+    )
+    title_zh = "调解协议书须经双方当事人、调解员签名并加盖调解组织印章方生效"
+
+
+class PerformanceIncomplete(RuleViolation):
+    code = "performance_incomplete"
+    source = (
+        f"{HUBEI}: 履行完毕 — the agreed amount paid in full, or the worker's written "
+        "confirmation that the terms were carried out"
+    )
+    title = (
+        "Performance is complete only when the agreed amount is paid in full or the worker "
+        "confirmed it in writing"
+    )
+    title_zh = "履行金额未达协议金额，且无劳动者书面确认，不能认定履行完毕"
+
+
+class VerifierIsMediator(Forbidden):
+    code = "forbidden"
+    title = "Performance is verified by a clerk or coordinator, never by the case's mediator"
+    title_zh = "履行情况须由书记员或工作室负责人回访核实，本案调解员不得自行核实"
 
 
 RULES: tuple[type[RuleViolation], ...] = (
@@ -261,6 +309,11 @@ RULES: tuple[type[RuleViolation], ...] = (
     WindowExtensionNotAllowed,
     AwardExtensionNotAllowed,
     *LAW_B_RULES,
+    # law-a
+    AgreementBinding,
+    AgreementNotYetDue,
+    AgreementNotSigned,
+    PerformanceIncomplete,
 )
 
 

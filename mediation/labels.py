@@ -131,6 +131,7 @@ EVENT: Final[dict[str, str]] = {
     "ReviewWithdrawn": "撤回仲裁审查申请",
     "MediatorRecused": "调解员回避",
     "Transferred": "移送其他工作室",
+    "PerformanceVerified": "履行情况回访核实",
 }
 
 # case commands, by their name in mediation.commands (the web pages' form titles)
@@ -156,6 +157,7 @@ COMMAND: Final[dict[str, str]] = {
     "withdraw_review": "撤回仲裁审查申请",
     "recuse": "调解员回避",
     "transfer": "移送其他工作室",
+    "verify_performance": "回访核实履行情况",
 }
 
 GROUP_BY: Final[dict[str, str]] = {
@@ -167,6 +169,7 @@ GROUP_BY: Final[dict[str, str]] = {
     "claim_category": "请求类别",
     "route": "调解途径",
     "worker_category": "劳动者类别",
+    "failure_reason": "调解不成原因",
 }
 
 # data keys of history events, shown in the timeline
@@ -222,6 +225,40 @@ FIELD: Final[dict[str, str]] = {
     "parties_agreed": "双方当事人同意",
     "employment_ended_on": "劳动关系终止之日",
     "from_studio_id": "原工作室",
+    "signed_by": "签名",
+    "sealed": "已盖章",
+    "settles": "协议涉及的请求类别",
+    "obligor": "履行义务人",
+    "confirmation": "劳动者书面确认",
+    "needs_verification": "待回访核实",
+    "method": "核实方式",
+    "note": "核实情况",
+}
+
+# --- law-a (issue 15) ---------------------------------------------------------------------
+
+FAILURE_REASON: Final[dict[str, str]] = {
+    "no_agreement": "未达成协议",
+    "party_absent": "当事人未到场",
+    "consent_withdrawn": "当事人撤回调解意愿",
+    "window_lapsed": "调解期限届满",
+    "not_performed": "协议到期未履行",
+    "declared_refusal": "一方书面表示不履行",
+    "statement_retracted": "调解书送达前反悔",
+    "review_refused_and_abandoned": "仲裁审查不予受理且未再申请",
+    "other": "其他",
+}
+
+SIGNATORY: Final[dict[str, str]] = {
+    "applicant": "申请人",
+    "respondent": "被申请人",
+    "mediator": "调解员",
+}
+
+VERIFICATION_METHOD: Final[dict[str, str]] = {
+    "phone": "电话回访",
+    "visit": "上门回访",
+    "document": "书面材料",
 }
 
 

@@ -17,6 +17,9 @@ from mediation import identifiers, regions, text
 from mediation.calendar import add_working_days, working_days_between
 from mediation.deadlines import IN_WINDOW
 from mediation.errors import (
+    AgreementBinding,
+    AgreementNotSigned,
+    AgreementNotYetDue,
     AwardExtensionNotAllowed,
     ConsentMissing,
     DateOutOfOrder,
@@ -30,6 +33,7 @@ from mediation.errors import (
     NotAMediationBody,
     NotEligibleForEntrustment,
     PaymentExceedsAgreement,
+    PerformanceIncomplete,
     ReviewNotApplicable,
     ReviewNotApplied,
     ReviewNotStanding,
@@ -39,21 +43,27 @@ from mediation.errors import (
     StudioOutsideJurisdiction,
     TransferInvalid,
     ValidationFailed,
+    VerifierIsMediator,
     WindowExtensionNotAllowed,
 )
 from mediation.transitions import allowed
 from mediation.values import (
+    PAYMENT_ORDER_CATEGORIES,
+    Agreement,
     ApplicantInput,
     Assessment,
     Claim,
     ClaimCategory,
     Consent,
     Disposition,
+    FailureReason,
     Mediator,
     Party,
     RespondentInput,
     ReviewState,
+    Role,
     Route,
+    Signatory,
     Status,
     StudioKind,
     active_on,
@@ -212,6 +222,91 @@ def require_review_applied(review_applied_on: date | None) -> None:
 def require_statement_not_served(served: Collection[Party], party: Party) -> None:
     if party in served or len(served) == len(Party):
         raise StatementAlreadyServed(f"the statement was served on the {party.value}")
+
+
+# --- law-a (issue 15): a signed agreement binds; performance; verification (brief 8) -------
+
+
+def require_consent_withdrawable(status: Status, given: bool) -> None:
+    """Rule 2 (LDMAL arts. 14-15): after signing, a consent can no longer be withdrawn."""
+    if not given and status is Status.AGREEMENT_SIGNED:
+        raise AgreementBinding("the signed agreement binds both parties")
+
+
+def require_failure_due(
+    status: Status, performance_due_on: date | None, on: date, reason_code: FailureReason
+) -> None:
+    """Rule 2 (LDMAL art. 15): after signing, a failure only from the due date on, or on a
+    written declaration that a party will not perform."""
+    if (
+        status is Status.AGREEMENT_SIGNED
+        and performance_due_on is not None
+        and on < performance_due_on
+        and reason_code is not FailureReason.DECLARED_REFUSAL
+    ):
+        raise AgreementNotYetDue(
+            f"performance is due on {performance_due_on.isoformat()}; before it only "
+            "'declared_refusal' ends the mediation"
+        )
+
+
+def require_agreement_effective(signed_by: Collection[Signatory], sealed: bool) -> None:
+    """Rule 3 (LDMAL art. 14): both parties and the mediator signed, the organisation sealed."""
+    missing = [s.value for s in Signatory if s not in signed_by]
+    if missing or not sealed:
+        what = [f"not signed by {', '.join(missing)}"] if missing else []
+        what += [] if sealed else ["not sealed"]
+        raise AgreementNotSigned("the agreement is " + "; ".join(what))
+
+
+def validated_settles(
+    settles: Iterable[ClaimCategory] | None, claims: Iterable[Claim]
+) -> tuple[ClaimCategory, ...]:
+    """Rule 14: the claim categories an agreement settles, among the case's (default: all)."""
+    present = sorted({c.category for c in claims})
+    if settles is None:
+        return tuple(present)
+    wanted = sorted(set(settles))
+    if not wanted:
+        raise ValidationFailed("an agreement settles at least one claim category", field="settles")
+    unknown = [c.value for c in wanted if c not in present]
+    if unknown:
+        raise ValidationFailed(f"the case has no claim of categories {unknown}", field="settles")
+    return tuple(wanted)
+
+
+def require_performance_complete(total_paid: Decimal, agreed: Decimal, confirmation: str) -> None:
+    """Rule 4 (seed, 履行完毕): complete means paid in full or confirmed in writing."""
+    if total_paid < agreed and not confirmation.strip():
+        raise PerformanceIncomplete(
+            f"payments total {total_paid} of {agreed} agreed and no written confirmation "
+            "of the worker is referenced"
+        )
+
+
+def require_verifier_not_mediator(role: Role) -> None:
+    """Rule 4 (subsidy integrity): the mediator who earns the subsidy does not certify it."""
+    if role is Role.MEDIATOR:
+        raise VerifierIsMediator("a clerk or the studio's coordinator verifies performance")
+
+
+def payment_order_applies(
+    route: Route | None,
+    status: Status,
+    agreement: Agreement | None,
+    claims: Iterable[Claim],
+    today: date,
+) -> bool:
+    """Rule 14 (LDMAL art. 16): a pre-filing agreement, overdue, owed by the employer, over
+    pay, injury medical costs or compensation — judged from what the agreement settles
+    (an agreement recorded before v1.1 names nothing: its case's claims stand in)."""
+    if agreement is None or status is not Status.AGREEMENT_SIGNED:
+        return False
+    if route is not Route.PRE_FILING or agreement.obligor is not Party.RESPONDENT:
+        return False
+    settles = agreement.settles
+    covered = set(settles) if settles is not None else {c.category for c in claims}
+    return today > agreement.performance_due_on and bool(covered & PAYMENT_ORDER_CATEGORIES)
 
 
 # --- input values -------------------------------------------------------------------------

@@ -51,6 +51,8 @@ TRANSITIONS: dict[str, frozenset[tuple[S, Route | None]]] = {
     # brief §8 rule 11: a recusal needs a mediator; a transfer keeps the mediation running
     "recuse": frozenset({(S.IN_MEDIATION, None)}),
     "transfer": frozenset({(S.ENTRUSTED, None), (S.IN_MEDIATION, None)}),
+    # law-a: a clerk's or coordinator's return visit after a success by performance
+    "verify_performance": frozenset({(S.SUCCEEDED, None), (S.CLOSED, Route.POST_FILING)}),
     "close": frozenset(
         {
             (S.RECEIVED, None),

@@ -94,6 +94,46 @@ class SuccessBranch(StrEnum):
     STATEMENT = "statement"
 
 
+# --- law-a (issue 15): agreements, failures, verification ---------------------------------
+
+
+class FailureReason(StrEnum):
+    """Why a mediation failed (brief 8.12; national statistical reporting)."""
+
+    NO_AGREEMENT = "no_agreement"
+    PARTY_ABSENT = "party_absent"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+    WINDOW_LAPSED = "window_lapsed"
+    NOT_PERFORMED = "not_performed"
+    DECLARED_REFUSAL = "declared_refusal"
+    STATEMENT_RETRACTED = "statement_retracted"
+    REVIEW_REFUSED_AND_ABANDONED = "review_refused_and_abandoned"
+    OTHER = "other"
+
+
+class Signatory(StrEnum):
+    """Who signs a mediation agreement (LDMAL art. 14)."""
+
+    APPLICANT = "applicant"
+    RESPONDENT = "respondent"
+    MEDIATOR = "mediator"
+
+
+ALL_SIGNATORIES: tuple[Signatory, ...] = tuple(Signatory)
+
+
+class VerificationMethod(StrEnum):
+    """How a clerk or coordinator verified performance (回访)."""
+
+    PHONE = "phone"
+    VISIT = "visit"
+    DOCUMENT = "document"
+
+
+# categories whose overdue agreement supports a payment order (LDMAL art. 16)
+PAYMENT_ORDER_CATEGORIES = frozenset({ClaimCategory.REMUNERATION})
+
+
 class Role(StrEnum):
     ADMIN = "admin"
     CLERK = "clerk"
@@ -188,6 +228,9 @@ class Agreement:
     performance_due_on: date
     terms: str
     review_due_on: date
+    # what it settles and who owes (None: recorded before v1.1; judged from the claims)
+    settles: tuple[ClaimCategory, ...] | None = None
+    obligor: Party = Party.RESPONDENT
 
 
 @dataclass(frozen=True)

@@ -367,7 +367,20 @@ class CasesView:
     def _performance_recorded(self, row: Row, batch: Batch, position: int, ev: Ev) -> None:
         batch.fact(row, position, ev, "paid", amount_cents=cents(ev.d["amount_paid"]))
         if ev.d["complete"]:
-            self._succeed(row, batch, position, ev, "performance")
+            # v1.1 (rule 4): the subsidy waits for verification; a v1 success paid at once
+            awaiting = bool(ev.d.get("needs_verification", False))
+            self._succeed(row, batch, position, ev, "performance", awaiting=awaiting)
+
+    @on(Case.PerformanceVerified)
+    def _performance_verified(self, row: Row, batch: Batch, position: int, ev: Ev) -> None:
+        """Rule 4: the success subsidy becomes payable, in the month of verification."""
+        on = ev.on
+        assert on is not None
+        if row["success_subsidy_cents"]:  # a v1 success: paid when it was recorded
+            return
+        amount = cents(self._policy(ev.policy_version, on).subsidy.success)
+        row["success_subsidy_cents"] = amount
+        batch.subsidy(row, position, ev, "succeeded", amount)
 
     @on(Case.StatementIssued)
     def _statement_issued(self, row: Row, batch: Batch, position: int, ev: Ev) -> None:
@@ -442,7 +455,9 @@ class CasesView:
         except KeyError:
             return self.policies.in_force(on)
 
-    def _succeed(self, row: Row, batch: Batch, position: int, ev: Ev, branch: str) -> None:
+    def _succeed(
+        self, row: Row, batch: Batch, position: int, ev: Ev, branch: str, awaiting: bool = False
+    ) -> None:
         on = ev.on
         assert on is not None
         row.update(status=Status.SUCCEEDED.value, status_since=on, success_branch=branch)
@@ -463,6 +478,9 @@ class CasesView:
                 fact["categories"],
             ]
         amount = cents(self._policy(ev.policy_version, on).subsidy.success)
+        if awaiting:  # shown as awaiting verification; nothing payable yet
+            batch.subsidy(row, position, ev, AWAITING, amount)
+            return
         row["success_subsidy_cents"] = amount
         batch.subsidy(row, position, ev, "succeeded", amount)
 
@@ -503,5 +521,8 @@ class CasesView:
         if acceptance_due_on is not None:
             row["acceptance_due_on"] = acceptance_due_on
 
+
+# the subsidy entry of a success by performance not yet verified (its amount is not paid)
+AWAITING = "awaiting"
 
 CASE_EVENTS: tuple[type[Any], ...] = tuple(ON_EVENT)

@@ -235,7 +235,8 @@ def case_tables(suffix: str = "") -> dict[str, Table]:
         _region(),
         Column("studio_id", _uuid()),
         Column("mediator_id", _uuid()),
-        Column("outcome", String(16), nullable=False),  # succeeded | failed | reversal
+        # succeeded | failed | reversal | awaiting (a success awaiting verification: not paid)
+        Column("outcome", String(16), nullable=False),
         Column("amount_cents", BigInteger, nullable=False),
         Column("compensating", Boolean, nullable=False),
         Column("policy_version", String(40), nullable=False),

@@ -1,4 +1,9 @@
-"""The monthly case-handling subsidy statement, per mediator and per studio."""
+"""The monthly case-handling subsidy statement, per mediator and per studio.
+
+A success by complete performance recorded under v1.1 is payable only once a clerk or
+coordinator verified it (brief 8.4): until then it is shown apart, "awaiting verification",
+and nothing is paid; it is paid in the month its verification is recorded.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,10 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Engine, and_, select
+from sqlalchemy import Connection, Engine, Table, and_, select
 
 from mediation.errors import ValidationFailed
+from projections.cases_view import AWAITING
 from projections.common import money, org_names, prefix_of, starts_with
 from projections.sql import case_tables
 
@@ -24,6 +30,8 @@ class SubsidyRow:
     cases: int
     amount: Decimal
     compensating_entries: int
+    awaiting_verification_cases: int = 0
+    awaiting_verification_amount: Decimal = Decimal("0.00")
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,8 @@ class SubsidyTotals:
     cases: int
     amount: Decimal
     compensating_entries: int
+    awaiting_verification_cases: int = 0
+    awaiting_verification_amount: Decimal = Decimal("0.00")
 
 
 @dataclass(frozen=True)
@@ -55,29 +65,61 @@ def subsidies(engine: Engine, *, region: str, month: str) -> SubsidyStatement:
                 )
             )
         )
+        awaiting = _awaiting_verification(conn, t["subsidies"], prefix, month)
+    paid = [e for e in entries if e.outcome != AWAITING]
     per: dict[tuple[str, str], list[Any]] = defaultdict(list)
-    for e in entries:
-        if e.mediator_id:
-            per[("mediator", e.mediator_id)].append(e)
-        if e.studio_id:
-            per[("studio", e.studio_id)].append(e)
-    names = org_names(engine, ["studios", "mediators"], [k[1] for k in per])
-    rows = [
-        SubsidyRow(
-            kind=kind,
-            id=UUID(ident),
-            name=names.get(ident, ident),
-            cases=len({e.case_id for e in items if not e.compensating}),
-            amount=money(sum(e.amount_cents for e in items)),
-            compensating_entries=sum(1 for e in items if e.compensating),
+    waiting: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for target, items in ((per, paid), (waiting, awaiting)):
+        for e in items:
+            if e.mediator_id:
+                target[("mediator", e.mediator_id)].append(e)
+            if e.studio_id:
+                target[("studio", e.studio_id)].append(e)
+    keys = sorted(set(per) | set(waiting), key=lambda k: (k[0] != "studio", k))
+    names = org_names(engine, ["studios", "mediators"], [k[1] for k in keys])
+    rows = []
+    for kind, ident in keys:
+        items, pending = per.get((kind, ident), []), waiting.get((kind, ident), [])
+        rows.append(
+            SubsidyRow(
+                kind=kind,
+                id=UUID(ident),
+                name=names.get(ident, ident),
+                cases=len({e.case_id for e in items if not e.compensating}),
+                amount=money(sum(e.amount_cents for e in items)),
+                compensating_entries=sum(1 for e in items if e.compensating),
+                awaiting_verification_cases=len(pending),
+                awaiting_verification_amount=money(sum(e.amount_cents for e in pending)),
+            )
         )
-        for (kind, ident), items in sorted(
-            per.items(), key=lambda kv: (kv[0][0] != "studio", kv[0])
-        )
-    ]
     totals = SubsidyTotals(
-        cases=len({e.case_id for e in entries if not e.compensating}),
-        amount=money(sum(e.amount_cents for e in entries)),
-        compensating_entries=sum(1 for e in entries if e.compensating),
+        cases=len({e.case_id for e in paid if not e.compensating}),
+        amount=money(sum(e.amount_cents for e in paid)),
+        compensating_entries=sum(1 for e in paid if e.compensating),
+        awaiting_verification_cases=len(awaiting),
+        awaiting_verification_amount=money(sum(e.amount_cents for e in awaiting)),
     )
     return SubsidyStatement(region=region, month=month, rows=rows, totals=totals)
+
+
+def _awaiting_verification(conn: Connection, table: Table, prefix: str, month: str) -> list[Any]:
+    """Successes by performance recorded by the end of ``month`` and not verified by then."""
+    s = table.c
+    found = conn.execute(
+        select(table).where(
+            and_(
+                s.month <= month,
+                starts_with(s.region_code, prefix),
+                s.outcome.in_([AWAITING, "succeeded"]),
+            )
+        )
+    )
+    waiting: dict[tuple[str, int], Any] = {}
+    verified: set[tuple[str, int]] = set()
+    for e in found:
+        key = (str(e.case_id), int(e.mediation))
+        if e.outcome == AWAITING:
+            waiting[key] = e
+        else:
+            verified.add(key)
+    return [e for key, e in sorted(waiting.items()) if key not in verified]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import typing
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -35,22 +37,25 @@ from api.pages.common import (
 from api.pages.reads import eligible_studios, studio_names
 from api.users import User
 from api.views import case_view, history_event
+from mediation import commands as C
 from mediation import transitions
 from mediation.application import CommandContext
 from mediation.case import Case
 from mediation.commands import CaseCommand
 from mediation.errors import DomainError, NotFound, ValidationFailed
-from mediation.labels import QUALIFICATION, STUDIO_KIND, label
+from mediation.labels import FAILURE_REASON, QUALIFICATION, STUDIO_KIND, label
 from mediation.regions import children, get_region, is_valid_region_code, region_prefix
 from mediation.values import (
     ApplicantInput,
     Claim,
     ClaimCategory,
+    FailureReason,
     RespondentInput,
     ReviewState,
     Route,
     Status,
     StudioKind,
+    SuccessBranch,
     WorkerCategory,
 )
 
@@ -77,9 +82,29 @@ def command_of(row: CaseCommandRow, form: FormData) -> CaseCommand:
             values[name] = F.text(form, key, required=required)
         elif isinstance(kind, type) and issubclass(kind, StrEnum):
             values[name] = F.choice(form, key, kind)
+        elif row.command is C.SignAgreement:  # signatories, settled categories (v1.1)
+            values[name] = _choices(form, key, _member(kind))
         else:  # the claim categories of a severance
             values[name] = _categories(form, key)
     return row.command(**values)
+
+
+def _member(kind: Any) -> type[StrEnum]:
+    """The enum of ``tuple[E, ...]`` or ``tuple[E, ...] | None``."""
+    for arg in typing.get_args(kind):
+        if isinstance(arg, type) and issubclass(arg, StrEnum):
+            return arg
+        if typing.get_args(arg):
+            return _member(arg)
+    raise TypeError(f"no enum in {kind!r}")
+
+
+def _choices(form: FormData, key: str, enum: type[StrEnum]) -> tuple[Any, ...]:
+    """The boxes ticked (none ticked: none; the rule answers)."""
+    try:
+        return tuple(enum(str(v)) for v in form.getlist(key))
+    except ValueError:
+        raise ValidationFailed("选项无效", field=key) from None
 
 
 def _categories(form: FormData, key: str) -> list[ClaimCategory]:
@@ -119,13 +144,17 @@ def load_case(request: Request, user: User, raw_id: str, action: str) -> Case:
 
 
 def available(user: User, case: Case) -> list[str]:
-    """The forms this user may use on this case now: the API's matrix and the state table."""
+    """The forms this user may use on this case now: the API's matrix, the state table and
+    the case's own rules (``_OFFERED``)."""
     out = []
     for c in BY_FORM.values():
         if not may(user, c.action, mediator_id=case.mediator_id, studio_id=case.studio_id):
             continue
+        if c.action in authz.SELF_CERTIFICATION and user.mediator_id == case.mediator_id:
+            continue
         allowed = any(transitions.allowed(t, case.status, case.route) for t in c.transitions)
-        if allowed and _review_fits(c.form, case):
+        offered = _OFFERED.get(c.form)
+        if allowed and _review_fits(c.form, case) and (offered is None or offered(case)):
             out.append(c.form)
     return out
 
@@ -142,6 +171,29 @@ def _review_fits(form: str, case: Case) -> bool:
     if form == "statement" and case.route is Route.PRE_FILING:
         return state in (ReviewState.APPLIED, ReviewState.ACCEPTED)
     return True
+
+
+# law-a (issue 15): forms the state table allows but the case's rules would refuse
+_OFFERED: dict[str, Callable[[Case], bool]] = {
+    # rule 2: a signed agreement binds; neither giving nor withdrawing consent is possible
+    "consent": lambda case: case.status is not Status.AGREEMENT_SIGNED,
+    # rule 4: only a success by complete performance, once
+    "verification": lambda case: (
+        case.outcome is SuccessBranch.PERFORMANCE and case.performance_verified_on is None
+    ),
+}
+
+
+def failure_reasons(case: Case, today: date) -> list[str]:
+    """Rule 2: after signing and before the due date, only a written refusal ends it."""
+    agreement = case.agreement
+    if (
+        case.status is Status.AGREEMENT_SIGNED
+        and agreement is not None
+        and today < agreement.performance_due_on
+    ):
+        return [FailureReason.DECLARED_REFUSAL.value]
+    return [r.value for r in FailureReason]
 
 
 def _region_name(code: str) -> str:
@@ -253,6 +305,9 @@ def case_page(
             "today": today.isoformat(),
             "form_key": uuid4().hex,
             "categories": [c.category.value for c in case.claims],
+            "failure_reasons": [
+                (r, label(FAILURE_REASON, r)) for r in failure_reasons(case, today)
+            ],
         },
         status=status,
         user=user,

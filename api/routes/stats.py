@@ -282,6 +282,8 @@ def subsidies(
             cases=int(r.cases),
             amount=money_str(Decimal(r.amount)),
             compensating_entries=int(r.compensating_entries),
+            awaiting_verification_cases=int(r.awaiting_verification_cases),
+            awaiting_verification_amount=money_str(Decimal(r.awaiting_verification_amount)),
         )
         for r in statement.rows
     ]
@@ -290,6 +292,8 @@ def subsidies(
         cases=int(t.cases),
         amount=money_str(Decimal(t.amount)),
         compensating_entries=int(t.compensating_entries),
+        awaiting_verification_cases=int(t.awaiting_verification_cases),
+        awaiting_verification_amount=money_str(Decimal(t.awaiting_verification_amount)),
     )
     return json_response(SubsidiesOut(region=code, month=month, rows=rows, totals=totals))
 

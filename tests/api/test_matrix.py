@@ -136,6 +136,12 @@ ENDPOINTS: dict[str, tuple[str, str, Any, dict[str, str] | None]] = {
         {"on": D, "studio_id": "{studio}", "reason": "r"},
         None,
     ),
+    "case.performance_verification": (
+        "POST",
+        "/api/v1/cases/{case}/performance/verification",
+        {"on": D, "method": "phone", "note": "n"},
+        None,
+    ),
     "studio.list": ("GET", "/api/v1/studios", None, {"region": "420100"}),
     "studio.read": ("GET", "/api/v1/studios/{studio}", None, None),
     "studio.create": (

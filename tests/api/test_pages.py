@@ -43,3 +43,69 @@ def test_a_refused_appointment_keeps_the_form_open_with_what_was_typed(world: Wo
     assert "appointed_on" in r.text and "2026-03-02" in r.text
     studio = world.system.app.get_studio(world.studio_id)
     assert [m.name for m in studio.roster.values()] == ["王调解", "李调解"]  # nothing recorded
+
+
+def test_case_page_offers_what_the_agreement_rules_allow(world: World) -> None:
+    """Rule 2: no consent form once signed; before the due date the failure form offers
+    only declared_refusal. Rule 4: verification is offered to the clerk after a success
+    by performance, never to the mediator. The agreement form records signatures."""
+    from tests.api.test_cases import cmd, mediating
+
+    case_id = mediating(world)
+    page = f"/cases/{case_id}"
+    version = world.get(f"/api/v1/cases/{case_id}").json()["version"]
+    r = _page(
+        world,
+        "mediator",
+        f"{page}/do/agreement",
+        {
+            "version": str(version),
+            "signed_on": "2026-03-10",
+            "amount": "100.00",
+            "performance_due_on": "2026-12-31",
+            "terms": "一次付清",
+            "signed_by": "applicant",  # only one signature ticked
+            "sealed": "true",
+            "settles": "remuneration",
+            "obligor": "respondent",
+        },
+    )
+    assert r.status_code == 422 and 'class="refusal"' in r.text
+    assert world.get(f"/api/v1/cases/{case_id}").json()["status"] == "in_mediation"
+    cmd(
+        world,
+        case_id,
+        "agreement",
+        {
+            "signed_on": "2026-03-10",
+            "amount": "100.00",
+            "performance_due_on": "2026-12-31",
+            "terms": "一次付清",
+        },
+        who="mediator",
+    )
+    clerk = _page(world, "clerk", page).text
+    assert 'id="form-consent"' not in clerk
+    failure = clerk[clerk.index('id="form-failure"') :]
+    failure = failure[: failure.index("</form>")]
+    assert 'value="declared_refusal"' in failure and 'value="no_agreement"' not in failure
+    assert 'id="form-verification"' not in clerk
+    cmd(
+        world,
+        case_id,
+        "performance",
+        {"on": "2026-03-20", "amount_paid": "100.00", "complete": True},
+        who="mediator",
+    )
+    assert 'id="form-verification"' not in _page(world, "mediator", page).text
+    clerk = _page(world, "clerk", page).text
+    assert 'id="form-verification"' in clerk
+    version = world.get(f"/api/v1/cases/{case_id}").json()["version"]
+    r = _page(
+        world,
+        "clerk",
+        f"{page}/do/verification",
+        {"version": str(version), "method": "phone", "on": "2026-03-21", "note": ""},
+    )
+    assert r.status_code == 303, r.text[:500]
+    assert world.get(f"/api/v1/cases/{case_id}").json()["performance_verified_on"] == "2026-03-21"

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from mediation.errors import ValidationFailed
-from mediation.values import Party, Route, StudioKind
+from mediation.values import Party, Route, StudioKind, VerificationMethod
 from projections import coverage, subsidies
 from projections.system import System
 from tests.support.factories import (
@@ -106,3 +106,42 @@ def test_pilot_coverage_counts_counties_with_an_active_studio(
     county = coverage.pilot_coverage(system.engine, region="420102", on=date(2026, 5, 15))
     assert (county.counties_total, county.covered) == (1, ["420102"])
     _ = Route
+
+
+def test_rule_04_success_subsidy_payable_only_once_verified(
+    system: System, clock: SteppingClock
+) -> None:
+    """A success by complete performance is shown 'awaiting verification' (nothing paid)
+    until a clerk verifies it; then it is paid in the month of verification."""
+    app = system.app
+    clock.set(at(2026, 3, 2))
+    studio_id, mediator_id = studio_with_mediator(app)
+    clock.set(at(2026, 3, 6))
+    case = in_mediation(app, studio_id, mediator_id, received_on=date(2026, 3, 2))
+    clock.set(at(2026, 3, 20))
+    app.sign_agreement(
+        MEDIATOR,
+        case.id,
+        signed_on=date(2026, 3, 10),
+        amount=Decimal("5000.00"),
+        performance_due_on=date(2026, 4, 10),
+        terms="一次付清",
+    )
+    app.record_performance(
+        MEDIATOR, case.id, on=date(2026, 3, 20), amount_paid=Decimal("5000.00"), complete=True
+    )
+    march = subsidies.subsidies(system.engine, region="420000", month="2026-03")
+    assert (march.totals.cases, march.totals.amount) == (0, Decimal("0.00"))
+    assert march.totals.awaiting_verification_cases == 1
+    assert march.totals.awaiting_verification_amount == Decimal("300.00")
+    row = next(r for r in march.rows if r.kind == "mediator")
+    assert (row.amount, row.awaiting_verification_cases) == (Decimal("0.00"), 1)
+
+    clock.set(at(2026, 4, 2))
+    app.verify_performance(
+        CLERK, case.id, on=date(2026, 4, 2), method=VerificationMethod.PHONE, note="回访"
+    )
+    assert subsidies.subsidies(system.engine, region="420000", month="2026-03") == march
+    april = subsidies.subsidies(system.engine, region="420000", month="2026-04")
+    assert (april.totals.cases, april.totals.amount) == (1, Decimal("300.00"))
+    assert april.totals.awaiting_verification_cases == 0

@@ -20,18 +20,24 @@ from mediation.values import (
     Claim,
     ClaimCategory,
     Disposition,
+    FailureReason,
     Party,
     Role,
     Route,
     Status,
     StudioKind,
     SuccessBranch,
+    VerificationMethod,
 )
+from projections.cases_batch import Batch
+from projections.cases_view import CasesView
+from projections.decode import Ev
 from tests.support.factories import applicant, respondent
 
 POLICY = Policy()
 CLERK = Actor("clerk", Role.CLERK)
 MEDIATOR = Actor("mediator", Role.MEDIATOR)
+COORDINATOR = Actor("coordinator", Role.COORDINATOR)
 START = date(2025, 1, 6)
 
 
@@ -255,12 +261,52 @@ class CaseMachine(RuleBasedStateMachine):
             )
         )
 
-    @rule(days=st.integers(0, 20))
-    def fail(self, days: int) -> None:
+    @rule(days=st.integers(0, 20), code=st.sampled_from(list(FailureReason)))
+    def fail(self, days: int, code: FailureReason = FailureReason.OTHER) -> None:
         on = self._advance(days)
         self._try(
             lambda: self.case.fail(  # type: ignore[union-attr]
-                actor=MEDIATOR, policy=POLICY, on=on, reason="no agreement"
+                actor=MEDIATOR, policy=POLICY, on=on, reason="no agreement", reason_code=code
+            )
+        )
+
+    @rule(
+        due=st.integers(1, 30),
+        code=st.sampled_from(list(FailureReason)),
+        withdraw=st.booleans(),
+    )
+    def sign_then_try_to_end_early(self, due: int, code: FailureReason, withdraw: bool) -> None:
+        """A macro step: an agreement, then on the same day a withdrawal or a failure."""
+        self.agreement(0, Decimal("100.00"), due)
+        if withdraw:
+            self.consent(0, Party.RESPONDENT, False)
+        else:
+            self.fail(0, code)
+
+    @rule(days=st.integers(0, 20), percent=st.integers(0, 100))
+    def confirmed_performance(self, days: int, percent: int) -> None:
+        """Complete on the worker's written confirmation, whatever was paid (rule 4)."""
+        assert self.case
+        on = self._advance(days)
+        agreed = self.case.agreement.amount if self.case.agreement else Decimal("100.00")
+        amount = (agreed * percent / 100).quantize(Decimal("0.01"))
+        self._try(
+            lambda: self.case.record_performance(  # type: ignore[union-attr]
+                actor=MEDIATOR,
+                policy=POLICY,
+                on=on,
+                amount_paid=amount,
+                complete=True,
+                confirmation="确认书",
+            )
+        )
+
+    @rule(days=st.integers(0, 10), who=st.sampled_from([CLERK, MEDIATOR, COORDINATOR]))
+    def verify(self, days: int, who: Actor) -> None:
+        on = self._advance(days)
+        self._try(
+            lambda: self.case.verify_performance(  # type: ignore[union-attr]
+                actor=who, policy=POLICY, on=on, method=VerificationMethod.PHONE, note=""
             )
         )
 
@@ -439,7 +485,11 @@ class CaseMachine(RuleBasedStateMachine):
                 route = Route(ev.route)
             if status is Status.SUCCEEDED and route is Route.POST_FILING:
                 changes = not isinstance(
-                    ev, Case.StatementServed | Case.AwardPeriodExtended | Case.Assessed
+                    ev,
+                    Case.StatementServed
+                    | Case.AwardPeriodExtended
+                    | Case.Assessed
+                    | Case.PerformanceVerified,
                 )
                 if changes:
                     assert isinstance(ev, Case.Closed | Case.StatementRetracted), type(ev)
@@ -447,8 +497,62 @@ class CaseMachine(RuleBasedStateMachine):
                 ev, Case.StatementIssued
             ):
                 status = Status.SUCCEEDED
-            elif not isinstance(ev, Case.StatementServed | Case.AwardPeriodExtended):
+            elif not isinstance(
+                ev, Case.StatementServed | Case.AwardPeriodExtended | Case.PerformanceVerified
+            ):
                 status = None
+
+    @invariant()
+    def no_failure_after_signing_before_the_due_date_except_declared_refusal(self) -> None:
+        """Rule 2: a signed agreement binds; nothing ends it early but a written refusal
+        (each event judged against the case as it stood before it)."""
+        case: Any = None
+        for ev in self.events:
+            signed = case is not None and case.status is Status.AGREEMENT_SIGNED
+            early = signed and ev.on < case.agreement.performance_due_on
+            if early and isinstance(ev, Case.MediationFailed):
+                assert ev.reason_code == FailureReason.DECLARED_REFUSAL.value
+            if signed and isinstance(ev, Case.ConsentRecorded):
+                assert ev.given and not ev.ends_mediation, "consent withdrawn after signing"
+            case = ev.mutate(case)
+
+    @invariant()
+    def the_subsidy_ledger_pays_only_verified_successes(self) -> None:
+        """Rule 4: the read model's subsidy entries (the real handlers, folded in memory)
+        pay a success by performance only at a verification by someone other than the
+        mediator; a statement is the commission's own act."""
+        if not self.case:
+            return
+        view = CasesView()
+        states: dict[str, Any] = {}
+        batch = Batch()
+        by_position: dict[int, Any] = {}
+        for position, ev in enumerate(self.events, start=1):
+            by_position[position] = ev
+            data = {k: v for k, v in vars(ev).items()}
+            view.apply(
+                states,
+                batch,
+                position,
+                Ev(
+                    type(ev),
+                    str(ev.originator_id),
+                    ev.originator_version,
+                    ev.timestamp,
+                    getattr(ev, "on", None),
+                    getattr(ev, "policy_version", ""),
+                    data,
+                ),
+            )
+        for entry in batch.subsidies:
+            if entry["outcome"] != "succeeded":
+                continue
+            ev = by_position[entry["position"]]
+            if isinstance(ev, Case.PerformanceVerified):
+                assert ev.actor_role != Role.MEDIATOR.value
+                event("subsidy paid after verification")
+            else:
+                assert isinstance(ev, Case.StatementIssued), type(ev).__name__
 
     @invariant()
     def replay_rebuilds_the_same_state(self) -> None:

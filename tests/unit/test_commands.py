@@ -20,11 +20,13 @@ from mediation.values import (
     Claim,
     ClaimCategory,
     Disposition,
+    FailureReason,
     Party,
     RespondentInput,
     ReviewRefusal,
     Route,
     StudioKind,
+    VerificationMethod,
     WorkerCategory,
 )
 
@@ -99,6 +101,10 @@ CASES: list[tuple[C.CaseCommand, dict[str, Any]]] = [
         C.Transfer(studio_id=ID, on=D, reason="r"),
         {"studio_id": ID, "on": D, "reason": "r"},
     ),
+    (
+        C.VerifyPerformance(on=D, method=VerificationMethod.PHONE, note="n"),
+        {"on": D, "method": VerificationMethod.PHONE, "note": "n"},
+    ),
 ]
 
 
@@ -120,7 +126,26 @@ def test_window_extension_fingerprint_names_the_parties_agreement_once_given() -
 def test_every_case_command_is_listed_once_and_pinned() -> None:
     assert [type(c) for c, _ in CASES] == list(C.CASE_COMMANDS)
     assert len({c.command_name for c in C.CASE_COMMANDS}) == len(C.CASE_COMMANDS)
-    assert len({c.command_name for c in C.CASE_COMMANDS}) == 21
+    assert len({c.command_name for c in C.CASE_COMMANDS}) == 22
+
+
+def test_v11_fields_enter_the_fingerprint_only_when_given() -> None:
+    """A v1 request keeps its stored fingerprint; a v1.1 field given is part of it."""
+    fail = C.Fail(on=D, reason="r", reason_code=FailureReason.DECLARED_REFUSAL)
+    assert fail.params() == {"on": D, "reason": "r", "reason_code": "declared_refusal"}
+    sign = C.SignAgreement(
+        signed_on=D,
+        amount=Decimal("1.00"),
+        performance_due_on=D,
+        terms="t",
+        sealed=False,
+        obligor=Party.APPLICANT,
+    )
+    assert sign.params()["sealed"] is False
+    assert sign.params()["obligor"] is Party.APPLICANT
+    assert "signed_by" not in sign.params()
+    paid = C.RecordPerformance(on=D, amount_paid=Decimal("1.00"), complete=True, confirmation="c")
+    assert paid.params()["confirmation"] == "c"
 
 
 def test_generic_commands_match_their_case_method() -> None:

@@ -8,6 +8,7 @@ import json
 import pkgutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import DomainEvent
@@ -49,6 +50,7 @@ STABLE_TOPICS = {
             # brief §8 rule 11 (issue 15)
             "MediatorRecused",
             "Transferred",
+            "PerformanceVerified",  # law-a (issue 15)
         )
     },
     "Studio": {
@@ -130,6 +132,7 @@ def test_every_event_class_has_a_v1_fixture_and_decodes() -> None:
             "stored_events_v1.json",
             "stored_calendar_events_v1.json",
             "stored_review_events_v1.json",
+            "stored_events_v1_1_agreement.json",
         )
         for record in json.loads((FIXTURES / name).read_text(encoding="utf-8"))
     ]
@@ -139,7 +142,7 @@ def test_every_event_class_has_a_v1_fixture_and_decodes() -> None:
         for q, cls in event_classes().items()
         if issubclass(cls, Envelope) and not q.endswith(".Created")
     }
-    assert len(expected) == 28
+    assert len(expected) == 29
     assert expected <= topics, f"no stored fixture for {sorted(expected - topics)}"  # type: ignore[operator]
     for record in records:
         event = app.mapper.to_domain_event(
@@ -155,3 +158,49 @@ def test_every_event_class_has_a_v1_fixture_and_decodes() -> None:
         if record["topic"].startswith("mediation.case."):
             assert event.actor and event.on and event.policy_version  # type: ignore[attr-defined]
             assert len(event.chain) == 64  # type: ignore[attr-defined]
+
+
+def _event(record: dict[str, object]) -> object:
+    app = MediationApplication({"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    return app.mapper.to_domain_event(
+        StoredEvent(
+            originator_id=UUID(str(record["originator_id"])),
+            originator_version=int(str(record["originator_version"])),
+            topic=str(record["topic"]),
+            state=str(record["state"]).encode(),
+        )
+    )
+
+
+def _records(name: str) -> dict[str, dict[str, object]]:
+    rows = json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+    return {str(r["topic"]): r for r in rows}
+
+
+def test_v1_agreement_events_read_with_the_v11_defaults() -> None:
+    """An agreement, performance or failure stored by v1 reads as v1 meant it: complete and
+    sealed, settling the case's claims, owed by the respondent; a success that needs no
+    verification (its subsidy stays as recorded); a failure of reason ``other``."""
+    v1 = _records("stored_events_v1.json")
+    agreed: Any = _event(v1[_C + "AgreementSigned"])
+    assert (agreed.signed_by, agreed.sealed, agreed.settles) == (None, True, None)
+    assert agreed.obligor == "respondent"
+    paid: Any = _event(v1[_C + "PerformanceRecorded"])
+    assert (paid.confirmation, paid.needs_verification) == ("", False)
+    failed: Any = _event(v1[_C + "MediationFailed"])
+    assert failed.reason_code == "other"
+    # the defaults are not in the event's state: the tamper-evidence chain is unchanged
+    assert "reason_code" not in vars(failed)
+
+
+def test_v11_agreement_events_keep_their_new_fields() -> None:
+    v11 = _records("stored_events_v1_1_agreement.json")
+    agreed: Any = _event(v11[_C + "AgreementSigned"])
+    assert agreed.signed_by == ["applicant", "respondent", "mediator"]
+    assert agreed.settles == ["remuneration"]
+    paid: Any = _event(v11[_C + "PerformanceRecorded"])
+    assert paid.needs_verification is True and paid.confirmation
+    failed: Any = _event(v11[_C + "MediationFailed"])
+    assert failed.reason_code == "declared_refusal"
+    verified: Any = _event(v11[_C + "PerformanceVerified"])
+    assert verified.method == "phone" and verified.actor_role == "clerk"
