@@ -7,12 +7,12 @@ event-sourced aggregate: ``docs/adr/0008-accounts-table-with-alembic.md``.
 
 - Passwords are hashed with Argon2id and must follow :func:`api.passwords.check_password`.
 - Every change to an account (created, role / region / studio / mediator changed, password
-  changed, disabled, enabled) writes a row to the append-only ``account_changes`` table in
-  the same transaction, naming who did it and when, and raises the account's
-  ``credential_version``: every token carries the version it was issued under, and a token
-  with any other version is refused (:class:`api.security.TokenReader`). Versions continue
-  from the account's history, so a user deleted and re-created under the same name never
-  gets an old token's version back.
+  changed, disabled, enabled, logged out) writes a row to the append-only
+  ``account_changes`` table in the same transaction, naming who did it and when, and raises
+  the account's ``credential_version``: every token carries the version it was issued
+  under, and a token with any other version is refused (:class:`api.security.TokenReader`).
+  Versions continue from the account's history, so a user deleted and re-created under the
+  same name never gets an old token's version back.
 - Every login attempt is written to ``login_attempts`` (username, client, outcome).
 """
 
@@ -291,6 +291,25 @@ class UserStore:
         assert account is not None
         return account
 
+    def log_out(self, username: str, *, actor: str) -> int:
+        """Revoke every token of the account: raise its credential version (``logged_out``).
+
+        Returns the new version. Logging out thus ends all of the user's sessions, not only
+        the one that asked (see docs/security.md, "Tokens").
+        """
+        self.ensure_table()
+        now = _now()
+        with self.engine.begin() as conn:
+            row = self._existing(conn, username)
+            version = int(row["credential_version"]) + 1
+            conn.execute(
+                self.table.update()
+                .where(self.table.c.username == username)
+                .values(credential_version=version, updated_at=now)
+            )
+            self._record(conn, now, username, "logged_out", actor, version, {})
+        return version
+
     # ------------------------------------------------------------------ reads
 
     def account(self, username: str) -> Account | None:
@@ -299,6 +318,16 @@ class UserStore:
         with self.engine.connect() as conn:
             row = self._row(conn, username)
         return _account(row) if row is not None else None
+
+    def accounts(self, region_prefix: str = "") -> list[Account]:
+        """Every account whose region code starts with ``region_prefix``, by username."""
+        self.ensure_table()
+        query = sa.select(self.table).order_by(self.table.c.username)
+        if region_prefix:
+            query = query.where(self.table.c.region_code.startswith(region_prefix, autoescape=True))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [_account(r) for r in rows]
 
     def get(self, username: str) -> User | None:
         account = self.account(username)

@@ -262,6 +262,22 @@ VERIFICATION_METHOD: Final[dict[str, str]] = {
 }
 
 
+ACCOUNT_STATE: Final[dict[str, str]] = {"enabled": "正常", "disabled": "已停用"}
+
+ACCOUNT_CHANGE: Final[dict[str, str]] = {
+    "created": "创建",
+    "role_changed": "角色变更",
+    "region_changed": "地区变更",
+    "studio_changed": "工作室变更",
+    "mediator_changed": "调解员变更",
+    "password_changed": "修改密码",
+    "disabled": "停用",
+    "enabled": "启用",
+    "logged_out": "退出登录",
+    "recorded": "升级时登记",
+}
+
+
 def label(table: dict[str, str], code: object) -> str:
     """The Chinese label of a code, or the code itself when unknown."""
     if code is None:

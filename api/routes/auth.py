@@ -1,4 +1,4 @@
-"""Log in (OAuth2 password form → bearer token), "who am I", and withdrawing an account.
+"""Log in (OAuth2 password form → bearer token), log out, "who am I", withdrawing an account.
 
 ``POST /users/{username}/disable`` and ``/enable`` are for admins, inside their region: the
 checks run in the contract's order — credentials (401), the account outside the admin's
@@ -8,6 +8,7 @@ the next request on (its credential version moves on).
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -16,7 +17,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
 from api import authz
-from api.deps import AccessDep, RuntimeDep, action, authenticate
+from api.deps import AccessDep, Runtime, RuntimeDep, action, authenticate
 from api.errors import ApiError, forbidden, not_found
 from api.login import log_in
 from api.routes.common import json_response
@@ -87,6 +88,19 @@ def me(access: AccessDep) -> Response:
     )
 
 
+@router.post(
+    "/auth/logout",
+    status_code=204,
+    summary="Log out: every token of the caller's account is refused from then on",
+    responses={401: _problem("no or bad credentials (`unauthorized`)")},
+    openapi_extra={"x-roles": {r.value: "yes" for r in Role if r is not Role.SYSTEM}},
+)
+def logout(caller: Annotated[User, Depends(authenticate)], runtime: RuntimeDep) -> Response:
+    with contextlib.suppress(NoSuchUser):  # deleted meanwhile
+        runtime.users.log_out(caller.username, actor=caller.username)
+    return Response(status_code=204)
+
+
 class AccountOut(BaseModel):
     username: str
     role: str
@@ -119,8 +133,12 @@ ACCOUNT_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _set_disabled(request: Request, runtime: RuntimeDep, username: str, disabled: bool) -> Response:
-    admin = authenticate(request)
+def change_disabled(runtime: Runtime, admin: User, username: str, disabled: bool) -> Account:
+    """Disable or enable ``username`` for ``admin``: the API's and the admin page's rules.
+
+    In the contract's order: outside the admin's region or missing (404), not an admin
+    (403), an admin disabling themselves (422). Raises :class:`ApiError`.
+    """
     account = runtime.users.account(username)
     if account is None or not authz.in_jurisdiction(admin, account.user.region_code):
         raise not_found("no such user")
@@ -129,10 +147,14 @@ def _set_disabled(request: Request, runtime: RuntimeDep, username: str, disabled
     if disabled and username == admin.username:
         raise ApiError(422, "cannot_disable_self", "An admin may not disable their own account", "")
     try:
-        changed = runtime.users.set_disabled(username, disabled, actor=admin.username)
+        return runtime.users.set_disabled(username, disabled, actor=admin.username)
     except NoSuchUser:  # deleted meanwhile
         raise not_found("no such user") from None
-    return json_response(_out(changed))
+
+
+def _set_disabled(request: Request, runtime: RuntimeDep, username: str, disabled: bool) -> Response:
+    admin = authenticate(request)
+    return json_response(_out(change_disabled(runtime, admin, username, disabled)))
 
 
 @router.post(
