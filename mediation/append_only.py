@@ -17,6 +17,8 @@ whoever can write the file can do anything, which the signed checkpoints detect
 
 from __future__ import annotations
 
+import os
+import stat
 from typing import Any
 
 from eventsourcing.sqlite import SQLiteApplicationRecorder
@@ -39,6 +41,20 @@ class AppendOnlySQLiteRecorder(SQLiteApplicationRecorder):
     def construct_create_table_statements(self) -> list[str]:
         statements = super().construct_create_table_statements()
         return statements + sqlite_statements(self.events_table_name)
+
+    def create_table(self) -> None:
+        super().create_table()
+        owner_only(str(getattr(self.datastore.pool, "db_name", "")))
+
+
+def owner_only(db_name: str) -> None:
+    """Make a SQLite store's file readable by its owner alone (it holds personal data);
+    SQLite gives its -wal and -shm files the database file's permissions."""
+    if not db_name or db_name == ":memory:" or db_name.startswith("file:"):
+        return
+    for path in (db_name, f"{db_name}-wal", f"{db_name}-shm"):
+        if os.path.exists(path):
+            os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
 
 
 def postgres_statements(schema: str, table: str) -> list[Composed]:
