@@ -38,7 +38,15 @@ from projections.figures import CaseloadRow, Figures
 from projections.sql import utc_naive
 
 GroupBy = Literal[
-    "city", "county", "studio", "mediator", "month", "claim_category", "route", "worker_category"
+    "city",
+    "county",
+    "studio",
+    "mediator",
+    "month",
+    "claim_category",
+    "route",
+    "worker_category",
+    "failure_reason",
 ]
 GROUP_BYS: tuple[GroupBy, ...] = get_args(GroupBy)
 # the measures that count cases (and mediations); the amounts are sums of money
@@ -62,6 +70,8 @@ MEASURES: tuple[str, ...] = (*COUNTS, *AMOUNTS)
 # the glossary's labels (mediation.labels); claim categories in their short form
 CATEGORY_LABELS = {code: text.split("（")[0] for code, text in labels.CLAIM.items()}
 ROUTE_LABELS = {**labels.ROUTE, NONE_KEY: "未委托"}
+# by failure reason: what is not a failure (received, entrusted, successes, amounts, pending)
+FAILURE_REASON_LABELS = {**labels.FAILURE_REASON, NONE_KEY: "非调解不成"}
 
 
 @dataclass(frozen=True)
@@ -96,6 +106,8 @@ class _Labels:
             return CATEGORY_LABELS.get(key, key)
         if g == "route":
             return ROUTE_LABELS.get(key, key)
+        if g == "failure_reason":
+            return FAILURE_REASON_LABELS.get(key, key)
         return labels.WORKER.get(key, key)
 
 

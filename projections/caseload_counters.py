@@ -30,6 +30,8 @@ DIM = {
 def answers(prefix: str, group_by: str, from_: date, to: date) -> bool:
     """True when the counters hold this report: whole months, and county rows keep
     their totals only (by city or by county under a county)."""
+    if group_by not in DIM:
+        return False  # no counters by failure reason: the exact path answers
     whole_months = from_.day == 1 and (to + timedelta(days=1)).day == 1
     return whole_months and (len(prefix) < 6 or DIM[group_by] == "none")
 

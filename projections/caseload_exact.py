@@ -51,6 +51,7 @@ def _key_expr(
     worker: Any,
     on: Any,
     category: Any,
+    reason: Any = None,
 ) -> Any:
     none = literal(NONE_KEY)
     if group_by is None:
@@ -69,6 +70,8 @@ def _key_expr(
         return none if route is None else func.coalesce(route, none)
     if group_by == "worker_category":
         return worker
+    if group_by == "failure_reason":  # only failed facts have one; all else counts under none
+        return none if reason is None else func.coalesce(reason, none)
     return category
 
 
@@ -83,6 +86,7 @@ def _fact_key(group_by: str | None, columns: Any, category: Any) -> Any:
         worker=columns.worker_category,
         on=columns.on,
         category=category,
+        reason=getattr(columns, "reason_code", None),
     )
 
 

@@ -171,6 +171,7 @@ class Batch:
             "closed_on": None,
             "closed_at": None,
             "reversed_at": None,
+            "reason_code": None,
             "policy_version": ev.policy_version,
         }
         fact.update(values)

@@ -269,7 +269,9 @@ class CasesView:
     def _consent_recorded(self, row: Row, batch: Batch, position: int, ev: Ev) -> None:
         d = ev.d
         if d and d["ends_mediation"]:
-            self._end_mediation(row, batch, position, ev, day(d["acceptance_due_on"]))
+            self._end_mediation(
+                row, batch, position, ev, day(d["acceptance_due_on"]), "consent_withdrawn"
+            )
 
     @on(Case.Entrusted)
     def _entrusted(self, row: Row, batch: Batch, position: int, ev: Ev) -> None:
@@ -401,11 +403,14 @@ class CasesView:
                 status=Status.AGREEMENT_SIGNED.value, status_since=ev.on, success_branch=None
             )
             return
-        self._end_mediation(row, batch, position, ev, day(ev.d["acceptance_due_on"]))
+        self._end_mediation(
+            row, batch, position, ev, day(ev.d["acceptance_due_on"]), "statement_retracted"
+        )
 
     @on(Case.MediationFailed)
     def _mediation_failed(self, row: Row, batch: Batch, position: int, ev: Ev) -> None:
-        self._end_mediation(row, batch, position, ev, day(ev.d["acceptance_due_on"]))
+        reason = ev.d.get("reason_code") or "other"  # v1 events carry none: other
+        self._end_mediation(row, batch, position, ev, day(ev.d["acceptance_due_on"]), reason)
 
     @on(Case.SessionRecorded)
     def _session_recorded(self, row: Row, batch: Batch, position: int, ev: Ev) -> None:
@@ -501,11 +506,17 @@ class CasesView:
         ms["succ"] = None
 
     def _end_mediation(
-        self, row: Row, batch: Batch, position: int, ev: Ev, acceptance_due_on: date | None
+        self,
+        row: Row,
+        batch: Batch,
+        position: int,
+        ev: Ev,
+        acceptance_due_on: date | None,
+        reason_code: str,
     ) -> None:
         on = ev.on
         assert on is not None
-        batch.fact(row, position, ev, "failed", days=_days(row, on))
+        batch.fact(row, position, ev, "failed", days=_days(row, on), reason_code=reason_code)
         batch.mark(row, position, "entrusted", closed_on=on, closed_at=ev.recorded)
         ms: MediationState | None = row["m_state"]
         if ms is not None:

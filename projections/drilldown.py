@@ -102,6 +102,8 @@ def _keys(group_by: str, dims: dict[str, Any], month_of: date) -> list[str]:
         return [c for c in dims["categories"].split(",") if c] or [NONE_KEY]
     if group_by == "route":
         return [dims.get("route") or NONE_KEY]
+    if group_by == "failure_reason":
+        return [dims.get("reason_code") or NONE_KEY]
     return [dims["worker_category"]]
 
 

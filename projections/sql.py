@@ -217,6 +217,8 @@ def case_tables(suffix: str = "") -> dict[str, Table]:
         Column("closed_at", DateTime),
         # on the `succeeded` row: when its reversal was recorded
         Column("reversed_at", DateTime),
+        # on the `failed` row: its reason code (mediation.values.FailureReason; v1 events: other)
+        Column("reason_code", String(32)),
         Column("policy_version", String(40), nullable=False),
         PrimaryKeyConstraint("position", "seq", name=f"pk_rm_facts{s}"),
         Index(f"ix_rm_facts_region{s}", "region_code", "on"),

@@ -139,6 +139,24 @@ def test_mediator_records_session_agreement_and_complete_performance(page_for, s
     expect(page.locator("#actions")).to_have_count(0)
 
 
+def test_clerk_verifies_the_performance_by_a_return_visit(page_for, site: Site) -> None:  # type: ignore[no-untyped-def]
+    case_id = given.agreed(site)
+    given.performed(site, case_id)
+    page: Page = page_for("clerk")
+    page.goto(f"{site.base_url}/cases/{case_id}")
+    expect(page.locator("#case-status")).to_have_text("调解成功")
+    expect(page.locator("body")).to_contain_text("待书记员或协调员回访核实")
+    _open(page, "回访核实履行情况")
+    form = page.locator("#form-verification")
+    form.get_by_label("核实方式").select_option("phone")
+    form.get_by_label("核实情况").fill("电话回访申请人，确认已足额收到 8000 元")
+    form.get_by_role("button", name="记录核实").click()
+    expect(page.locator(".notice")).to_contain_text("回访核实履行情况")
+    expect(page.locator("body")).to_contain_text(f"已于 {site.today.isoformat()} 回访核实")
+    expect(page.locator("body")).not_to_contain_text("待书记员或协调员回访核实")
+    expect(page.locator("#form-verification")).to_have_count(0)
+
+
 def test_auditor_sees_the_success_drills_down_and_downloads(page_for, site: Site) -> None:  # type: ignore[no-untyped-def]
     case_id = given.agreed(site)
     before = datetime.now(UTC)  # every other test's work is known by now, this success is not

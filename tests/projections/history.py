@@ -24,6 +24,7 @@ from mediation.errors import DomainError
 from mediation.values import (
     ClaimCategory,
     Disposition,
+    FailureReason,
     Party,
     Route,
     Status,
@@ -35,6 +36,8 @@ from tests.support.factories import ADMIN, CLERK, MEDIATOR, SteppingClock, appli
 
 CASE_REGIONS = ["420102", "420106", "420111", "420502", "420506"]
 STUDIO_REGIONS = ["420100", "420500"]
+# reason codes a failure may carry at any point of a mediation
+SOME_REASONS = [FailureReason.OTHER, FailureReason.NO_AGREEMENT, FailureReason.PARTY_ABSENT]
 
 
 def drive(
@@ -193,7 +196,15 @@ def step(
         ] * 2
     if s in (Status.ENTRUSTED, Status.IN_MEDIATION, Status.AGREEMENT_SIGNED):
         if rng.random() < 0.5:
-            options.append(lambda: app.fail(MEDIATOR, case_id, on=on, reason="双方分歧较大"))
+            options.append(
+                lambda: app.fail(
+                    MEDIATOR,
+                    case_id,
+                    on=on,
+                    reason="双方分歧较大",
+                    reason_code=rng.choice(SOME_REASONS),
+                )
+            )
         if rng.random() < 0.2:
             options.append(
                 lambda: app.record_consent(
@@ -276,6 +287,8 @@ def _keys(group_by: str, dims: dict[str, Any], month_of: date) -> list[str]:
         return sorted(dims["categories"])
     if group_by == "route":
         return [dims["route"] or "none"]
+    if group_by == "failure_reason":  # only a failure has a reason
+        return [dims.get("reason") or "none"]
     return [dims["worker"]]
 
 
@@ -354,11 +367,12 @@ def fold(
                 meds[key].success = None
             else:
                 meds[key].reversed = True
-                meds[key].failure = (ev.on, dims())
-        elif isinstance(ev, Case.MediationFailed) or (
-            isinstance(ev, Case.ConsentRecorded) and ev.ends_mediation
-        ):
-            meds[key].failure = (ev.on, dims())
+                meds[key].failure = (ev.on, {**dims(), "reason": "statement_retracted"})
+        elif isinstance(ev, Case.MediationFailed):
+            reason = getattr(ev, "reason_code", None) or "other"
+            meds[key].failure = (ev.on, {**dims(), "reason": str(reason)})
+        elif isinstance(ev, Case.ConsentRecorded) and ev.ends_mediation:
+            meds[key].failure = (ev.on, {**dims(), "reason": "consent_withdrawn"})
 
     groups: dict[str, dict[str, Any]] = defaultdict(_empty)
     total = _empty()
