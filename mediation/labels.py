@@ -233,6 +233,7 @@ FIELD: Final[dict[str, str]] = {
     "needs_verification": "待回访核实",
     "method": "核实方式",
     "note": "核实情况",
+    "acceptance_resumes_on": "暂缓受理结束后的受理审查期限",
 }
 
 # --- law-a (issue 15) ---------------------------------------------------------------------

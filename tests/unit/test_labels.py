@@ -53,3 +53,23 @@ def test_label_falls_back_to_the_code() -> None:
     assert labels.label(labels.CLAIM, ClaimCategory.CONTRACT).startswith("劳动合同")
     assert labels.label(labels.CLAIM, "unknown") == "unknown"
     assert labels.label(labels.CLAIM, None) == "—"
+
+
+def test_every_field_a_case_event_records_has_a_timeline_label() -> None:
+    """The case page's timeline shows each recorded field by its Chinese name: a new event
+    field without one would show its code to a clerk."""
+    from typing import get_type_hints
+
+    from mediation.case import Case
+
+    shown_elsewhere = {"actor", "actor_role", "on", "chain", "policy_version"}
+    library = {"originator_id", "originator_version", "timestamp", "originator_topic"}
+    library |= {"originator_id_type", "TOPIC", "class_version"}
+    missing: set[str] = set()
+    for name, cls in vars(Case).items():
+        if not isinstance(cls, type) or not issubclass(cls, Case.Event) or name == "Event":
+            continue
+        for field in get_type_hints(cls):
+            if field not in shown_elsewhere | library and field not in labels.FIELD:
+                missing.add(f"{name}.{field}")
+    assert not missing, sorted(missing)
