@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import logging
 import secrets
@@ -32,6 +31,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.hmac import HMAC
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -81,6 +81,13 @@ def new_key() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(MIN_KEY_BYTES)).decode().rstrip("=")
 
 
+def hmac_sha256(key: bytes, message: bytes) -> str:
+    """HMAC-SHA256 as hex, by ``cryptography`` (the project's one crypto library)."""
+    mac = HMAC(key, hashes.SHA256())
+    mac.update(message)
+    return mac.finalize().hex()
+
+
 @dataclass(frozen=True)
 class IntegrityKey:
     """One root secret and what is derived from it."""
@@ -94,7 +101,7 @@ class IntegrityKey:
     @cached_property
     def key_id(self) -> str:
         """Eight hex digits naming the chain key in chain values (reveals nothing of it)."""
-        return hmac.new(self.chain_key, b"key-id", hashlib.sha256).hexdigest()[:8]
+        return hmac_sha256(self.chain_key, b"key-id")[:8]
 
     @cached_property
     def signing_key(self) -> Ed25519PrivateKey:

@@ -13,7 +13,6 @@ keyed chain; giving it an unkeyed one after that position is itself a finding.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Mapping
 from datetime import datetime
@@ -22,7 +21,7 @@ from typing import Any
 from uuid import UUID
 
 from mediation.integrity import canonical, chain_hash
-from mediation.integrity_keys import IntegrityKeys, current_keys
+from mediation.integrity_keys import IntegrityKeys, current_keys, hmac_sha256
 
 PREFIX = "k1"
 
@@ -58,7 +57,7 @@ def keyed_chain(
     fields: Mapping[str, Any],
 ) -> str:
     material = _material(previous, topic, originator_id, version, timestamp, fields)
-    return f"{PREFIX}:{key_id}:{hmac.new(key, material, hashlib.sha256).hexdigest()}"
+    return f"{PREFIX}:{key_id}:{hmac_sha256(key, material)}"
 
 
 def next_chain(
