@@ -340,14 +340,18 @@ class UserStore:
                 conn.execute(sa.select(sa.func.count()).select_from(self.table)).scalar_one()
             )
 
+    def _rows_of(self, table: sa.Table, username: str | None) -> Sequence[sa.RowMapping]:
+        """An append-only account table's rows, oldest first (of one account, or of all)."""
+        self.ensure_table()
+        query = sa.select(table).order_by(table.c.id)
+        if username is not None:
+            query = query.where(table.c.username == username)
+        with self.engine.connect() as conn:
+            return conn.execute(query).mappings().all()
+
     def history(self, username: str | None = None) -> list[AccountChange]:
         """Recorded changes, oldest first (of one account, or of all)."""
-        self.ensure_table()
-        query = sa.select(self.changes).order_by(self.changes.c.id)
-        if username is not None:
-            query = query.where(self.changes.c.username == username)
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).mappings().all()
+        rows = self._rows_of(self.changes, username)
         return [
             AccountChange(
                 at=_aware(r["at"]),
@@ -407,12 +411,7 @@ class UserStore:
             return conn.execute(query).first() is not None
 
     def login_attempts(self, username: str | None = None) -> list[LoginAttempt]:
-        self.ensure_table()
-        query = sa.select(self.logins).order_by(self.logins.c.id)
-        if username is not None:
-            query = query.where(self.logins.c.username == username)
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).mappings().all()
+        rows = self._rows_of(self.logins, username)
         return [
             LoginAttempt(
                 at=_aware(r["at"]),
