@@ -41,6 +41,19 @@ def canonical(fields: Mapping[str, Any]) -> str:
     return _CANONICAL.encode({k: v for k, v in fields.items() if k not in EXCLUDED})
 
 
+def material(
+    previous: str,
+    topic: str,
+    originator_id: UUID,
+    version: int,
+    timestamp: datetime,
+    fields: Mapping[str, Any],
+) -> bytes:
+    """What a chain value covers: the previous value, the event's identity and its fields."""
+    parts = (previous, topic, str(originator_id), str(version), timestamp.isoformat())
+    return "|".join((*parts, canonical(fields))).encode("utf-8")
+
+
 def chain_hash(
     previous: str,
     topic: str,
@@ -49,14 +62,5 @@ def chain_hash(
     timestamp: datetime,
     fields: Mapping[str, Any],
 ) -> str:
-    material = "|".join(
-        (
-            previous,
-            topic,
-            str(originator_id),
-            str(version),
-            timestamp.isoformat(),
-            canonical(fields),
-        )
-    )
-    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+    covered = material(previous, topic, originator_id, version, timestamp, fields)
+    return hashlib.sha256(covered).hexdigest()

@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from mediation.integrity import canonical, chain_hash
+from mediation.integrity import chain_hash, material
 from mediation.integrity_keys import IntegrityKeys, current_keys, hmac_sha256
 
 PREFIX = "k1"
@@ -34,18 +34,6 @@ class ChainCheck(StrEnum):
     MALFORMED = "malformed"
 
 
-def _material(
-    previous: str,
-    topic: str,
-    originator_id: UUID,
-    version: int,
-    timestamp: datetime,
-    fields: Mapping[str, Any],
-) -> bytes:
-    parts = (previous, topic, str(originator_id), str(version), timestamp.isoformat())
-    return "|".join((*parts, canonical(fields))).encode("utf-8")
-
-
 def keyed_chain(
     key: bytes,
     key_id: str,
@@ -56,8 +44,8 @@ def keyed_chain(
     timestamp: datetime,
     fields: Mapping[str, Any],
 ) -> str:
-    material = _material(previous, topic, originator_id, version, timestamp, fields)
-    return f"{PREFIX}:{key_id}:{hmac_sha256(key, material)}"
+    covered = material(previous, topic, originator_id, version, timestamp, fields)
+    return f"{PREFIX}:{key_id}:{hmac_sha256(key, covered)}"
 
 
 def next_chain(
