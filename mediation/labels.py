@@ -279,6 +279,96 @@ ACCOUNT_CHANGE: Final[dict[str, str]] = {
 }
 
 
+# --- the case page's next-step panel (issue 12; mediation.next_step) -----------------------
+
+NEXT_STEP: Final[dict[str, str]] = {
+    "assess": "委托调解审查",
+    "decide_acceptance": "作出受理决定",
+    "hearing": "仲裁审理并结案",
+    "sever_confirmation": "分案：分出确认劳动关系请求",
+    "consents": "记录双方调解意愿",
+    "entrust_pre_filing": "委托调解（立案前，暂缓受理）",
+    "entrust_post_filing": "委托调解（立案后）",
+    "assign_mediator": "指派调解员",
+    "record_session": "组织调解会谈",
+    "sign_agreement": "签订调解协议书",
+    "sign_agreement_late": "逾期仍可签订调解协议书",
+    "fail_window_lapsed": "调解期限届满：记录调解不成",
+    "record_performance": "记录协议履行",
+    "record_performance_late": "逾期履行仍可记录",
+    "fail_not_performed": "协议到期未履行：记录调解不成",
+    "apply_review": "双方共同申请仲裁审查",
+    "decide_review": "仲裁审查受理决定",
+    "issue_statement": "出具仲裁调解书",
+    "issue_statement_post": "出具仲裁调解书",
+    "serve_statement": "调解书送达签收",
+    "verify_performance": "回访核实履行情况",
+    "close_after_success": "调解结案",
+    "acceptance_after_failure": "恢复受理审查：作出受理决定",
+    "award_after_failure": "恢复仲裁审理并结案",
+}
+
+NEXT_STEP_WHY: Final[dict[str, str]] = {
+    "assess": "审查是否属于仲裁范围、符合受理条件、适宜调解，并写明理由。",
+    "decide_acceptance": "不委托调解的，在受理审查期限内决定受理或不予受理（《劳动争议调解仲裁法》第29条）。",
+    "hearing": "不委托调解的，由仲裁庭审理，在审理期限内裁决结案（《劳动争议调解仲裁法》第43条）。",
+    "sever_confirmation": "因确认劳动关系发生的争议不得委托调解；分出该项请求后，其余请求方可委托。",
+    "consents": "双方当事人均自愿调解方可委托；在一张表单中同时记录申请人和被申请人的意愿。",
+    "entrust_pre_filing": "审查符合条件且双方同意：选择工作室委托调解，受理审查暂停。",
+    "entrust_post_filing": "已受理的案件经双方同意委托调解，仲裁审理期限继续计算。",
+    "assign_mediator": "由工作室协调员或书记员从本工作室在册调解员中指派承办人。",
+    "record_session": "调解员组织双方调解，每次会谈都要记录。",
+    "sign_agreement": "达成一致的，双方当事人与调解员签名、调解组织盖章后协议生效（第14条）。",
+    "sign_agreement_late": "调解期限已过但尚未记录调解不成的，双方仍可签订协议。",
+    "fail_window_lapsed": "调解期限内未达成协议的，记录调解不成，案件回到仲裁程序。",
+    "record_performance": "在协议履行期限内记录付款；全部履行完毕即为调解成功。",
+    "record_performance_late": "履行期限已过但尚未记录调解不成的，全部履行仍为调解成功。",
+    "fail_not_performed": "协议逾期未履行的，当事人可以依法申请仲裁（第15条）；记录调解不成。",
+    "apply_review": "协议生效后，双方可在申请期限内共同申请仲裁审查，由仲裁委员会出具仲裁调解书。",
+    "decide_review": "收到审查申请后，在期限内决定是否受理审查。",
+    "issue_statement": "审查受理后，在审查期限内审查完毕并出具仲裁调解书。",
+    "issue_statement_post": "立案后调解达成协议的，仲裁庭可以直接制作仲裁调解书。",
+    "serve_statement": "仲裁调解书经双方当事人签收后发生法律效力（第42条）；逐一记录签收。",
+    "verify_performance": "由书记员或工作室协调员回访核实（本案调解员不得自行核实），核实后计发成功补贴。",
+    "close_after_success": "立案后调解成功的，以调解书或申请人撤回结案；审理期限至结案时止。",
+    "acceptance_after_failure": "立案前调解不成的，暂缓受理结束，在剩余的受理审查期限内作出决定。",
+    "award_after_failure": "立案后调解不成的，仲裁庭恢复审理，在审理期限内裁决结案。",
+}
+
+ENDED: Final[dict[str, str]] = {
+    "not_accepted": "已决定不予受理，仲裁程序结束；申请人可以就该争议向人民法院提起诉讼（第29条）。",
+    "closed": "本案已结案，无需再办理。",
+    "succeeded": "调解成功，无需再办理。",
+}
+
+DEADLINE_STATE: Final[dict[str, str]] = {
+    "on_time": "按期",
+    "due_soon": "即将到期",
+    "overdue": "已超期",
+}
+
+# one line beside each route of the entrustment form ({window}: the policy's window)
+ROUTE_HINT: Final[dict[str, str]] = {
+    "pre_filing": "尚未受理的案件先行调解，受理审查暂停（暂缓受理）；调解期限为委托之日起{window}，"
+    "经双方同意可延长一次。",
+    "post_filing": "已受理的案件经双方同意委托调解；调解期限为双方同意之日起{window}，"
+    "仲裁审理期限继续计算。",
+}
+
+DAY_UNIT: Final[dict[str, str]] = {"calendar": "日", "working": "个工作日"}
+
+# event fields that are only worth showing when true (the timeline hides them when false)
+QUIET_FLAGS: Final[frozenset[str]] = frozenset(
+    {
+        "ends_mediation",
+        "limitation_warning",
+        "restores_agreement",
+        "needs_verification",
+        "reversed",
+    }
+)
+
+
 def label(table: dict[str, str], code: object) -> str:
     """The Chinese label of a code, or the code itself when unknown."""
     if code is None:
