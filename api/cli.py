@@ -45,6 +45,7 @@ def users_add(
     studio: Annotated[str | None, typer.Option(help="studio id (coordinators, mediators)")] = None,
     mediator: Annotated[str | None, typer.Option(help="mediator id (mediators)")] = None,
     replace: Annotated[bool, typer.Option(help="overwrite an existing user")] = False,
+    name: Annotated[str, typer.Option(help="the person's name, shown on the pages")] = "",
 ) -> None:
     """Create a user; the password is read from standard input."""
     password = _read_password("Password")
@@ -64,6 +65,7 @@ def users_add(
             mediator_id=mediator_id,
             replace=replace,
             actor=cli_actor(),
+            display_name=name,
         )
     typer.echo(f"user {user.username} ({user.role.value}, {user.region_code}) saved")
 

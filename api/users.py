@@ -53,6 +53,11 @@ class User:
 class Account:
     user: User
     disabled: bool
+    display_name: str = ""  # the person's name (issue 12); "" when none was given
+
+    @property
+    def shown_name(self) -> str:
+        return self.display_name or self.user.username
 
 
 @dataclass(frozen=True)
@@ -133,6 +138,7 @@ class UserStore:
             sa.Column("credential_version", sa.Integer(), nullable=False),
             sa.Column("disabled_at", sa.DateTime(timezone=True), nullable=True),
             sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True),
+            sa.Column("display_name", sa.String(64), nullable=False, server_default=""),
         )
         self.changes = sa.Table(
             "account_changes",
@@ -183,9 +189,13 @@ class UserStore:
         mediator_id: UUID | None = None,
         replace: bool = False,
         actor: str = "system",
+        display_name: str = "",
     ) -> User:
         """Create an account, or with ``replace`` change an existing one (all recorded)."""
         username = username.strip()
+        display_name = display_name.strip()
+        if len(display_name) > 64 or not display_name.isprintable():
+            raise UserError("a display name is at most 64 printable characters")
         if not (1 <= len(username) <= 64) or not username.isprintable() or " " in username:
             raise UserError("a username is 1 to 64 printable characters without spaces")
         try:
@@ -222,6 +232,7 @@ class UserStore:
                         updated_at=now,
                         credential_version=version,
                         disabled_at=None,
+                        display_name=display_name,
                         **values,
                     )
                 )
@@ -236,6 +247,7 @@ class UserStore:
                         updated_at=now,
                         credential_version=version,
                         **values,
+                        **({"display_name": display_name} if display_name else {}),
                     )
                 )
                 for field, change in (
@@ -328,6 +340,14 @@ class UserStore:
         with self.engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
         return [_account(r) for r in rows]
+
+    def display_names(self) -> dict[str, str]:
+        """username → the person's name, for the accounts that have one (a small table)."""
+        self.ensure_table()
+        t = self.table
+        query = sa.select(t.c.username, t.c.display_name).where(t.c.display_name != "")
+        with self.engine.connect() as conn:
+            return {str(u): str(n) for u, n in conn.execute(query)}
 
     def get(self, username: str) -> User | None:
         account = self.account(username)
@@ -500,7 +520,11 @@ def _account(row: Any) -> Account:
         mediator_id=UUID(row["mediator_id"]) if row["mediator_id"] else None,
         credential_version=int(row["credential_version"]),
     )
-    return Account(user=user, disabled=row["disabled_at"] is not None)
+    return Account(
+        user=user,
+        disabled=row["disabled_at"] is not None,
+        display_name=str(row.get("display_name") or ""),
+    )
 
 
 def changes_text(changes: Sequence[AccountChange]) -> list[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import typing
-from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -25,7 +24,6 @@ from api.pages.common import (
     actor,
     authorize_case,
     check_origin,
-    deadline_class,
     local_time,
     may,
     page_user,
@@ -34,12 +32,15 @@ from api.pages.common import (
     require,
     runtime,
 )
-from api.pages.reads import eligible_studios, studio_names
+from api.pages.names import case_title, deadline_row, person, region_name
+from api.pages.reads import eligible_studios, mediator_names, studio_load, studio_names
 from api.users import User
 from api.views import case_view, history_event
 from mediation import commands as C
-from mediation import transitions
+from mediation import labels as L
+from mediation import next_step
 from mediation.application import CommandContext
+from mediation.calendar import HolidayCalendar
 from mediation.case import Case
 from mediation.commands import CaseCommand
 from mediation.errors import DomainError, NotFound, ValidationFailed
@@ -50,12 +51,12 @@ from mediation.values import (
     Claim,
     ClaimCategory,
     FailureReason,
+    Party,
     RespondentInput,
-    ReviewState,
+    Role,
     Route,
     Status,
     StudioKind,
-    SuccessBranch,
     WorkerCategory,
 )
 
@@ -143,45 +144,65 @@ def load_case(request: Request, user: User, raw_id: str, action: str) -> Case:
     return case
 
 
+BEFORE_MEDIATION = (Status.RECEIVED, Status.ACCEPTED, Status.MEDIATION_FAILED)
+CONSENTS = "consents"  # both parties' consent in one form (record_consent twice)
+# forms whose effect cannot be undone: a ticked confirmation is required (also without JS)
+CONFIRM = frozenset({"failure", "retraction", "consent"})
+# success messages of forms that are not a row of api.commands
+DONE = {CONSENTS: "双方调解意愿", "intake": "收案登记"}
+
+
 def available(user: User, case: Case) -> list[str]:
-    """The forms this user may use on this case now: the API's matrix, the state table and
-    the case's own rules (``_OFFERED``)."""
+    """The forms this user may use on this case now: the API's matrix and what makes sense
+    in the case as it stands (``mediation.next_step.possible``, the panel's own source)."""
+    can = next_step.possible(case)
     out = []
     for c in BY_FORM.values():
+        if c.command.command_name not in can:
+            continue
         if not may(user, c.action, mediator_id=case.mediator_id, studio_id=case.studio_id):
             continue
         if c.action in authz.SELF_CERTIFICATION and user.mediator_id == case.mediator_id:
             continue
-        allowed = any(transitions.allowed(t, case.status, case.route) for t in c.transitions)
-        offered = _OFFERED.get(c.form)
-        if allowed and _review_fits(c.form, case) and (offered is None or offered(case)):
-            out.append(c.form)
+        out.append(c.form)
+    if "consent" in out and case.status in BEFORE_MEDIATION:
+        # before a mediation both parties are asked at once; during one, the single form
+        # records a withdrawal (which ends the mediation)
+        out[out.index("consent")] = CONSENTS
     return out
 
 
-def _review_fits(form: str, case: Case) -> bool:
-    """v1.1 rule 6: the review forms only where the review stage allows them."""
-    state = case.review_state
-    if form == "review":
-        return case.route is not Route.PRE_FILING or state is None
-    if form == "review_decision":
-        return state is ReviewState.APPLIED
-    if form == "review_withdrawal":
-        return state in (ReviewState.APPLIED, ReviewState.ACCEPTED)
-    if form == "statement" and case.route is Route.PRE_FILING:
-        return state in (ReviewState.APPLIED, ReviewState.ACCEPTED)
-    return True
+def form_of(command: str, forms: list[str]) -> str | None:
+    """The form (of ``forms``) that records a case command."""
+    if command == "record_consent" and CONSENTS in forms:
+        return CONSENTS
+    for form in forms:
+        row = BY_FORM.get(form)
+        if row is not None and row.command.command_name == command:
+            return form
+    return None
 
 
-# law-a (issue 15): forms the state table allows but the case's rules would refuse
-_OFFERED: dict[str, Callable[[Case], bool]] = {
-    # rule 2: a signed agreement binds; neither giving nor withdrawing consent is possible
-    "consent": lambda case: case.status is not Status.AGREEMENT_SIGNED,
-    # rule 4: only a success by complete performance, once
-    "verification": lambda case: (
-        case.outcome is SuccessBranch.PERFORMANCE and case.performance_verified_on is None
-    ),
-}
+ROLE_SHORT = {Role.CLERK: "书记员", Role.COORDINATOR: "工作室协调员", Role.MEDIATOR: "调解员"}
+
+
+def panel(case: Case, today: date, calendar: HolidayCalendar, forms: list[str]) -> dict[str, Any]:
+    """The "下一步" panel: the next legal step(s), who does each, its deadline, a way there."""
+    p = next_step.plan(case, today)
+    steps = []
+    for s in p.steps:
+        form = form_of(s.command, forms)
+        steps.append(
+            {
+                "key": s.key,
+                "title": label(L.NEXT_STEP, s.key),
+                "why": label(L.NEXT_STEP_WHY, s.key),
+                "by": "、".join(ROLE_SHORT.get(r, label(L.ROLE, r)) for r in s.by),
+                "deadline": deadline_row(s.deadline, today, calendar) if s.deadline else None,
+                "form": form,
+            }
+        )
+    return {"steps": steps, "ended": label(L.ENDED, p.ended) if p.ended else None}
 
 
 def failure_reasons(case: Case, today: date) -> list[str]:
@@ -196,13 +217,17 @@ def failure_reasons(case: Case, today: date) -> list[str]:
     return [r.value for r in FailureReason]
 
 
-def _region_name(code: str) -> str:
-    r = get_region(code)
-    return f"{r.name}（{code}）" if r else code
+def _shown(key: str, value: Any) -> bool:
+    """A timeline field worth showing: not empty, and a quiet flag only when it is set."""
+    if value is None or (isinstance(value, (str, list, dict)) and not value):
+        return False
+    return not (key in L.QUIET_FLAGS and value is False)
 
 
 def _event_rows(request: Request, case: Case, mask: bool) -> list[dict[str, Any]]:
-    app = runtime(request).app
+    rt = runtime(request)
+    app = rt.app
+    people = rt.users.display_names()
     rows = []
     for entry in app.history(case.id):
         ev = history_event(entry, reveal=app.personal.reveal, mask=mask)
@@ -211,10 +236,11 @@ def _event_rows(request: Request, case: Case, mask: bool) -> list[dict[str, Any]
                 "position": ev.position,
                 "type": ev.type,
                 "recorded_at": local_time(ev.recorded_at),
-                "actor": ev.actor,
+                "actor": person(people, ev.actor),
+                "login": ev.actor,
                 "actor_role": ev.actor_role,
                 "on": ev.on.isoformat() if ev.on else "",
-                "data": {k: v for k, v in ev.data.items() if v not in (None, "", [], {})},
+                "data": {k: v for k, v in ev.data.items() if _shown(k, v)},
             }
         )
     return rows
@@ -243,6 +269,7 @@ def case_page(
         integrity=case_integrity(rt.app, case.id),
     )
     forms = available(user, case)
+    calendar = rt.app.calendars.current()
     # brief §8 rules 10, 11: never an arbitration outpost; a transfer goes elsewhere
     studios = [
         s
@@ -251,6 +278,7 @@ def case_page(
     ]
     if "entrust" not in forms and "transfer" not in forms:
         studios = []
+    load = studio_load(rt, today) if studios else {}
     mediators: list[Any] = []
     studio_name = None
     if case.studio_id is not None:
@@ -258,32 +286,42 @@ def case_page(
             studio = rt.app.get_studio(case.studio_id)
             studio_name = studio.name
             mediators = studio.active_mediators(today)
-            mediator_name = {m.mediator_id: m.name for m in studio.roster.values()}
         except DomainError:
-            mediator_name = {}
-    else:
-        mediator_name = {}
+            pass
     names = studio_names(rt)
-    deadlines = [
-        {
-            "kind": d.kind,
-            "due_on": d.due_on.isoformat(),
-            "overdue": d.overdue,
-            "css": deadline_class(d.due_on, d.overdue, today),
-            "days": (d.due_on - today).days,
-            "uncovered": d.calendar_uncovered,
-        }
-        for d in view.deadlines
-    ]
+    mediator_name = mediator_names(rt)
+    deadlines = [deadline_row(d, today, calendar) for d in case.deadlines(today)]
+    uncovered = {(d.kind, d.due_on.isoformat()) for d in view.deadlines if d.calendar_uncovered}
+    for d in deadlines:
+        d["uncovered"] = (d["kind"], d["due_on"]) in uncovered
+    policy = rt.app.policy_on(today)
+    route_hints = {
+        route.value: label(L.ROUTE_HINT, route.value).format(
+            window=f"{period.days} {label(L.DAY_UNIT, period.unit.value)}"
+        )
+        for route, period in (
+            (Route.PRE_FILING, policy.pre_filing_window),
+            (Route.POST_FILING, policy.post_filing_window),
+        )
+    }
+    consents = {
+        p.value: case.consents.get(p)
+        for p in Party
+        if case.consents.get(p) is not None
+        and case.consents[p].round >= case.mediations_ended  # this mediation's
+    }
     return render(
         request,
         "case.html",
         {
             "case": view,
-            "region_name": _region_name(case.region_code),
+            "title": case_title(view),
+            "region": region_name(case.region_code),
             "deadlines": deadlines,
+            "next": panel(case, today, calendar, forms),
             "events": _event_rows(request, case, mask),
             "forms": forms,
+            "confirm": CONFIRM,
             "studios": studios,
             "mediators": mediators,
             "studio_name": studio_name,
@@ -291,9 +329,16 @@ def case_page(
             "mediator_names": {str(k): v for k, v in mediator_name.items()},
             "studio_names": {str(k): v for k, v in names.items()},
             "studio_options": [
-                (str(s.studio_id), f"{s.name}（{s.region_name}，{label(STUDIO_KIND, s.kind)}）")
+                (
+                    str(s.studio_id),
+                    f"{s.name}（{s.region_name}，{label(STUDIO_KIND, s.kind)}）"
+                    f" · 在办 {load[s.studio_id].open_cases if s.studio_id in load else 0} 件"
+                    f" · 调解员 {load[s.studio_id].mediators if s.studio_id in load else 0} 名",
+                )
                 for s in studios
             ],
+            "route_hints": route_hints,
+            "this_round_consents": consents,
             "mediator_options": [
                 (str(m.mediator_id), f"{m.name}（{label(QUALIFICATION, m.qualification)}）")
                 for m in mediators
@@ -301,34 +346,54 @@ def case_page(
             "error": error,
             "open_form": open_form,
             "values": values or {},
-            "done": BY_FORM[done].title if done is not None and done in BY_FORM else None,
+            "done": _done_title(done),
             "today": today.isoformat(),
             "form_key": uuid4().hex,
             "categories": [c.category.value for c in case.claims],
             "failure_reasons": [
                 (r, label(FAILURE_REASON, r)) for r in failure_reasons(case, today)
             ],
+            "money_fields": MONEY_FIELDS,
         },
         status=status,
         user=user,
     )
 
 
+MONEY_FIELDS = frozenset({"amount", "amount_paid"})
+
+
+def _done_title(done: str | None) -> str | None:
+    if done is None:
+        return None
+    if done in BY_FORM:
+        return BY_FORM[done].title
+    return DONE.get(done)
+
+
 @router.get("/cases/{case_id}", include_in_schema=False)
-def show_case(request: Request, case_id: str, done: str | None = None) -> Response:
+def show_case(
+    request: Request, case_id: str, done: str | None = None, open: str | None = None
+) -> Response:
     user = page_user(request)
     case = load_case(request, user, case_id, "case.read")
-    return case_page(request, user, case, done=done)
+    # ``open``: the form a next-step link leads to, opened (a link works without JS)
+    wanted = open if open in BY_FORM or open == CONSENTS else None
+    return case_page(request, user, case, done=done, open_form=wanted)
 
 
 @router.post("/cases/{case_id}/do/{name}", include_in_schema=False)
 async def run_command(request: Request, case_id: str, name: str) -> Response:
     user = page_user(request)
     check_origin(request)
+    form = await request.form()
+    if name == CONSENTS:
+        from starlette.concurrency import run_in_threadpool
+
+        return await run_in_threadpool(_consents_sync, request, user, case_id, form)
     command = BY_FORM.get(name)
     if command is None:
         raise PageError(404, "没有这项操作")
-    form = await request.form()
     return await _run(request, user, case_id, command, form)
 
 
@@ -352,6 +417,7 @@ def _run_sync(
         idempotency_key=f"web-{key}" if re.fullmatch(r"[0-9a-f]{32}", key) else None,
     )
     try:
+        require_confirmation(command.form, form)
         result = rt.app.execute(ctx, case.id, command_of(command, form))
     except DomainError as exc:
         current = rt.app.get_case(case.id)
@@ -367,9 +433,64 @@ def _run_sync(
     rt.after_write()
     back = F.text(form, "back", required=False)
     if back.startswith("/") and not back.startswith("//"):
-        return RedirectResponse(back, status_code=303)
+        joiner = "&" if "?" in back else "?"
+        return RedirectResponse(f"{back}{joiner}done={command.form}", status_code=303)
     # a severance's result is the new case
     return RedirectResponse(f"/cases/{result.id}?done={command.form}", status_code=303)
+
+
+def require_confirmation(name: str, form: FormData) -> None:
+    """A destructive form's confirmation box must be ticked (the browser asks too)."""
+    if name in CONFIRM and form.get("confirm") != "yes":
+        raise ValidationFailed("请勾选确认框后再提交：此项办理后不能撤销", field="confirm")
+
+
+def _consents_sync(request: Request, user: User, case_id: str, form: FormData) -> Response:
+    """Both parties' consent in one submission: each party given, refused or left as is."""
+    row = BY_FORM["consent"]
+    rt = runtime(request)
+    case = load_case(request, user, case_id, row.action)
+    key = F.text(form, "form_key", required=False)
+    version = F.version(form)
+    try:
+        wanted: list[C.RecordConsent] = []
+        for party in Party:
+            choice = F.text(form, f"{party.value}.given", required=False)
+            if choice in ("", "keep"):
+                continue
+            if choice not in ("true", "false"):
+                raise ValidationFailed("请选择同意或不同意", field=f"{party.value}.given")
+            wanted.append(
+                C.RecordConsent(
+                    party=party, given=choice == "true", on=F.day(form, f"{party.value}.on")
+                )
+            )
+        if not wanted:
+            raise ValidationFailed("请至少记录一方当事人的意愿", field="applicant.given")
+        for i, command in enumerate(wanted):
+            ctx = CommandContext(
+                actor(user),
+                expected_version=None if version is None else version + i,
+                idempotency_key=(
+                    f"web-{key}-{command.party.value}"
+                    if re.fullmatch(r"[0-9a-f]{32}", key)
+                    else None
+                ),
+            )
+            rt.app.execute(ctx, case.id, command)
+    except DomainError as exc:
+        rt.after_write()
+        return case_page(
+            request,
+            user,
+            rt.app.get_case(case.id),
+            status=status_of(exc),
+            error=refusal(exc),
+            open_form=CONSENTS,
+            values=F.values_of(form),
+        )
+    rt.after_write()
+    return RedirectResponse(f"/cases/{case.id}?done={CONSENTS}", status_code=303)
 
 
 # ---------------------------------------------------------------------- intake

@@ -22,6 +22,7 @@ from starlette.responses import RedirectResponse, Response
 from api import authz
 from api.deps import Runtime, runtime_of
 from api.errors import OUTAGE, ApiError
+from api.pages import names
 from api.users import User
 from mediation import labels
 from mediation.calendar import calendar_warning
@@ -226,6 +227,9 @@ def render(
         "percent": percent,
         "path": request.url.path,
         "calendar_warning": _calendar_warning(request, user),
+        "me": _person(request, user),
+        "case_title": names.case_title,
+        "region_name": names.region_name,
     }
     ctx.update(context)
     response = TEMPLATES.TemplateResponse(request, template, ctx, status_code=status)
@@ -244,6 +248,18 @@ class Refused:
     open_form: str
     values: dict[str, str]
     status: int = 422
+
+
+def _person(request: Request, user: User | None) -> str:
+    """The header's name: the account's person, a mediator's roster name, else the login."""
+    if user is None:
+        return ""
+    from api.pages.reads import person_name
+
+    try:
+        return person_name(runtime(request), user)
+    except OUTAGE:
+        return user.username
 
 
 def _calendar_warning(request: Request, user: User | None) -> str | None:

@@ -12,16 +12,20 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from api.deps import Runtime
+from api.pages.names import deadline_row, region_name
+from api.users import User
 from api.views import case_view
 from mediation import labels
 from mediation.errors import DomainError
 from mediation.regions import covers, get_region
-from mediation.values import active_on
+from mediation.values import Status, active_on
 from projections import worklists
-from projections.sql import organisation_tables
+from projections.sql import case_tables, organisation_tables
+
+OPEN_MEDIATION = (Status.ENTRUSTED, Status.IN_MEDIATION, Status.AGREEMENT_SIGNED)
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,53 @@ def studios(rt: Runtime) -> list[StudioRow]:
         )
         for r in rows
     ]
+
+
+@dataclass(frozen=True)
+class StudioLoad:
+    open_cases: int  # entrusted, in mediation or with an agreement awaiting performance
+    mediators: int  # on the roster on the day asked
+
+
+def studio_load(rt: Runtime, on: date) -> dict[UUID, StudioLoad]:
+    """Each studio's open cases and active mediators, for choosing a studio by caseload."""
+    cases = case_tables()["cases"].c
+    med = organisation_tables()["mediators"].c
+    open_q = (
+        select(cases.studio_id, func.count())
+        .where(cases.status.in_([s.value for s in OPEN_MEDIATION]), cases.studio_id.is_not(None))
+        .group_by(cases.studio_id)
+    )
+    med_q = (
+        select(med.studio_id, func.count())
+        .where(med.appointed_on <= on, (med.retired_on.is_(None)) | (med.retired_on > on))
+        .group_by(med.studio_id)
+    )
+    with rt.system.engine.connect() as conn:
+        open_by = {str(k): int(n) for k, n in conn.execute(open_q)}
+        med_by = {str(k): int(n) for k, n in conn.execute(med_q)}
+    return {
+        UUID(k): StudioLoad(open_by.get(k, 0), med_by.get(k, 0)) for k in set(open_by) | set(med_by)
+    }
+
+
+def mediator_names(rt: Runtime) -> dict[UUID, str]:
+    """Every mediator ever on a roster, by id (a small table)."""
+    med = organisation_tables()["mediators"].c
+    with rt.system.engine.connect() as conn:
+        return {UUID(str(i)): str(n) for i, n in conn.execute(select(med.mediator_id, med.name))}
+
+
+def person_name(rt: Runtime, user: User) -> str:
+    """The person behind a login: the account's name, a mediator's roster name, the login."""
+    account = rt.users.account(user.username)
+    if account is not None and account.display_name:
+        return account.display_name
+    if user.mediator_id is not None:
+        name = mediator_names(rt).get(user.mediator_id)
+        if name:
+            return name
+    return user.username
 
 
 def studio_names(rt: Runtime) -> dict[UUID, str]:
@@ -122,13 +173,12 @@ def case_rows(rt: Runtime, ids: list[UUID], *, mask: bool) -> list[dict[str, Any
         view = case_view(case, today, calendar=calendar, reveal=rt.app.personal.reveal, mask=mask)
         due = sorted(view.deadlines, key=lambda d: d.due_on)
         first = due[0] if due else None
-        region = get_region(view.region_code)
         out.append(
             {
                 "case_id": str(view.case_id),
                 "short_id": str(view.case_id)[:8],
                 "status": view.status,
-                "region": region.name if region else view.region_code,
+                "region": region_name(view.region_code),
                 "received_on": view.received_on.isoformat(),
                 "applicant": view.applicant.name,
                 "respondent": view.respondent.name,
@@ -140,6 +190,7 @@ def case_rows(rt: Runtime, ids: list[UUID], *, mask: bool) -> list[dict[str, Any
                 "studio": names.get(view.studio_id, "") if view.studio_id else "",
                 "deadline": first,
                 "deadline_days": (first.due_on - today).days if first else None,
+                "due": deadline_row(first, today, calendar) if first else None,
                 "route": view.route,
                 "limitation_warning": view.limitation_warning,
             }

@@ -45,7 +45,11 @@ def _studio() -> tuple[Studio, object]:
         established_on=date(2024, 1, 1),
     )
     mediator_id = studio.appoint_mediator(
-        actor=ADMIN, policy=POLICY, name="王调解", qualification="lawyer", appointed_on=date(2024, 1, 2)
+        actor=ADMIN,
+        policy=POLICY,
+        name="王调解",
+        qualification="lawyer",
+        appointed_on=date(2024, 1, 2),
     )
     return studio, mediator_id
 
@@ -178,7 +182,9 @@ def test_no_mediation_when_unsuitable_or_a_party_says_no() -> None:
 
 def test_a_confirmation_claim_is_severed_first() -> None:
     case = consented(
-        assessed(received(ClaimCategory.LABOUR_RELATIONSHIP_CONFIRMATION, ClaimCategory.REMUNERATION))
+        assessed(
+            received(ClaimCategory.LABOUR_RELATIONSHIP_CONFIRMATION, ClaimCategory.REMUNERATION)
+        )
     )
     p = plan(case, START)
     assert keys(p) == ["sever_confirmation", "decide_acceptance"]
