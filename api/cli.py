@@ -23,7 +23,7 @@ from api.users import UserError, UserStore, changes_text
 from importer import cli as importer_cli
 from mediation.settings import get_settings
 from projections.cli import register as register_read_model_commands
-from projections.demo import generate
+from projections.demo import generate, seats
 
 cli = typer.Typer(help="Labour-dispute mediation case system (裁调对接).", no_args_is_help=True)
 users_cli = typer.Typer(help="Manage users.", no_args_is_help=True)
@@ -135,21 +135,39 @@ def users_history(
             typer.echo(line)
 
 
+DEMO_NAMES = {
+    "admin": "孙立新",
+    "clerk": "刘晓燕",
+    "coordinator": "陈建国",
+    "auditor": "周敏",
+}
+
+
 def load_demo(system: Any, store: UserStore, cases: int = 300, seed: int = 7) -> None:
-    """Load the demo province and create one demo user per role, printing them."""
-    summary = generate(system, cases=cases, seed=seed, progress=True)
+    """Load the demo province and create one demo user per role, printing them: the clerk
+    in Wuhan, the mediator with the most open cases there, their studio's coordinator."""
+    summary = generate(system, cases=cases, seed=seed, progress=True, recent=max(cases // 10, 12))
     region = str(summary.first_studio_region)
     province = region[:2] + "0000"
-    studio_id = summary.studio_ids[0] if summary.studio_ids else None
-    mediator_id = summary.mediator_ids[0] if summary.mediator_ids else None
-    if studio_id is not None:  # a mediator of that studio still on its roster today
-        active = system.app.get_studio(studio_id).active_mediators(system.today())
-        mediator_id = active[0].mediator_id if active else mediator_id
+    seat = seats(system, system.today())
+    studio_id = seat.studio_id or (summary.studio_ids[0] if summary.studio_ids else None)
+    mediator_id = seat.mediator_id
+    mediator_name = ""
+    if studio_id is not None:
+        studio = system.app.get_studio(studio_id)
+        active = studio.active_mediators(system.today())
+        if mediator_id is None and active:
+            mediator_id = active[0].mediator_id
+        mediator_name = next((m.name for m in active if m.mediator_id == mediator_id), "")
     typer.echo(f"\nDemo users (password for all: {DEMO_PASSWORD}):")
     for role in DEMO_ROLES:
         name = f"demo-{role}"
-        # admin and auditor see the whole province; the others act where the first studio is
-        where = province if role in ("admin", "auditor") else region
+        # admin and auditor see the whole province; the clerk Wuhan; the others their studio's
+        where = {
+            "admin": province,
+            "auditor": province,
+            "clerk": seat.clerk_region,
+        }.get(role, seat.studio_region if seat.studio_id else region)
         store.add(
             name,
             DEMO_PASSWORD,
@@ -159,6 +177,7 @@ def load_demo(system: Any, store: UserStore, cases: int = 300, seed: int = 7) ->
             mediator_id=mediator_id if role == "mediator" else None,
             replace=True,
             actor="demo",
+            display_name=mediator_name if role == "mediator" else DEMO_NAMES.get(role, ""),
         )
         typer.echo(f"  {name:<18} role={role:<12} region={where}")
 

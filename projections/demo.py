@@ -28,6 +28,7 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import func, select
 from tqdm import tqdm
 
 import mediation.case
@@ -44,9 +45,11 @@ from mediation.values import (
     Party,
     Role,
     Route,
+    Status,
     StudioKind,
     WorkerCategory,
 )
+from projections.sql import case_tables
 from projections.system import System
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -242,8 +245,13 @@ def generate(
     seed: int,
     progress: bool = True,
     end: date | None = None,
+    recent: int = 0,
 ) -> DemoSummary:
-    """Fill the store with ``cases`` cases (plus the studios and mediators they need)."""
+    """Fill the store with ``cases`` cases (plus the studios and mediators they need).
+
+    ``recent``: so many more cases received in Wuhan in the last two weeks, most of them
+    still open (their later steps fall after ``end``): work for the demo users' first pages.
+    """
     rng = random.Random(seed)
     app = system.app
     end = end or (system.today() - timedelta(days=1))
@@ -316,6 +324,10 @@ def generate(
         county = rng.choices(counties, weights=weights)[0]
         received_on = start + timedelta(days=rng.randint(30, 729))
         _plan_case(rng, app, index, county.code, received_on, end, plans, add)
+    wuhan = [c for c in counties if c.code.startswith(RECENT_CITY[:4])]
+    for index in range(cases, cases + recent):
+        received_on = end - timedelta(days=rng.randint(0, 14))
+        _plan_case(rng, app, index, rng.choice(wuhan).code, received_on, end, plans, add)
 
     steps.sort()
     clock = _DemoClock()
@@ -341,9 +353,47 @@ def generate(
         studio_ids=[p.id for p in registered if p.id is not None],
         mediator_ids=[m for p in registered for _, m in sorted(p.mediator_ids_by_index.items())],
         first_studio_region=registered[0].region_code if registered else "420000",
-        cases=cases,
+        cases=cases + recent,
         events_skipped=skipped,
     )
+
+
+RECENT_CITY = "420100"  # where the recent cases are received and the demo users sit
+
+
+@dataclass(frozen=True)
+class DemoSeats:
+    """Where the demo users sit so that each one's first page has work on it."""
+
+    clerk_region: str
+    studio_id: UUID | None
+    studio_region: str
+    mediator_id: UUID | None
+
+
+def seats(system: System, today: date) -> DemoSeats:
+    """The mediator with the most open cases among Wuhan's mediating studios (open today),
+    their studio, and Wuhan for the clerk."""
+    c = case_tables()["cases"].c
+    query = (
+        select(c.studio_id, c.mediator_id, func.count())
+        .where(
+            c.region_code.startswith(RECENT_CITY[:4]),
+            c.status.in_([Status.IN_MEDIATION.value, Status.AGREEMENT_SIGNED.value]),
+            c.mediator_id.is_not(None),
+        )
+        .group_by(c.studio_id, c.mediator_id)
+        .order_by(func.count().desc(), c.mediator_id)
+    )
+    with system.engine.connect() as conn:
+        rows = list(conn.execute(query))
+    for studio_id, mediator_id, _ in rows:
+        studio = system.app.get_studio(UUID(str(studio_id)))
+        if studio.kind is StudioKind.ARBITRATION_OUTPOST or not studio.active_on(today):
+            continue
+        if UUID(str(mediator_id)) in {m.mediator_id for m in studio.active_mediators(today)}:
+            return DemoSeats(RECENT_CITY, studio.id, studio.region_code, UUID(str(mediator_id)))
+    return DemoSeats(RECENT_CITY, None, RECENT_CITY, None)
 
 
 def _plan_case(

@@ -12,7 +12,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 
-from api.pages import audit, calendar, cases, stats, work
+from api.pages import admin, audit, calendar, cases, stats, work
 from api.pages.common import (
     STATIC_DIR,
     LoginRequired,
@@ -29,6 +29,7 @@ router.include_router(cases.router)
 router.include_router(stats.router)
 router.include_router(calendar.router)
 router.include_router(audit.router)
+router.include_router(admin.router)
 
 __all__ = ["mount", "router"]
 

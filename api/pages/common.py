@@ -192,7 +192,7 @@ NAV: dict[Role, list[tuple[str, str]]] = {
         ("/audit", "访问审计"),
     ],
     Role.ADMIN: [
-        ("/admin", "工作室"),
+        ("/admin", "工作室与账户"),
         ("/admin/calendar", "节假日安排"),
         ("/cases", "案件查询"),
         ("/audit", "访问审计"),

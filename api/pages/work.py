@@ -6,7 +6,6 @@ import contextlib
 import re
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Request
@@ -35,14 +34,13 @@ from api.pages.common import (
     safe_next,
 )
 from api.pages.reads import Page, case_rows, from_cursor, list_case_ids, studios
-from api.routes.auth import change_disabled
 from api.security import issue_token
 from api.users import NoSuchUser, User
 from mediation.application import CommandContext
-from mediation.errors import DomainError, NotFound
+from mediation.errors import DomainError, NotFound, ValidationFailed
 from mediation.organisation import QUALIFICATIONS, Studio
 from mediation.regions import region_prefix
-from mediation.values import Role, Status
+from mediation.values import Status
 from projections import worklists
 
 router = APIRouter()
@@ -314,6 +312,10 @@ def _retire_sync(
     studio = _load_studio(request, user, studio_id, "studio.retire")
     rt = runtime(request)
     try:
+        if form.get("confirm") != "yes":
+            raise ValidationFailed(
+                "解聘前请勾选确认框：解聘后该调解员不能再承办案件", field="confirm"
+            )
         rt.app.retire_mediator(
             CommandContext(actor(user), idempotency_key=_key(form)),
             studio.id,
@@ -326,87 +328,3 @@ def _retire_sync(
         return roster_page(request, user, studio_id, refused=refused)
     rt.after_write()
     return RedirectResponse(f"/roster?studio={studio.id}&done=retire", status_code=303)
-
-
-# ---------------------------------------------------------------------- admin
-
-
-@router.get("/admin", include_in_schema=False)
-def admin_home(request: Request, done: str = "", account: str = "") -> Response:
-    user = page_user(request)
-    require(user, "studio.list")
-    return _admin_page(request, user, done=done, done_account=account)
-
-
-def _admin_page(
-    request: Request,
-    user: User,
-    *,
-    done: str = "",
-    done_account: str = "",
-    error: dict[str, Any] | None = None,
-    status: int = 200,
-) -> Response:
-    accounts = []
-    notice = ""
-    if user.role is Role.ADMIN:  # the users section is an admin's only
-        accounts = [
-            a
-            for a in runtime(request).users.accounts(region_prefix(user.region_code))
-            if authz.in_jurisdiction(user, a.user.region_code)
-        ]
-        # the success message of post/redirect/get, only for an account shown in that state
-        if any(
-            a.user.username == done_account and a.disabled == (done == "disabled") for a in accounts
-        ) and done in ("disabled", "enabled"):
-            if done == "disabled":
-                notice = f"已停用账户 {done_account}：其已登录的会话立即失效，且不能再登录。"
-            else:
-                notice = f"已启用账户 {done_account}：可重新登录（停用前签发的令牌仍然无效）。"
-    return render(
-        request,
-        "admin.html",
-        {
-            "studios": _visible_studios(request, user),
-            "today_date": runtime(request).today(),
-            "accounts": accounts,
-            "show_accounts": user.role is Role.ADMIN,
-            "notice": notice,
-            "error": error,
-        },
-        status=status,
-        user=user,
-    )
-
-
-@router.post("/admin/users", include_in_schema=False)
-async def admin_account(request: Request) -> Response:
-    """Disable or enable an account: the API's rules (:func:`api.routes.auth.change_disabled`)."""
-    user = page_user(request)
-    check_origin(request)
-    form = await request.form()
-    return await run_in_threadpool(_admin_account_sync, request, user, form)
-
-
-def _admin_account_sync(request: Request, user: User, form: FormData) -> Response:
-    username = F.unchecked(form, "username")[:64]
-    do = F.unchecked(form, "do")
-    if do not in ("disable", "enable"):
-        raise PageError(422, "输入有误", "操作只能是停用或启用。")
-    disabled = do == "disable"
-    if user.role is Role.ADMIN and disabled and form.get("confirm") != "yes":
-        error = {"title": "请勾选确认后再停用", "detail": f"停用账户 {username} 前须确认。"}
-        return _admin_page(request, user, error=error, status=422)
-    try:
-        change_disabled(runtime(request), user, username, disabled)
-    except ApiError as exc:
-        if user.role is not Role.ADMIN:
-            raise from_api_error(exc) from None
-        if exc.code == "cannot_disable_self":
-            error = {"title": "不能停用自己的账户", "code": exc.code}
-        else:
-            page = from_api_error(exc)
-            error = {"title": page.title, "detail": f"账户：{username}", "code": exc.code}
-        return _admin_page(request, user, error=error, status=exc.status)
-    target = f"/admin?done={'disabled' if disabled else 'enabled'}&account={quote(username)}"
-    return RedirectResponse(target, status_code=303)
