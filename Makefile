@@ -2,6 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+PORT ?= 8000
 
 .PHONY: install run test test-sqlite test-postgres lint ci clean
 
@@ -13,9 +14,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## Install (first time), then serve the API and web pages on SQLite with a demo province.
+## Install (first time), then serve the API and web pages on SQLite with a demo province
+## on http://127.0.0.1:$(PORT) (`make run PORT=8080` for another port).
 run: install
-	$(VENV)/bin/mediation serve --demo
+	$(VENV)/bin/mediation serve --demo --port $(PORT)
 
 ## The whole test suite, on SQLite and on the local PostgreSQL.
 test: install

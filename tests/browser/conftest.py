@@ -30,8 +30,11 @@ FLAGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--lang=zh-CN",
 ]
 PASSWORD = "correct-horse-42"
+# the people behind the test accounts: pages show these, not the login names
+NAMES = {"clerk": "刘晓燕", "coordinator": "陈建国", "auditor": "周敏", "admin": "孙立新"}
 DEMO_CASES = int(os.environ.get("MEDIATION_BROWSER_DEMO_CASES", "400"))
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "screenshots"
@@ -72,7 +75,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     url = f"sqlite:///{folder / 'mediation.sqlite3'}"
     settings = Settings(database_url=url, secret_key="browser-test-secret-" + "x" * 20)
     system = System(url, settings=settings)
-    generate(system, cases=DEMO_CASES, seed=7, progress=False)
+    generate(system, cases=DEMO_CASES, seed=7, progress=False, recent=40)
     today = system.today()
 
     # the Wuhan city union workstation: covers every district of Wuhan
@@ -90,7 +93,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     )
 
     users = UserStore(url)
-    users.add("clerk", PASSWORD, role="clerk", region_code="420100")
+    users.add("clerk", PASSWORD, role="clerk", region_code="420100", display_name=NAMES["clerk"])
     users.add(
         "mediator",
         PASSWORD,
@@ -98,11 +101,17 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         region_code="420100",
         studio_id=studio.id,
         mediator_id=mediator.mediator_id,
-    )
+    )  # no name of its own: the roster's name is shown
     users.add(
-        "coordinator", PASSWORD, role="coordinator", region_code="420100", studio_id=studio.id
+        "coordinator",
+        PASSWORD,
+        role="coordinator",
+        region_code="420100",
+        studio_id=studio.id,
+        display_name=NAMES["coordinator"],
     )
-    users.add("auditor", PASSWORD, role="auditor", region_code="420000")
+    users.add("auditor", PASSWORD, role="auditor", region_code="420000", display_name="周敏")
+    users.add("admin", PASSWORD, role="admin", region_code="420100", display_name=NAMES["admin"])
     users.close()
 
     app = create_app(system, settings)

@@ -59,3 +59,23 @@ def performed(site: Site, case_id: UUID, amount: str = "8000.00") -> None:
         MEDIATOR, case_id, on=site.today, amount_paid=Decimal(amount), complete=True
     )
     site.system.catch_up()  # type: ignore[attr-defined]
+
+
+def by_statement(site: Site) -> UUID:
+    """A pre-filing agreement reviewed and confirmed by an arbitration mediation statement:
+    the case succeeds by the statement, served on nobody yet."""
+    case_id = agreed(site)
+    app = site.system.app  # type: ignore[attr-defined]
+    app.apply_review(CLERK, case_id, applied_on=site.today)
+    app.issue_statement(CLERK, case_id, issued_on=site.today, number="武劳人仲调字〔2026〕7号")
+    site.system.catch_up()  # type: ignore[attr-defined]
+    return case_id
+
+
+def received(site: Site) -> UUID:
+    """A new remuneration claim of 12800.00 received two days ago, nothing done yet."""
+    app = site.system.app  # type: ignore[attr-defined]
+    received_on = site.today - timedelta(days=2)
+    case = new_case(app, ClaimCategory.REMUNERATION, region_code="420102", received_on=received_on)
+    site.system.catch_up()  # type: ignore[attr-defined]
+    return case.id

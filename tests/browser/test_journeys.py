@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
 from tests.browser import given
-from tests.browser.conftest import SCREENSHOTS, Site
+from tests.browser.conftest import NAMES, SCREENSHOTS, Site
 from tests.support.factories import credit_code, resident_id
 
 CASE_URL = re.compile(r"/cases/([0-9a-f-]{36})")
@@ -36,9 +36,22 @@ def _shot(page: Page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}-full.png"), full_page=True)
 
 
-def test_clerk_takes_a_case_from_intake_to_entrustment(page_for, site: Site) -> None:  # type: ignore[no-untyped-def]
+def _step(page: Page, title: str) -> None:
+    """Follow the next-step panel: its first step is ``title``; take its "去办理" link."""
+    first = page.locator("#next-step .step").first
+    expect(first.locator(".step-title")).to_have_text(title)
+    first.get_by_role("link", name="去办理").click()
+
+
+def test_clerk_takes_a_case_from_intake_to_entrustment_in_three_submissions(
+    page_for, site: Site
+) -> None:  # type: ignore[no-untyped-def]
+    """The counted journey (issue 12): after the case exists, a new clerk follows the
+    next-step panel to entrustment in at most 4 form submissions (here 3)."""
     page: Page = page_for("clerk")
     expect(page.get_by_role("heading", name="我的待办")).to_be_visible()
+    expect(page.locator("header .person")).to_contain_text(NAMES["clerk"])
+    expect(page.locator("header .person")).to_contain_text("武汉市")
     _shot(page, "clerk-home")
     page.get_by_role("link", name="收案登记").first.click()
 
@@ -55,38 +68,70 @@ def test_clerk_takes_a_case_from_intake_to_entrustment(page_for, site: Site) -> 
     page.get_by_role("button", name="登记").click()
 
     expect(page.locator("#case-status")).to_have_text("已收案")
-    assert CASE_URL.search(page.url), page.url
-    expect(page.locator(".deadlines")).to_contain_text("受理审查期限")
+    found = CASE_URL.search(page.url)
+    assert found, page.url
+    case_id = found.group(1)
+    # from here on every form submission is counted
+    submissions: list[str] = []
+    page.on(
+        "request",
+        lambda r: submissions.append(r.url) if r.method == "POST" and "/do/" in r.url else None,
+    )
+    # a title, not a UUID; no version; the district by name; amounts in one format
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"案件 {case_id[:8]}")
+    head = page.locator(".case-head")
+    expect(head).to_contain_text("武汉市江岸区")
+    expect(head).not_to_contain_text("版本")
+    expect(page.locator("main")).not_to_contain_text(case_id)
+    expect(page.locator("#h-parties").locator("..")).to_contain_text("8,600.00 元")
+    expect(page.locator(".timeline")).to_contain_text("8,600.00 元")
+    expect(page.locator(".timeline")).to_contain_text("武汉市江岸区")
+    expect(page.locator(".timeline .actor").first).to_have_text(NAMES["clerk"])
+    # the panel: the first legal step, its deadline and its state in words
+    panel = page.locator("#next-step")
+    expect(panel).to_contain_text("受理审查期限")
+    expect(panel.locator(".due-state").first).to_have_text(re.compile("按期|即将到期|今日到期"))
+    expect(page.locator(".deadlines .due-state").first).to_be_visible()
 
-    _open(page, "委托调解审查")
+    _step(page, "委托调解审查")
     form = page.locator("#form-assess")
+    expect(page.locator("#form-assess")).to_have_attribute("open", "")
     for legend in ("属于仲裁范围", "符合受理条件", "适宜调解解决"):
         form.get_by_role("group", name=legend).get_by_label("是").check()
     form.get_by_label("审查理由").fill("拖欠劳动报酬，事实清楚，双方均愿调解")
     form.get_by_role("button", name="保存审查意见").click()
     expect(page.locator(".notice")).to_contain_text("委托调解审查")
 
+    # both consents in one form, one submission
+    _step(page, "记录双方调解意愿")
+    form = page.locator("#form-consents")
     for party in ("applicant", "respondent"):
-        _open(page, "当事人调解意愿")
-        form = page.locator("#form-consent")
-        form.get_by_label("当事人").select_option(party)
-        form.get_by_role("button", name="记录意愿").click()
-        expect(page.locator(".notice")).to_contain_text("当事人调解意愿")
+        form.locator(f"#consent-{party}").get_by_label("同意调解", exact=True).check()
+    form.get_by_role("button", name="记录双方意愿").click()
+    expect(page.locator(".notice")).to_contain_text("双方调解意愿")
+    expect(page.locator(".timeline .event[data-type=ConsentRecorded]")).to_have_count(2)
+    # no noise: the consent events do not say "结束调解 否"
+    expect(page.locator(".timeline")).not_to_contain_text("结束调解")
 
-    _open(page, "委托调解")
+    _step(page, "委托调解（立案前，暂缓受理）")
     form = page.locator("#form-entrust")
+    # each route explained in one line beside the choice; the one that fits is chosen
+    expect(form.locator("#route-hint-pre_filing")).to_contain_text("受理审查暂停")
+    expect(form.locator("#route-hint-post_filing")).to_contain_text("仲裁审理期限继续计算")
+    expect(form.get_by_label("立案前（暂缓受理）")).to_be_checked()
     options = form.get_by_label("受托工作室").locator("option").all_inner_texts()
-    assert any(site.studio_name in o for o in options), options
+    ours = [o for o in options if site.studio_name in o]
+    assert ours and re.search(r"在办 \d+ 件 · 调解员 \d+ 名", ours[0]), options
     assert not any("（已撤销" in o for o in options)
     form.get_by_label("受托工作室").select_option(str(site.studio_id))
-    form.get_by_label("调解途径").select_option("pre_filing")
     form.get_by_role("button", name="委托调解").click()
     expect(page.locator("#case-status")).to_have_text("已委托调解")
+    expect(page.locator(".notice")).to_contain_text("委托调解")
+    assert len(submissions) == 3, submissions  # at most 4 (issue 12, acceptance 4)
     timeline = page.locator(".timeline")
-    expect(timeline).to_contain_text("委托调解")
-    expect(timeline.locator(".actor").first).to_have_text("clerk")
     assert timeline.locator(".event").count() == 5  # received, assessed, 2 consents, entrusted
     expect(page.locator(".deadlines")).to_contain_text("调解期限")
+    expect(page.locator("#next-step .step-title").first).to_have_text("指派调解员")
 
 
 def test_coordinator_assigns_the_case_from_the_roster(page_for, site: Site) -> None:  # type: ignore[no-untyped-def]
@@ -101,7 +146,7 @@ def test_coordinator_assigns_the_case_from_the_roster(page_for, site: Site) -> N
     expect(page.locator(f'a[href="/cases/{case_id}"]')).to_have_count(0)
     page.goto(f"{site.base_url}/cases/{case_id}")
     expect(page.locator("#case-status")).to_have_text("调解中")
-    expect(page.locator(".timeline")).to_contain_text("coordinator")
+    expect(page.locator(".timeline")).to_contain_text(NAMES["coordinator"])
 
 
 def test_mediator_records_session_agreement_and_complete_performance(page_for, site: Site) -> None:  # type: ignore[no-untyped-def]
@@ -181,7 +226,7 @@ def test_auditor_sees_the_success_drills_down_and_downloads(page_for, site: Site
     row_link.click()
     expect(page.locator("#case-status")).to_have_text("调解成功")
     expect(page.locator(".timeline .event")).to_have_count(9)
-    expect(page.locator(".timeline")).to_contain_text("mediator")
+    expect(page.locator(".timeline")).to_contain_text(site.mediator_name)
     expect(page.locator("#actions")).to_have_count(0)  # read-only
     page.go_back()
     page.go_back()
