@@ -8,7 +8,7 @@ The session is the API's own bearer token (``api.security.issue_token``) kept in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -34,7 +34,6 @@ COOKIE = "mediation_session"
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = Jinja2Templates(directory=str(ROOT / "templates"))
 STATIC_DIR = ROOT / "static"
-NEAR_DAYS = 3  # a deadline this many days away or fewer is "near"
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -154,14 +153,6 @@ def safe_next(value: str | None) -> str:
 
 def login_redirect(next_url: str) -> RedirectResponse:
     return RedirectResponse("/login?next=" + quote(next_url, safe=""), status_code=303)
-
-
-def deadline_class(due_on: date, overdue: bool, today: date) -> str:
-    if overdue:
-        return "overdue"
-    if due_on - today <= timedelta(days=NEAR_DAYS):
-        return "near"
-    return "ok"
 
 
 def local_time(moment: datetime) -> str:
