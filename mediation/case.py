@@ -31,6 +31,7 @@ from mediation.calendar import (
     is_overdue,
 )
 from mediation.deadlines import open_deadlines
+from mediation.documents import DocumentKind, IssuedDocument, require_document_fits
 from mediation.envelope import ChainedAggregate, Envelope
 from mediation.errors import (
     InvalidTransition,
@@ -368,6 +369,7 @@ class Case(ChainedAggregate):
             case.status = Status.ACCEPTED if self.accepted else Status.NOT_ACCEPTED
             case.status_since = self.on
             case.accepted_on = self.on if self.accepted else None
+            case.acceptance_reason = self.reason
             case.acceptance_due_on = None
             case.award_due_on = self.award_due_on
 
@@ -444,6 +446,36 @@ class Case(ChainedAggregate):
             case.studio_id = self.studio_id
             case.mediator_id = None
 
+    class DocumentIssued(Event):
+        """A document (文书) was issued: its PDF's exact bytes are kept beside the events,
+        content-addressed by ``sha256`` (docs/adr/0011-document-bytes.md)."""
+
+        TOPIC = _T + "DocumentIssued"
+        class_version = 1
+        kind: str
+        document_number: str
+        document_id: UUID
+        sha256: str
+        pages: int
+        verification_code: str
+        issuing_body: str
+
+        def apply(self, case: Case) -> None:
+            case.documents.append(
+                IssuedDocument(
+                    document_id=self.document_id,
+                    kind=DocumentKind(self.kind),
+                    number=self.document_number,
+                    issued_on=self.on,
+                    sha256=self.sha256,
+                    pages=self.pages,
+                    verification_code=self.verification_code,
+                    issuing_body=self.issuing_body,
+                    issued_by=self.actor,
+                    case_version=self.originator_version,
+                )
+            )
+
     # ------------------------------------------------------------------ state
 
     def __init__(self) -> None:
@@ -494,6 +526,8 @@ class Case(ChainedAggregate):
         self.award_due_on: date | None = None
         self.award_extended: bool = False
         self.disposition: Disposition | None = None
+        self.documents: list[IssuedDocument] = []
+        self.acceptance_reason: str = ""
 
     def _end_mediation(self, on: date, acceptance_due_on: date | None) -> None:
         self.mediations_ended += 1
@@ -1009,6 +1043,54 @@ class Case(ChainedAggregate):
             reason=reason.strip(),
             **self.envelope(actor, on, policy),
         )
+
+    def issue_document(
+        self,
+        *,
+        actor: Actor,
+        policy: Policy,
+        on: date,
+        kind: DocumentKind,
+        document_id: UUID,
+        document_number: str,
+        sha256: str,
+        pages: int,
+        verification_code: str,
+        issuing_body: str,
+    ) -> None:
+        """Record an issued document; its rule (``mediation.documents``) decides the state."""
+        require_document_fits(kind, self)
+        rules.require_not_before(on, self.received_on, "the receipt of the case")
+        rules.require_not_before(on, self.document_fact_on(kind), "the fact it documents")
+        if len(sha256) != 64 or pages < 1:
+            raise ValidationFailed("the document's hash or page count is not valid")
+        self.trigger_event(
+            self.DocumentIssued,
+            kind=kind.value,
+            document_number=document_number,
+            document_id=document_id,
+            sha256=sha256,
+            pages=pages,
+            verification_code=verification_code,
+            issuing_body=issuing_body,
+            **self.envelope(actor, on, policy),
+        )
+
+    def document_fact_on(self, kind: DocumentKind) -> date:
+        """The date of the fact a document of ``kind`` states (it cannot be dated before)."""
+        K = DocumentKind
+        fact: date | None = {
+            K.MEDIATION_SUGGESTION: self.received_on,
+            K.ENTRUSTMENT_LETTER: self.entrusted_on,
+            K.MEDIATION_AGREEMENT: self.agreement.signed_on if self.agreement else None,
+            K.MEDIATION_ENDED_NOTICE: self.mediation_ended_on,
+            K.ACCEPTANCE_NOTICE: self.accepted_on,
+            K.NON_ACCEPTANCE_NOTICE: (
+                self.status_since if self.status is Status.NOT_ACCEPTED else None
+            ),
+            K.SERVICE_RECEIPT: max((d.issued_on for d in self.documents), default=None),
+        }[kind]
+        return fact or self.received_on
 
     # ------------------------------------------------------------------ helpers
 

@@ -132,6 +132,7 @@ EVENT: Final[dict[str, str]] = {
     "MediatorRecused": "调解员回避",
     "Transferred": "移送其他工作室",
     "PerformanceVerified": "履行情况回访核实",
+    "DocumentIssued": "制作文书",
 }
 
 # case commands, by their name in mediation.commands (the web pages' form titles)
@@ -234,6 +235,26 @@ FIELD: Final[dict[str, str]] = {
     "method": "核实方式",
     "note": "核实情况",
     "acceptance_resumes_on": "暂缓受理结束后的受理审查期限",
+    # documents (issue 17)
+    "kind": "文书种类",
+    "document_number": "文号",
+    "document_id": "文书",
+    "sha256": "SHA-256",
+    "pages": "页数",
+    "verification_code": "核验码",
+    "issuing_body": "制作机关",
+}
+
+# --- documents (issue 17): the seven kinds of contract v1.1 -----------------------------
+
+DOCUMENT_KIND: Final[dict[str, str]] = {
+    "mediation_suggestion": "调解建议书",
+    "entrustment_letter": "委托调解函",
+    "mediation_agreement": "劳动争议调解协议书",
+    "mediation_ended_notice": "终止调解告知书",
+    "acceptance_notice": "受理通知书",
+    "non_acceptance_notice": "不予受理通知书",
+    "service_receipt": "送达回证",
 }
 
 # --- law-a (issue 15) ---------------------------------------------------------------------
