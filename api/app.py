@@ -23,7 +23,7 @@ from api.holidays import calendar_out
 from api.integrity import IntegrityMonitor, readyz_integrity
 from api.logs import RequestContext
 from api.outage import DatabaseGate
-from api.routes import auth, cases, stats, studios
+from api.routes import auth, cases, documents, stats, studios
 from api.routes.common import json_response
 from api.schemas import HaltedView, Health, ProblemOut, Ready
 from api.security import LoginLimiter, TokenReader, with_keys
@@ -95,7 +95,14 @@ def create_app(system: SystemLike | None = None, settings: Settings | None = Non
     app.add_middleware(hygiene.BodyLimit, limit=settings.max_body_bytes)  # outermost
     hygiene.install_docs(app, settings)
 
-    for router in (auth.router, cases.router, studios.router, stats.router):
+    for router in (
+        auth.router,
+        cases.router,
+        documents.router,
+        documents.verify_router,
+        studios.router,
+        stats.router,
+    ):
         app.include_router(router)
 
     @app.get("/healthz", response_model=Health, tags=["operations"], summary="Process is up")

@@ -66,6 +66,8 @@ CLERK_COORD = _row(N, Y, N, Y, N)
 CLERK_MED = _row(N, Y, A, N, N)
 MEDIATOR = _row(N, N, A, N, N)
 AUDIT = _row(Y, N, N, N, Y)
+# a document's PDF shows the parties unmasked: never to an auditor (who sees them masked)
+DOCUMENT_READERS = _row(N, Y, A, Y, N)
 
 
 def _actions(*rows: tuple[str, str, dict[Role, Grant], str]) -> tuple[Action, ...]:
@@ -110,6 +112,11 @@ ACTIONS: tuple[Action, ...] = _actions(
     ("case.transfer", "POST /cases/{id}/transfer", CLERK, "Transfer to another studio"),
     ("case.performance_verification", "POST /cases/{id}/performance/verification", CLERK_COORD,
      "Verify complete performance (never the case's mediator)"),
+    ("case.document_issue", "POST /cases/{id}/documents", CLERK_MED,
+     "Issue a document (a mediator: agreement, ended notice)"),
+    ("case.documents", "GET /cases/{id}/documents", READERS, "List a case's documents"),
+    ("case.document_read", "GET /cases/{id}/documents/{doc}.pdf|.docx", DOCUMENT_READERS,
+     "Download a document (PDF as issued, DOCX)"),
     ("studio.list", "GET /studios", EVERYONE, "List studios"),
     ("studio.read", "GET /studios/{id}", EVERYONE, "Read a studio and its roster"),
     ("studio.create", "POST /studios", ADMIN, "Register a studio"),

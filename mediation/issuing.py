@@ -33,7 +33,7 @@ import cn2an
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
-from mediation import labels
+from mediation import identifiers, labels
 from mediation.case import Case
 from mediation.document_numbers import DocumentNumbers
 from mediation.document_store import DocumentFiles, FileRecord
@@ -139,12 +139,33 @@ class Reveal(Protocol):
     def __call__(self, data: Mapping[str, str]) -> dict[str, str]: ...
 
 
+_AGENT_KIND = {"lawyer": "律师", "union": "工会工作者", "relative": "近亲属", "other": ""}
+_PARTY_KEYS = ("name", "id_number", "phone", "address", "credit_code", "legal_representative")
+
+
 def _party(data: Mapping[str, Any], reveal: Reveal, role: str) -> dict[str, Any]:
+    """A party's particulars (Rules art. 29), every key present (the templates are strict)."""
     opened = reveal({k: v for k, v in data.items() if isinstance(v, str)})
-    out: dict[str, Any] = {**data, **opened}
+    out: dict[str, Any] = {k: "" for k in _PARTY_KEYS}
+    out.update({**data, **opened})
     out["role"] = role
-    if "worker_category" in out:
-        out["worker_category_label"] = labels.label(labels.WORKER, out["worker_category"])
+    out["worker_category_label"] = (
+        labels.label(labels.WORKER, out["worker_category"]) if out.get("worker_category") else ""
+    )
+    out.setdefault("worker_category", "")
+    out["gender"] = out["birth"] = ""
+    try:
+        born = identifiers.resident_birth_date(str(out["id_number"]))
+        out["birth"] = arabic_date(born)
+        out["gender"] = "男" if int(str(out["id_number"])[16]) % 2 else "女"
+    except (ValueError, IndexError):
+        pass
+    agent = out.get("agent")
+    if isinstance(agent, Mapping) and agent.get("name"):
+        kind = str(agent.get("kind", ""))
+        out["agent"] = {"name": agent["name"], "kind_label": _AGENT_KIND.get(kind, "")}
+    else:
+        out["agent"] = None
     return out
 
 

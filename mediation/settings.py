@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=1024 * 1024, ge=0, description="larger request bodies are refused (413)"
     )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="the address printed on documents for GET /verify/{code} (QR code)",
+    )
     api_docs: bool | None = Field(
         default=None, description="serve /docs and /redoc (default: not in production)"
     )
