@@ -77,9 +77,7 @@ class DocumentNumbers(Aggregate):
         return uuid5(_NS, f"{commission}|{category}|{year}")
 
     @classmethod
-    def start(
-        cls, commission: str, category: str, year: int, document_id: UUID
-    ) -> DocumentNumbers:
+    def start(cls, commission: str, category: str, year: int, document_id: UUID) -> DocumentNumbers:
         return cls._create(
             cls.Started,
             id=cls.id_for(commission, category, year),

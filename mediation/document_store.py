@@ -179,7 +179,9 @@ class DocumentFiles:
     def by_code(self, code: str) -> FileRecord | None:
         with self._transaction() as curs:
             curs.execute(
-                self._sql(f"SELECT {_COLUMNS} FROM {{s}}.document_files WHERE verification_code = ?"),
+                self._sql(
+                    f"SELECT {_COLUMNS} FROM {{s}}.document_files WHERE verification_code = ?"
+                ),
                 (code,),
             )
             row = curs.fetchone()

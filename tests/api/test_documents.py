@@ -144,7 +144,9 @@ def test_each_kind_is_issued_read_back_and_verified(world: World, kind: str) -> 
     assert history[-1]["type"] == "DocumentIssued"
     assert history[-1]["data"]["sha256"] == d["sha256"]
     # /verify: no login, the facts of issue, nothing personal
-    v = world.client.get(f"/verify/{d['verification_code']}", headers={"Accept": "application/json"})
+    v = world.client.get(
+        f"/verify/{d['verification_code']}", headers={"Accept": "application/json"}
+    )
     assert v.status_code == 200, v.text
     body = v.json()
     assert body["found"] is True

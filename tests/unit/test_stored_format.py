@@ -51,6 +51,7 @@ STABLE_TOPICS = {
             "MediatorRecused",
             "Transferred",
             "PerformanceVerified",  # law-a (issue 15)
+            "DocumentIssued",  # documents (issue 17)
         )
     },
     "Studio": {
@@ -59,6 +60,9 @@ STABLE_TOPICS = {
     },
     "IdempotencyRecord": {
         name: f"mediation.application.IdempotencyRecord.{name}" for name in ("Created", "Recorded")
+    },
+    "DocumentNumbers": {
+        name: f"mediation.document_numbers.{name}" for name in ("Created", "Started", "Taken")
     },
     "HolidayCalendarBook": {
         name: f"mediation.calendar.{name}" for name in ("Created", "Opened", "YearLoaded")
@@ -133,6 +137,7 @@ def test_every_event_class_has_a_v1_fixture_and_decodes() -> None:
             "stored_calendar_events_v1.json",
             "stored_review_events_v1.json",
             "stored_events_v1_1_agreement.json",
+            "stored_document_events_v1.json",
         )
         for record in json.loads((FIXTURES / name).read_text(encoding="utf-8"))
     ]
@@ -142,7 +147,7 @@ def test_every_event_class_has_a_v1_fixture_and_decodes() -> None:
         for q, cls in event_classes().items()
         if issubclass(cls, Envelope) and not q.endswith(".Created")
     }
-    assert len(expected) == 29
+    assert len(expected) == 30
     assert expected <= topics, f"no stored fixture for {sorted(expected - topics)}"  # type: ignore[operator]
     for record in records:
         event = app.mapper.to_domain_event(
@@ -157,7 +162,8 @@ def test_every_event_class_has_a_v1_fixture_and_decodes() -> None:
         assert event.originator_version == record["originator_version"]
         if record["topic"].startswith("mediation.case."):
             assert event.actor and event.on and event.policy_version  # type: ignore[attr-defined]
-            assert len(event.chain) == 64  # type: ignore[attr-defined]
+            chain = event.chain  # type: ignore[attr-defined]
+            assert len(chain) == 64 or chain.startswith("k1:")  # unkeyed (v1) or keyed
 
 
 def _event(record: dict[str, object]) -> object:
@@ -204,3 +210,17 @@ def test_v11_agreement_events_keep_their_new_fields() -> None:
     assert failed.reason_code == "declared_refusal"
     verified: Any = _event(v11[_C + "PerformanceVerified"])
     assert verified.method == "phone" and verified.actor_role == "clerk"
+
+
+def test_document_events_keep_what_was_issued() -> None:
+    """Issue 17: a DocumentIssued names kind, 文号, document, hash, pages, code and body;
+    the 文号 counter records the number and the document that took it."""
+    rows = _records("stored_document_events_v1.json")
+    issued: Any = _event(rows[_C + "DocumentIssued"])
+    assert issued.kind == "mediation_suggestion"
+    assert issued.document_number == "鄂武劳人仲建字〔2026〕第1号"
+    assert len(issued.sha256) == 64 and issued.pages >= 1
+    assert issued.issuing_body == "武汉市劳动人事争议仲裁委员会"
+    assert isinstance(issued.document_id, UUID) and len(issued.verification_code) == 14
+    taken: Any = _event(rows["mediation.document_numbers.Taken"])
+    assert taken.number == 2 and isinstance(taken.document_id, UUID)
