@@ -60,6 +60,8 @@ AUDITED: dict[str, str] = {
     "/api/v1/stats/caseload.xlsx": EXPORT,
     "/cases": CASE_LIST,
     "/cases/{case_id}": CASE_READ,  # the page shows the case with its history
+    "/cases/{case_id}/documents/{document_id}.pdf": DOCUMENT_READ,
+    "/cases/{case_id}/documents/{document_id}.docx": DOCUMENT_READ,
     "/clerk": CASE_LIST,  # the work queues list cases with their parties
     "/queue": CASE_LIST,
     "/roster": CASE_LIST,

@@ -12,7 +12,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 
-from api.pages import admin, audit, calendar, cases, stats, work
+from api.pages import admin, audit, calendar, cases, documents, stats, work
 from api.pages.common import (
     STATIC_DIR,
     LoginRequired,
@@ -25,6 +25,7 @@ from api.pages.common import (
 router = APIRouter(include_in_schema=False)
 router.include_router(work.router)
 router.include_router(cases.intake_router)
+router.include_router(documents.router)  # before /cases/{case_id}
 router.include_router(cases.router)
 router.include_router(stats.router)
 router.include_router(calendar.router)

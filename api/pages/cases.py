@@ -39,12 +39,13 @@ from api.views import case_view, history_event
 from mediation import commands as C
 from mediation import labels as L
 from mediation import next_step
+from mediation import documents
 from mediation.application import CommandContext
 from mediation.calendar import HolidayCalendar
 from mediation.case import Case
 from mediation.commands import CaseCommand
 from mediation.errors import DomainError, NotFound, ValidationFailed
-from mediation.labels import FAILURE_REASON, QUALIFICATION, STUDIO_KIND, label
+from mediation.labels import DOCUMENT_KIND, FAILURE_REASON, QUALIFICATION, STUDIO_KIND, label
 from mediation.regions import children, get_region, is_valid_region_code, region_prefix
 from mediation.values import (
     ApplicantInput,
@@ -149,7 +150,7 @@ CONSENTS = "consents"  # both parties' consent in one form (record_consent twice
 # forms whose effect cannot be undone: a ticked confirmation is required (also without JS)
 CONFIRM = frozenset({"failure", "retraction", "consent"})
 # success messages of forms that are not a row of api.commands
-DONE = {CONSENTS: "双方调解意愿", "intake": "收案登记"}
+DONE = {CONSENTS: "双方调解意愿", "intake": "收案登记", "document": "出具文书"}
 
 
 def available(user: User, case: Case) -> list[str]:
@@ -203,6 +204,36 @@ def panel(case: Case, today: date, calendar: HolidayCalendar, forms: list[str]) 
             }
         )
     return {"steps": steps, "ended": label(L.ENDED, p.ended) if p.ended else None}
+
+
+def document_context(user: User, case: Case) -> dict[str, Any]:
+    """The 文书 section: the documents issued, and the kinds this user may issue now."""
+    kinds: list[tuple[str, str]] = []
+    if may(user, "case.document_issue", mediator_id=case.mediator_id, studio_id=case.studio_id):
+        allowed = documents.issuable(case)
+        if user.role is Role.MEDIATOR:
+            allowed = [k for k in allowed if k in documents.MEDIATOR_KINDS]
+        kinds = [(k, label(DOCUMENT_KIND, k)) for k in allowed]
+    base = f"/cases/{case.id}/documents/"
+    return {
+        "documents": [
+            {
+                "kind": d.kind.value,
+                "title": label(DOCUMENT_KIND, d.kind),
+                "number": d.number,
+                "issued_on": d.issued_on.isoformat(),
+                "pages": d.pages,
+                "verification_code": d.verification_code,
+                "pdf": f"{base}{d.document_id}.pdf",
+                "docx": f"{base}{d.document_id}.docx",
+            }
+            for d in case.documents
+        ],
+        "document_kinds": kinds,
+        "may_download": may(
+            user, "case.document_read", mediator_id=case.mediator_id, studio_id=case.studio_id
+        ),
+    }
 
 
 def failure_reasons(case: Case, today: date) -> list[str]:
@@ -354,6 +385,7 @@ def case_page(
                 (r, label(FAILURE_REASON, r)) for r in failure_reasons(case, today)
             ],
             "money_fields": MONEY_FIELDS,
+            **document_context(user, case),
         },
         status=status,
         user=user,

@@ -142,6 +142,14 @@ ENDPOINTS: dict[str, tuple[str, str, Any, dict[str, str] | None]] = {
         {"on": D, "method": "phone", "note": "n"},
         None,
     ),
+    "case.document_issue": (
+        "POST",
+        "/api/v1/cases/{case}/documents",
+        {"kind": "mediation_agreement", "on": D},
+        None,
+    ),
+    "case.documents": ("GET", "/api/v1/cases/{case}/documents", None, None),
+    "case.document_read": ("GET", "/api/v1/cases/{case}/documents/{doc}.pdf", None, None),
     "studio.list": ("GET", "/api/v1/studios", None, {"region": "420100"}),
     "studio.read": ("GET", "/api/v1/studios/{studio}", None, None),
     "studio.create": (
@@ -188,6 +196,7 @@ EXTRA_ROUTES = {  # further routes guarded by an action already listed
     ("GET", "/api/v1/stats/caseload.csv"): "stats.caseload",
     ("GET", "/api/v1/stats/caseload.xlsx"): "stats.caseload",
     ("GET", "/api/v1/stats/coverage"): "stats.caseload",
+    ("GET", "/api/v1/cases/{case_id}/documents/{document_id}.docx"): "case.document_read",
 }
 BOUND = ("{case}", "{studio}")  # endpoints whose resource lives in a jurisdiction
 CREATES = {"case.create", "studio.create"}
@@ -252,7 +261,16 @@ def test_every_endpoint_role_and_jurisdiction_against_the_matrix(world: World) -
         ("mediator", {"mediator_id": str(world.mediator_id), "on": "2026-03-05"}),
     ):
         assert world.post(f"/api/v1/cases/{cid}/{path}", body).status_code == 200
-    ids = {"case": cid, "studio": str(world.studio_id), "mediator": str(world.mediator_id)}
+    letter = world.post(
+        f"/api/v1/cases/{cid}/documents", {"kind": "entrustment_letter", "on": "2026-03-05"}
+    )
+    assert letter.status_code == 201, letter.text
+    ids = {
+        "case": cid,
+        "studio": str(world.studio_id),
+        "mediator": str(world.mediator_id),
+        "doc": letter.json()["document_id"],
+    }
 
     doc = world.client.get("/openapi.json").json()
     served = {
@@ -266,7 +284,8 @@ def test_every_endpoint_role_and_jurisdiction_against_the_matrix(world: World) -
             m,
             p.replace("{case}", "{case_id}")
             .replace("{studio}", "{studio_id}")
-            .replace("{mediator}", "{mediator_id}"),
+            .replace("{mediator}", "{mediator_id}")
+            .replace("{doc}", "{document_id}"),
         ): a
         for a, (m, p, _, _) in ENDPOINTS.items()
     }
