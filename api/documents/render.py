@@ -116,7 +116,7 @@ def parse(lines: Iterable[str]) -> list[dict[str, Any]]:
         if m is None:
             out.append({"type": "p", "text": line.strip()})
             continue
-        kind, text = m.group(1), (m.group(2) or "").strip()
+        kind, text = m.group(1), (m.group(2) or "").strip(" \t")
         if kind == "=":
             out.append({"type": "title", "text": text})
         elif kind == "@date" and out and out[-1]["type"] == "sign":
@@ -125,7 +125,7 @@ def parse(lines: Iterable[str]) -> list[dict[str, Any]]:
             label, _, value = text.partition("|")
             if not out or out[-1]["type"] != "table":
                 out.append({"type": "table", "text": "", "rows": []})
-            out[-1]["rows"].append([label.strip(), value.strip()])
+            out[-1]["rows"].append([label.strip(" \t"), value.strip(" \t")])
         else:
             out.append({"type": kind.lstrip("@"), "text": text})
     return out
