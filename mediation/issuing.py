@@ -38,7 +38,7 @@ from mediation.case import Case
 from mediation.document_numbers import DocumentNumbers
 from mediation.document_store import DocumentFiles, FileRecord
 from mediation.documents import NUMBER_CATEGORY, STUDIO_KINDS, DocumentKind, IssuedDocument
-from mediation.errors import DomainError, NotFound
+from mediation.errors import DomainError, NotFound, VersionConflict
 from mediation.regions import city_of, get_region
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -287,6 +287,7 @@ class Rendered:
 
 Renderer = Callable[[Mapping[str, Any]], Rendered]
 
+_ATTEMPTS = 8  # saves of one issue (each ``_run`` is two)
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 
 
@@ -320,8 +321,6 @@ def issue_document(
     load = app._case_loader(ctx, case_id)
 
     def decide() -> tuple[Aggregate, list[Aggregate]]:
-        from mediation.errors import VersionConflict
-
         case = load()
         if ctx.expected_version is not None and case.version != ctx.expected_version:
             raise VersionConflict(
@@ -375,8 +374,17 @@ def issue_document(
         return case, [case, counter]
 
     params = {"kind": kind.value, "on": on}
-    case = cast(Case, app._run(ctx, "issue_document", case_id, params, decide))
-    return case, case.documents[-1]
+    # the counter is shared by every case of the commission: a busy one may lose the race
+    # more than the once ``_run`` retries; each try takes the next number afresh
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            case = cast(Case, app._run(ctx, "issue_document", case_id, params, decide))
+        except VersionConflict:
+            if ctx.expected_version is not None or attempt == _ATTEMPTS:
+                raise
+            continue
+        return case, case.documents[-1]
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _counter(
