@@ -261,7 +261,13 @@ class CasesView:
             )
         _count_received(batch, row, claims, 1)
 
-    @on(Case.Assessed, Case.StatementServed, Case.ReviewDecided, Case.ReviewWithdrawn)
+    @on(
+        Case.Assessed,
+        Case.StatementServed,
+        Case.ReviewDecided,
+        Case.ReviewWithdrawn,
+        Case.DocumentIssued,  # issue 17: a document counts in no figure
+    )
     def _no_figure(self, row: Row, batch: Batch, position: int, ev: Ev) -> None:
         """Changes no figure (the case's version only)."""
 
