@@ -37,9 +37,8 @@ from api.pages.reads import eligible_studios, mediator_names, studio_load, studi
 from api.users import User
 from api.views import case_view, history_event
 from mediation import commands as C
+from mediation import documents, next_step
 from mediation import labels as L
-from mediation import next_step
-from mediation import documents
 from mediation.application import CommandContext
 from mediation.calendar import HolidayCalendar
 from mediation.case import Case
