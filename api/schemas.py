@@ -438,6 +438,20 @@ class CaseView(BaseModel):
     integrity: Literal["ok", "problem"] = Field(
         "ok", description="problem: the tamper check found something wrong with its events"
     )
+    # v1.1, the official record (issue 17)
+    case_number: str | None = Field(
+        None,
+        description="the registration number (登记号) given at receipt, e.g. "
+        "武劳人仲登字〔2026〕第123号; null for a case recorded before numbers were given",
+    )
+    filing_number: str | None = Field(
+        None,
+        description="the arbitration 案号 given at acceptance, e.g. 武劳人仲案字〔2026〕第45号; "
+        "null until accepted (a case settled before filing never gets one)",
+    )
+    severed_from_number: str | None = Field(
+        None, description="a severed case: the number of the case it was severed from"
+    )
 
 
 class CaseList(BaseModel):

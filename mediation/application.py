@@ -25,7 +25,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import random
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -38,7 +40,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from eventsourcing.utils import strtobool
 
-from mediation import commands, rules
+from mediation import commands, numbering, rules
 from mediation.calendar import in_force
 from mediation.calendar_book import HolidayCalendars
 from mediation.case import Case
@@ -61,6 +63,7 @@ from mediation.errors import (
     VersionConflict,
 )
 from mediation.keystore import vault_of
+from mediation.numbering import NumberSequence
 from mediation.organisation import Studio
 from mediation.personal import sealing_with
 from mediation.policy import Policy, PolicyBook
@@ -73,6 +76,9 @@ from mediation.values import (
 log = logging.getLogger("mediation.application")
 
 CHINA = ZoneInfo("Asia/Shanghai")
+# how often a command that draws a case number may lose its number to a racing writer
+# before it gives up (each loss means another writer's number was stored: progress)
+NUMBERING_ATTEMPTS = 50
 
 
 @dataclass(frozen=True)
@@ -303,7 +309,8 @@ class MediationApplication(Application[UUID]):
         replayed = self._replay(ctx, fingerprint)
         if replayed is not None:
             return replayed
-        for attempt in (1, 2):
+        attempt, numbering_races = 1, 0
+        while True:
             with (
                 recording_with(self.clock),
                 in_force(self.calendars.current()),
@@ -323,12 +330,78 @@ class MediationApplication(Application[UUID]):
                 replayed = self._replay(ctx, fingerprint)
                 if replayed is not None:
                     return replayed
-                if ctx.expected_version is not None or attempt == 2:
+                if any(isinstance(a, NumberSequence) for a in to_save):
+                    # another writer took that number first (or changed the case): decide
+                    # again; the case's own version is checked again by ``decide``
+                    numbering_races += 1
+                    if numbering_races < NUMBERING_ATTEMPTS:
+                        log.info("command %s lost a number to a race; drawing again", command)
+                        time.sleep(random.uniform(0, 0.002 * numbering_races))
+                        continue
+                if ctx.expected_version is not None or attempt >= 2:
                     raise VersionConflict("another command changed the case first") from None
                 log.info("command %s lost a race; re-deciding once", command)
+                attempt += 1
                 continue
             return result
-        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _numbered(
+        self, actor: Actor, on: date, cases: Sequence[Case], parent: Case | None = None
+    ) -> list[Aggregate]:
+        """Give ``cases`` the numbers their pending events make due (``Case.numbers_due``),
+        each drawn from its sequence; returns the sequences to save with them (ADR 0011)."""
+        sequences: list[Aggregate] = []
+        for case in cases:
+            for kind in case.numbers_due():
+                policy = self.policy_on(on)
+                commission = numbering.commission_of(case.region_code, policy.numbering)
+                sequence = self._sequence(actor, policy, on, commission.code, kind, on.year)
+                number, text = sequence.issue(
+                    actor=actor, policy=policy, on=on, case_id=case.id, commission=commission
+                )
+                case.record_number(
+                    actor=actor,
+                    policy=policy,
+                    on=on,
+                    kind=kind,
+                    number=text,
+                    commission=commission.code,
+                    year=on.year,
+                    sequence=number,
+                    severed_from_number=parent.display_number if parent is not None else None,
+                )
+                sequences.append(sequence)
+        return sequences
+
+    def _sequence(
+        self,
+        actor: Actor,
+        policy: Policy,
+        on: date,
+        commission: str,
+        kind: numbering.NumberKind,
+        year: int,
+    ) -> NumberSequence:
+        """The sequence as stored now (from its last event only), or a new one."""
+        sequence_id = numbering.sequence_id(commission, kind, year)
+        last = next(iter(self.events.get(sequence_id, desc=True, limit=1)), None)
+        if last is None:
+            return NumberSequence.start(
+                actor=actor, policy=policy, on=on, commission=commission, kind=kind, year=year
+            )
+        return NumberSequence.resume(last, commission, kind, year)
+
+    def sequence(
+        self, commission: str, kind: numbering.NumberKind, year: int
+    ) -> NumberSequence | None:
+        """A sequence as stored (every event replayed), or None: for reports and tests."""
+        try:
+            return cast(
+                NumberSequence,
+                self.repository.get(numbering.sequence_id(commission, kind, year)),
+            )
+        except AggregateNotFoundError:
+            return None
 
     # ------------------------------------------------------------------ case commands
 
@@ -350,7 +423,10 @@ class MediationApplication(Application[UUID]):
                 # on or after the mediator's retirement
                 roster = self.get_studio(case.studio_id).roster
                 rules.require_mediator_active(roster.get(acting), acting, command.day)
-            return (case, [case]) if created is None else (created, [case, created])
+            if created is None:
+                return case, [case, *self._numbered(ctx.actor, command.day, [case])]
+            sequences = self._numbered(ctx.actor, command.day, [created], parent=case)
+            return created, [case, created, *sequences]
 
         return cast(Case, self._run(ctx, command.command_name, case_id, command.params(), decide))
 
@@ -363,7 +439,7 @@ class MediationApplication(Application[UUID]):
 
         def decide() -> tuple[Aggregate, Sequence[Aggregate]]:
             case = command.decide(ctx.actor, self.policy_on(command.received_on))
-            return case, [case]
+            return case, [case, *self._numbered(ctx.actor, command.received_on, [case])]
 
         return cast(Case, self._run(ctx, command.command_name, None, command.params(), decide))
 

@@ -40,6 +40,7 @@ from mediation.errors import (
     SeveranceInvalid,
     ValidationFailed,
 )
+from mediation.numbering import NumberKind
 from mediation.organisation import Studio
 from mediation.policy import Policy
 from mediation.values import (
@@ -476,6 +477,30 @@ class Case(ChainedAggregate):
                 )
             )
 
+    # --- v1.1, the official record: case numbers (mediation.numbering, ADR 0011) -----------
+
+    class Numbered(Event):
+        """The case was given a number: its registration number (登记号) at receipt, or its
+        arbitration 案号 at acceptance, drawn from the sequence of that commission, kind and
+        year (saved in the same transaction as the sequence's ``Issued`` event)."""
+
+        TOPIC = _T + "Numbered"
+        class_version = 1
+        number_kind: str  # NumberKind: registration | filing
+        assigned: str  # the number as written (武劳人仲登字〔2026〕第123号)
+        commission: str  # the commission's region code
+        year: int
+        sequence: int
+        # a severed case's registration: the number of the case it was severed from
+        severed_from_number: str | None
+
+        def apply(self, case: Case) -> None:
+            if self.number_kind == NumberKind.FILING.value:
+                case.filing_number = self.assigned
+            else:
+                case.case_number = self.assigned
+                case.severed_from_number = self.severed_from_number
+
     # ------------------------------------------------------------------ state
 
     def __init__(self) -> None:
@@ -528,6 +553,9 @@ class Case(ChainedAggregate):
         self.disposition: Disposition | None = None
         self.documents: list[IssuedDocument] = []
         self.acceptance_reason: str = ""
+        self.case_number: str | None = None  # 登记号 (None: recorded before numbers)
+        self.filing_number: str | None = None  # 案号, once accepted
+        self.severed_from_number: str | None = None
 
     def _end_mediation(self, on: date, acceptance_due_on: date | None) -> None:
         self.mediations_ended += 1
@@ -1091,6 +1119,62 @@ class Case(ChainedAggregate):
             K.SERVICE_RECEIPT: max((d.issued_on for d in self.documents), default=None),
         }[kind]
         return fact or self.received_on
+
+    # ------------------------------------------------------------------ numbers
+
+    def numbers_due(self) -> list[NumberKind]:
+        """The numbers this case is owed by the events about to be saved: a registration
+        number when it is received (a severed case too), a 案号 when it is accepted (or
+        severed from an accepted case). A case recorded before numbers existed gets none
+        retroactively; it gets its 案号 if it is accepted later."""
+        due: list[NumberKind] = []
+        for ev in self.pending_events:
+            if isinstance(ev, Case.Received):
+                due.append(NumberKind.REGISTRATION)
+                if ev.accepted_on is not None:
+                    due.append(NumberKind.FILING)
+            elif isinstance(ev, Case.AcceptanceDecided) and ev.accepted:
+                due.append(NumberKind.FILING)
+        numbered = {
+            NumberKind(ev.number_kind)
+            for ev in self.pending_events
+            if isinstance(ev, Case.Numbered)
+        }
+        if self.filing_number is not None:
+            numbered.add(NumberKind.FILING)
+        return [kind for kind in due if kind not in numbered]
+
+    def record_number(
+        self,
+        *,
+        actor: Actor,
+        policy: Policy,
+        on: date,
+        kind: NumberKind,
+        number: str,
+        commission: str,
+        year: int,
+        sequence: int,
+        severed_from_number: str | None = None,
+    ) -> None:
+        """Record the number a sequence gave this case (the application draws it)."""
+        if kind not in self.numbers_due():
+            raise InvalidTransition(f"the case is not owed a {kind.value} number")
+        self.trigger_event(
+            self.Numbered,
+            number_kind=kind.value,
+            assigned=number,
+            commission=commission,
+            year=year,
+            sequence=sequence,
+            severed_from_number=severed_from_number if kind is NumberKind.REGISTRATION else None,
+            **self.envelope(actor, on, policy),
+        )
+
+    @property
+    def display_number(self) -> str | None:
+        """The number a person reads: the 案号 once accepted, else the registration number."""
+        return self.filing_number or self.case_number
 
     # ------------------------------------------------------------------ helpers
 

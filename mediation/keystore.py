@@ -139,6 +139,7 @@ class PersonalKeys:
         self.unprotected = not cipher_key
         self._wrap_key = _derive(root, "wrapping")
         self._lookup_key = _derive(root, "lookup")
+        self._search_key = _derive(root, "search")
         self.wrap_id = hashlib.sha256(self._wrap_key).hexdigest()[:16]
         self._ready = False
         self._lock = threading.Lock()
@@ -198,6 +199,11 @@ class PersonalKeys:
 
     def lookup(self, id_number: str) -> str:
         return hmac.new(self._lookup_key, b"id:" + id_number.encode(), "sha256").hexdigest()
+
+    def search_term(self, term: str) -> str:
+        """The stored form of a search term (``projections.search``): a keyed hash, so the
+        search index holds no name, ID number or credit code as text."""
+        return hmac.new(self._search_key, term.encode(), "sha256").hexdigest()
 
     def _wrap(self, subject: str, key: bytes) -> str:
         nonce = os.urandom(12)

@@ -133,6 +133,7 @@ EVENT: Final[dict[str, str]] = {
     "Transferred": "移送其他工作室",
     "PerformanceVerified": "履行情况回访核实",
     "DocumentIssued": "制作文书",
+    "Numbered": "编号",
 }
 
 # case commands, by their name in mediation.commands (the web pages' form titles)
@@ -243,6 +244,31 @@ FIELD: Final[dict[str, str]] = {
     "pages": "页数",
     "verification_code": "核验码",
     "issuing_body": "制作机关",
+    "number_kind": "编号类别",
+    "assigned": "编号",
+    "commission": "仲裁委员会",
+    "year": "年度",
+    "sequence": "序号",
+    "severed_from_number": "原案编号",
+}
+
+# --- the official record (issue 17): case numbers and search -------------------------------
+
+NUMBER_KIND: Final[dict[str, str]] = {"registration": "登记号", "filing": "案号"}
+
+NUMBERS: Final[dict[str, str]] = {
+    "case_number": "登记号",
+    "filing_number": "案号",
+    "severed_from_number": "原案编号",
+    # a case recorded before numbers were given (shown with its short id instead)
+    "unnumbered": "无编号（启用案件编号前登记）",
+    "search": "搜索",
+    "search_placeholder": "案号、登记号、当事人姓名、身份证号、信用代码",
+    "search_results": "搜索结果",
+    "search_none": "没有找到符合条件的案件",
+    "search_hint": "可按案号或登记号（全文或序号）、当事人姓名（开头几个字）、"
+    "公民身份号码（完整）、统一社会信用代码或列表中的短编号查找，仅限本辖区。",
+    "search_too_short": "请输入要查找的内容",
 }
 
 # --- documents (issue 17): the seven kinds of contract v1.1 -----------------------------

@@ -34,6 +34,53 @@ class SubsidyTable:
     failure_without_session: Decimal = Decimal("0.00")
 
 
+# 机关代字 of the labour-personnel dispute arbitration commissions of Hubei, by the region
+# code of the commission (a deployment changes or adds them in its policy file)
+HUBEI_COMMISSIONS: tuple[tuple[str, str], ...] = (
+    ("420000", "鄂劳人仲"),
+    ("420100", "武劳人仲"),
+    ("420200", "黄石劳人仲"),
+    ("420300", "十劳人仲"),
+    ("420500", "宜劳人仲"),
+    ("420600", "襄劳人仲"),
+    ("420700", "鄂州劳人仲"),
+    ("420800", "荆门劳人仲"),
+    ("420900", "孝劳人仲"),
+    ("421000", "荆州劳人仲"),
+    ("421100", "黄冈劳人仲"),
+    ("421200", "咸劳人仲"),
+    ("421300", "随劳人仲"),
+    ("422800", "恩施州劳人仲"),
+    ("429004", "仙劳人仲"),
+    ("429005", "潜劳人仲"),
+    ("429006", "天劳人仲"),
+    ("429021", "神劳人仲"),
+)
+
+
+@dataclass(frozen=True)
+class NumberingPolicy:
+    """Case numbers (brief §8, "What a clerk's file holds"; ``mediation.numbering``).
+
+    Which commission numbers a region's cases: a city's commission numbers the cases of
+    its districts and counties; a county-level division listed in ``own_commission`` has
+    its own (Hubei's directly administered cities and the Shennongjia forestry district);
+    ``numbered_by`` maps a code to another commission explicitly (429000, the province's
+    directly administered group, is not a commission: the province's numbers its cases);
+    a province-level code is its own. ``abbreviations`` gives each commission's 机关代字;
+    one without falls back to its name without the administrative suffix + "劳人仲".
+    Formats take ``{abbr}``, ``{year}`` and ``{seq}``; ``formats`` overrides them per
+    commission: ``(commission code, "registration" | "filing", format)``.
+    """
+
+    own_commission: tuple[str, ...] = ("429004", "429005", "429006", "429021")
+    numbered_by: tuple[tuple[str, str], ...] = (("429000", "420000"),)
+    abbreviations: tuple[tuple[str, str], ...] = HUBEI_COMMISSIONS
+    registration_format: str = "{abbr}登字〔{year}〕第{seq}号"
+    filing_format: str = "{abbr}案字〔{year}〕第{seq}号"
+    formats: tuple[tuple[str, str, str], ...] = ()
+
+
 @dataclass(frozen=True)
 class Policy:
     version: str = DEFAULT_POLICY_VERSION
@@ -63,6 +110,7 @@ class Policy:
     court_confirmation_counts: bool = False
     subsidy: SubsidyTable = field(default_factory=SubsidyTable)
     default_mediator_quota: int = 10
+    numbering: NumberingPolicy = field(default_factory=NumberingPolicy)
 
 
 class PolicyBook:
@@ -120,6 +168,8 @@ def _policy_from_dict(data: dict[str, Any]) -> Policy:
             changes[key] = Period(int(value["days"]), DayUnit(value["unit"]))
         elif isinstance(current, SubsidyTable):
             changes[key] = SubsidyTable(**{k: Decimal(str(v)) for k, v in value.items()})
+        elif isinstance(current, NumberingPolicy):
+            changes[key] = _numbering_from_dict(value)
         elif isinstance(current, date):
             changes[key] = date.fromisoformat(value)
         elif isinstance(current, bool):
@@ -129,3 +179,31 @@ def _policy_from_dict(data: dict[str, Any]) -> Policy:
         else:
             changes[key] = str(value)
     return replace(policy, **changes)
+
+
+def _numbering_from_dict(data: dict[str, Any]) -> NumberingPolicy:
+    """``{"abbreviations": {"420100": "武劳人仲"}, "own_commission": ["429004"],
+    "numbered_by": {"429000": "420000"}, "registration_format": "...", "filing_format":
+    "...", "formats": [["420100", "filing", "..."]]}``; what is left out keeps its default
+    (abbreviations given are added to the defaults)."""
+    known = {f.name for f in fields(NumberingPolicy)}
+    unknown = set(data) - known
+    if unknown:
+        raise ValueError(f"unknown numbering policy fields: {sorted(unknown)}")
+    base = NumberingPolicy()
+    changes: dict[str, Any] = {}
+    if "abbreviations" in data:
+        merged = dict(base.abbreviations) | {
+            str(k): str(v) for k, v in data["abbreviations"].items()
+        }
+        changes["abbreviations"] = tuple(sorted(merged.items()))
+    if "own_commission" in data:
+        changes["own_commission"] = tuple(str(c) for c in data["own_commission"])
+    if "numbered_by" in data:
+        changes["numbered_by"] = tuple((str(k), str(v)) for k, v in data["numbered_by"].items())
+    for key in ("registration_format", "filing_format"):
+        if key in data:
+            changes[key] = str(data[key])
+    if "formats" in data:
+        changes["formats"] = tuple((str(c), str(k), str(f)) for c, k, f in data["formats"])
+    return replace(base, **changes)

@@ -267,6 +267,7 @@ class CasesView:
         Case.ReviewDecided,
         Case.ReviewWithdrawn,
         Case.DocumentIssued,  # issue 17: a document counts in no figure
+        Case.Numbered,  # the numbers are read from the case (lists) and rm_search (search)
     )
     def _no_figure(self, row: Row, batch: Batch, position: int, ev: Ev) -> None:
         """Changes no figure (the case's version only)."""

@@ -43,6 +43,7 @@ from projections.cases_view import CasesView
 from projections.organisation_view import OrganisationView
 from projections.rebuild import Rebuilder
 from projections.runner import PoisonEvent, PositionAlreadyTracked, TrackingConflict
+from projections.search import Hasher, SearchView
 from projections.sql import make_engine
 from projections.views import View
 
@@ -52,8 +53,12 @@ log = logging.getLogger("projections.system")
 READ_MODEL_URL_ENV = "MEDIATION_READ_MODEL_URL"
 
 
-def all_views(policies: PolicyBook | None = None) -> list[View]:
-    return [OrganisationView(), CasesView(policies)]
+def all_views(policies: PolicyBook | None = None, hasher: Hasher | None = None) -> list[View]:
+    """Every view; the search view needs the key table (``hasher``) to read and hash terms."""
+    views: list[View] = [OrganisationView(), CasesView(policies)]
+    if hasher is not None:
+        views.append(SearchView(hasher))
+    return views
 
 
 class ProjectionTimeout(TimeoutError):
@@ -94,7 +99,7 @@ class System:
             read_model_url or os.environ.get(READ_MODEL_URL_ENV) or self.database_url
         )
         self.engine: Engine = make_engine(self.read_model_url)
-        self.runner = Rebuilder(self.app, self.engine, all_views(self.policies))
+        self.runner = Rebuilder(self.app, self.engine, all_views(self.policies, self.app.personal))
         self.runner.opener = self._open_again
         self.runner.ensure()
         self.in_process = in_process

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -15,6 +16,7 @@ from sqlalchemy import ColumnElement, Engine, and_, or_, select
 from mediation.errors import ValidationFailed
 from mediation.values import Status
 from projections.common import prefix_of, starts_with
+from projections.search import search_tables
 from projections.sql import case_tables
 
 Page = tuple[list[UUID], str | None]  # the case ids, and the cursor of the next page
@@ -88,11 +90,13 @@ def list_cases(
     today: date,
     limit: int = 50,
     cursor: str | None = None,
+    terms: Sequence[str] | None = None,
 ) -> Page:
     """Cases in a jurisdiction, newest received first (then by id), with a stable cursor.
 
     ``overdue``: only the cases whose earliest open deadline passed before ``today``
-    (``True``) or did not (``False``).
+    (``True``) or did not (``False``). ``terms``: only the cases found by one of these
+    hashed search terms (``projections.search.hashed``; an empty list finds nothing).
     """
     prefix = prefix_of(region_prefix)
     _limit(limit)
@@ -110,6 +114,9 @@ def list_cases(
         where.append(c.sort_due < today)
     elif overdue is False:
         where.append(c.sort_due >= today)
+    if terms is not None:
+        found = search_tables()["search"].c
+        where.append(c.case_id.in_(select(found.case_id).where(found.term.in_(list(terms)))))
     return _page(
         engine, "cases", where, c.received_on, newest_first=True, limit=limit, cursor=cursor
     )

@@ -25,7 +25,7 @@ from mediation.commands import ReceiveCase
 from mediation.errors import NotFound
 from mediation.regions import is_valid_region_code, region_prefix
 from mediation.values import ApplicantInput, Claim, ClaimCategory, RespondentInput, Status, money
-from projections import worklists
+from projections import search, worklists
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
@@ -91,6 +91,16 @@ def list_cases(
     overdue: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=100,
+            description="search: a case number or 案号 (whole, or its sequence part), a "
+            "party's name (its beginning), a resident ID number (whole), a credit code, or "
+            "the short id lists show; combinable with the other filters",
+        ),
+    ] = None,
 ) -> Response:
     user = access.user
     scope = region or user.region_code
@@ -109,6 +119,7 @@ def list_cases(
             today=runtime.today(),
             limit=limit,
             cursor=cursor,
+            terms=search.hashed(runtime.app.personal, q) if q is not None else None,
         )
     except ValueError:
         raise validation("the cursor is not valid for this list", field="cursor") from None

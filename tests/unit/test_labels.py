@@ -8,6 +8,7 @@ import pytest
 
 from mediation import labels
 from mediation.commands import CASE_COMMANDS
+from mediation.numbering import NumberKind
 from mediation.organisation import QUALIFICATIONS
 from mediation.values import (
     ClaimCategory,
@@ -35,6 +36,7 @@ from tests.unit.test_stored_format import event_classes
         (labels.STUDIO_KIND, StudioKind),
         (labels.ROLE, Role),
         (labels.OUTCOME, SuccessBranch),
+        (labels.NUMBER_KIND, NumberKind),
     ],
 )
 def test_every_code_has_a_label(table: dict[str, str], codes: type[StrEnum]) -> None:

@@ -52,7 +52,11 @@ STABLE_TOPICS = {
             "Transferred",
             "PerformanceVerified",  # law-a (issue 15)
             "DocumentIssued",  # documents (issue 17)
+            "Numbered",  # the official record (issue 17)
         )
+    },
+    "NumberSequence": {
+        name: f"mediation.numbering.{name}" for name in ("Created", "Started", "Issued")
     },
     "Studio": {
         name: _O + name
@@ -138,6 +142,7 @@ def test_every_event_class_has_a_v1_fixture_and_decodes() -> None:
             "stored_review_events_v1.json",
             "stored_events_v1_1_agreement.json",
             "stored_document_events_v1.json",
+            "stored_numbering_events_v1.json",
         )
         for record in json.loads((FIXTURES / name).read_text(encoding="utf-8"))
     ]
@@ -147,7 +152,7 @@ def test_every_event_class_has_a_v1_fixture_and_decodes() -> None:
         for q, cls in event_classes().items()
         if issubclass(cls, Envelope) and not q.endswith(".Created")
     }
-    assert len(expected) == 30
+    assert len(expected) == 33
     assert expected <= topics, f"no stored fixture for {sorted(expected - topics)}"  # type: ignore[operator]
     for record in records:
         event = app.mapper.to_domain_event(
@@ -224,3 +229,18 @@ def test_document_events_keep_what_was_issued() -> None:
     assert isinstance(issued.document_id, UUID) and len(issued.verification_code) == 14
     taken: Any = _event(rows["mediation.document_numbers.Taken"])
     assert taken.number == 2 and isinstance(taken.document_id, UUID)
+def test_numbering_events_read_as_written() -> None:
+    """A case's number and the sequence's record of it, as the official record stores them."""
+    rows = json.loads((FIXTURES / "stored_numbering_events_v1.json").read_text(encoding="utf-8"))
+    numbered = [_event(r) for r in rows if r["topic"] == _C + "Numbered"]
+    issued = [_event(r) for r in rows if r["topic"] == "mediation.numbering.Issued"]
+    registration, filing = numbered
+    assert (registration.number_kind, registration.assigned) == (  # type: ignore[attr-defined]
+        "registration",
+        "武劳人仲登字〔2026〕第1号",
+    )
+    assert (filing.number_kind, filing.assigned) == ("filing", "武劳人仲案字〔2026〕第1号")  # type: ignore[attr-defined]
+    assert [i.number for i in issued] == [  # type: ignore[attr-defined]
+        registration.assigned,  # type: ignore[attr-defined]
+        filing.assigned,  # type: ignore[attr-defined]
+    ]
