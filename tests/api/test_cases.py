@@ -92,7 +92,8 @@ def agreed(world: World, seed: int = 1, route: str = "pre_filing") -> str:
 
 def test_create_returns_the_case_view(world: World) -> None:
     c = create(world, infringement_known_on="2024-01-02")
-    assert c["status"] == "received" and c["version"] == 1
+    assert c["status"] == "received" and c["version"] == 2  # received, numbered
+    assert c["case_number"] == "武劳人仲登字〔2026〕第1号" and c["filing_number"] is None
     assert c["region_code"] == "420102" and c["received_on"] == "2026-03-02"
     assert c["claims"] == [{"category": "remuneration", "amount": "12800.00"}]
     assert c["applicant"]["name"] == "张三"
@@ -356,16 +357,16 @@ def test_validation_and_future_dates(world: World) -> None:
 def test_if_match(world: World) -> None:
     case_id = create(world)["case_id"]
     body = {"party": "applicant", "given": True, "on": "2026-03-03"}
-    r = world.post(f"{CASES}/{case_id}/consents", body, headers={"If-Match": '"3"'})
+    r = world.post(f"{CASES}/{case_id}/consents", body, headers={"If-Match": '"4"'})
     assert r.status_code == 409 and r.json()["code"] == "version_conflict"
     r = world.post(f"{CASES}/{case_id}/consents", body, headers={"If-Match": "nonsense"})
     assert r.status_code == 422 and r.json()["field"] == "If-Match"
-    c = cmd(world, case_id, "consents", body, headers={"If-Match": '"1"'})
-    assert c["version"] == 2
-    c = cmd(
-        world, case_id, "consents", {**body, "party": "respondent"}, headers={"If-Match": 'W/"2"'}
-    )
+    c = cmd(world, case_id, "consents", body, headers={"If-Match": '"2"'})
     assert c["version"] == 3
+    c = cmd(
+        world, case_id, "consents", {**body, "party": "respondent"}, headers={"If-Match": 'W/"3"'}
+    )
+    assert c["version"] == 4
 
 
 def test_idempotency_key(world: World) -> None:
@@ -375,7 +376,9 @@ def test_idempotency_key(world: World) -> None:
     b = world.post(CASES, case_body(), headers=key)
     assert a.status_code == b.status_code == 201
     assert a.json() == b.json()
-    assert world.events() == before + 2  # the case and its idempotency record
+    # the case (received, numbered), its number's new sequence (started, issued) and the
+    # idempotency record; nothing for the replay
+    assert world.events() == before + 5
     r = world.post(CASES, case_body(seed=2), headers=key)
     assert r.status_code == 422 and r.json()["code"] == "idempotency_key_reused"
     # scoped to the user: another clerk may use the same key

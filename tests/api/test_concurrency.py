@@ -28,7 +28,8 @@ def _race(world: World, path: str, bodies: list[Any], headers: list[dict[str, st
 
 
 def test_same_if_match_one_wins_one_conflicts_one_event(world: World) -> None:
-    case_id = world.post("/api/v1/cases", case_body()).json()["case_id"]
+    created = world.post("/api/v1/cases", case_body()).json()
+    case_id = created["case_id"]
     before = world.events()
     path = f"/api/v1/cases/{case_id}/assessment"
     body = {
@@ -38,7 +39,7 @@ def test_same_if_match_one_wins_one_conflicts_one_event(world: World) -> None:
         "reason": "r",
         "on": "2026-03-03",
     }
-    headers = {**world.h("clerk"), "If-Match": '"1"'}
+    headers = {**world.h("clerk"), "If-Match": f'"{created["version"]}"'}
     for round_ in range(3):
         results = _race(world, path, [body, {**body, "reason": "other"}], [headers, headers])
         statuses = sorted(r.status_code for r in results)
@@ -50,7 +51,7 @@ def test_same_if_match_one_wins_one_conflicts_one_event(world: World) -> None:
             assert statuses == [409, 409]
     assert world.events() == before + 1
     history = world.get(f"/api/v1/cases/{case_id}/history").json()["events"]
-    assert [e["type"] for e in history] == ["Received", "Assessed"]
+    assert [e["type"] for e in history] == ["Received", "Numbered", "Assessed"]
 
 
 def test_same_idempotency_key_twice_concurrently_records_one_event(world: World) -> None:
@@ -62,6 +63,6 @@ def test_same_idempotency_key_twice_concurrently_records_one_event(world: World)
     assert [r.status_code for r in results] == [200, 200], [r.text for r in results]
     assert results[0].json() == results[1].json()
     again = world.post(path, body, headers={"Idempotency-Key": "consent-applicant-1"})
-    assert again.status_code == 200 and again.json()["version"] == 2
+    assert again.status_code == 200 and again.json()["version"] == 3
     history = world.get(f"/api/v1/cases/{case_id}/history").json()["events"]
-    assert [e["type"] for e in history] == ["Received", "ConsentRecorded"]
+    assert [e["type"] for e in history] == ["Received", "Numbered", "ConsentRecorded"]

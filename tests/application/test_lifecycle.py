@@ -286,7 +286,8 @@ def test_stale_expected_version_records_nothing(app: MediationApplication) -> No
             suitable_for_mediation=True,
             reason="r",
         )
-    assert app.get_case(case.id).version == case.version + 1
+    # the acceptance and its 案号 (Case.Numbered), nothing of the refused command
+    assert app.get_case(case.id).version == case.version + 2
 
 
 def test_idempotency_key_replays_and_refuses_reuse(app: MediationApplication) -> None:
@@ -294,7 +295,8 @@ def test_idempotency_key_replays_and_refuses_reuse(app: MediationApplication) ->
     keyed = CommandContext(Actor("clerk", Role.CLERK), idempotency_key="abc-1")
     first = app.decide_acceptance(keyed, case.id, accepted=True, on=D(2026, 3, 3))
     again = app.decide_acceptance(keyed, case.id, accepted=True, on=D(2026, 3, 3))
-    assert again.version == first.version and _events(app, case.id) == 2
+    # received, numbered; accepted, numbered (its 案号): nothing more for the replay
+    assert again.version == first.version and _events(app, case.id) == 4
     with pytest.raises(IdempotencyKeyReused):
         app.decide_acceptance(keyed, case.id, accepted=False, on=D(2026, 3, 3), reason="r")
     # scoped to the user: another user may use the same key
@@ -331,7 +333,7 @@ def test_racing_commands_same_expected_version_one_winner(app: MediationApplicat
     for t in threads:
         t.join()
     assert sorted(results) == ["conflict", "conflict", "conflict", "ok"]
-    assert _events(app, case.id) == 2
+    assert _events(app, case.id) == 3  # received, numbered, the winner's assessment
 
 
 def test_racing_without_expected_version_redecides(app: MediationApplication) -> None:
@@ -359,7 +361,7 @@ def test_racing_without_expected_version_redecides(app: MediationApplication) ->
         t.start()
     for t in threads:
         t.join()
-    assert errors == [] and _events(app, case.id) == 3
+    assert errors == [] and _events(app, case.id) == 4  # received, numbered, two assessments
 
 
 def test_studio_quota(app: MediationApplication) -> None:
