@@ -179,9 +179,7 @@ class NumberSequence(ChainedAggregate):
             return cast(Self, last.mutate(None))
         assert isinstance(last, cls.Issued)
         sequence = cls.__new__(cls)
-        sequence.__base_init__(
-            last.originator_id, last.originator_version - 1, last.timestamp
-        )
+        sequence.__base_init__(last.originator_id, last.originator_version - 1, last.timestamp)
         sequence.__init__()  # type: ignore[misc]
         sequence.commission, sequence.kind, sequence.year = commission, kind, year
         return cast(Self, last.mutate(sequence))
