@@ -4,15 +4,20 @@
 from __future__ import annotations
 
 import getpass
+import os
 from datetime import date, datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
+from sqlalchemy import inspect
 
 from mediation import retention
 from mediation.application import MediationApplication
 from mediation.settings import get_settings, persistence_env
+from projections.search import forget, search_tables
+from projections.sql import make_engine
+from projections.system import READ_MODEL_URL_ENV
 
 CHINA = ZoneInfo("Asia/Shanghai")
 
@@ -26,6 +31,20 @@ def _application() -> MediationApplication:
             lock_timeout=settings.postgres_lock_timeout,
         )
     )
+
+
+def _forget_search_terms(app: MediationApplication) -> int:
+    """Drop the erased people's hashed terms from the search index (``projections.search``);
+    a rebuild would not write them again (their fields can no longer be opened)."""
+    settings = get_settings()
+    url = os.environ.get(READ_MODEL_URL_ENV) or settings.database_url
+    engine = make_engine(url)
+    try:
+        if not inspect(engine).has_table(search_tables()["search"].name):
+            return 0
+        return forget(engine, lambda subject: app.personal.key_of(subject) is not None)
+    finally:
+        engine.dispose()
 
 
 def _actor() -> str:
@@ -93,6 +112,8 @@ def retention_command(
         )
         skipped = len(plan.erase) + len(plan.orphans) - erased
         typer.echo(f"erased {erased} keys" + (f"; {skipped} in use, left" if skipped else ""))
+        forgotten = _forget_search_terms(app)
+        typer.echo(f"search index: {forgotten} terms of erased people removed")
     finally:
         app.close()
 

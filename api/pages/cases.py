@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlencode
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Request
@@ -59,6 +60,7 @@ from mediation.values import (
     StudioKind,
     WorkerCategory,
 )
+from projections import search
 
 router = APIRouter()
 intake_router = APIRouter()  # included first: /cases/new before /cases/{case_id}
@@ -656,6 +658,7 @@ def case_list(
         except ValueError:
             pass
     st = status if status in {s.value for s in Status} else None
+    asked = q.strip()[:100]
     ids, next_cursor = list_case_ids(
         rt,
         region_prefix=region_prefix(user.region_code),
@@ -663,6 +666,7 @@ def case_list(
         mediator_id=user.mediator_id if grant is authz.Grant.ASSIGNED else None,
         overdue=True if overdue else None,
         cursor=cursor or None,
+        terms=search.hashed(rt.app.personal, asked) if asked else None,
     )
     return render(
         request,
@@ -673,6 +677,10 @@ def case_list(
             "overdue": "1" if overdue else "",
             "next_cursor": next_cursor,
             "statuses": [s.value for s in Status],
+            "search_q": asked,
+            "page_query": urlencode(
+                {"q": asked, "status": st or "", "overdue": "1" if overdue else ""}
+            ),
         },
         user=user,
     )

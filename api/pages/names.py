@@ -21,14 +21,17 @@ from mediation.values import Deadline
 
 
 def case_title(case: Any) -> str:
-    """``case_number`` when the case has one, else a short form of its id (8 characters)."""
-    number = getattr(case, "case_number", None) or (
-        case.get("case_number") if isinstance(case, dict) else None
-    )
+    """The number a person reads — the 案号 once accepted, else the registration number
+    (登记号) — or, for a case recorded before numbers, a short form of its id (8 characters)."""
+    number = _field(case, "filing_number") or _field(case, "case_number")
     if number:
         return str(number)
     raw = case.get("case_id") if isinstance(case, dict) else getattr(case, "case_id", case)
     return f"案件 {short_id(str(raw))}"
+
+
+def _field(case: Any, key: str) -> Any:
+    return case.get(key) if isinstance(case, dict) else getattr(case, key, None)
 
 
 def short_id(case_id: UUID | str) -> str:

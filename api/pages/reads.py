@@ -143,6 +143,7 @@ def list_case_ids(
     overdue: bool | None = None,
     cursor: str | None = None,
     limit: int = 50,
+    terms: list[str] | None = None,
 ) -> Page:
     def page(after: str | None) -> Page:
         return worklists.list_cases(
@@ -155,6 +156,7 @@ def list_case_ids(
             today=rt.today(),
             limit=limit,
             cursor=after,
+            terms=terms,
         )
 
     return from_cursor(page, cursor)
@@ -177,6 +179,10 @@ def case_rows(rt: Runtime, ids: list[UUID], *, mask: bool) -> list[dict[str, Any
             {
                 "case_id": str(view.case_id),
                 "short_id": str(view.case_id)[:8],
+                # the number a person reads: the 案号 once accepted, else the 登记号
+                "number": view.filing_number or view.case_number,
+                "case_number": view.case_number,
+                "filing_number": view.filing_number,
                 "status": view.status,
                 "region": region_name(view.region_code),
                 "received_on": view.received_on.isoformat(),
