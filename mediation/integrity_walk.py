@@ -32,7 +32,12 @@ from mediation.integrity import GENESIS
 from mediation.integrity_keys import IntegrityKeys
 from mediation.keyed_chain import ChainCheck, check_chain, is_keyed
 
-CHAINED_PREFIXES = ("mediation.case.", "mediation.organisation.", "mediation.calendar.")
+CHAINED_PREFIXES = (
+    "mediation.case.",
+    "mediation.organisation.",
+    "mediation.calendar.",
+    "mediation.numbering.",  # the case-number sequences (ADR 0011)
+)
 _START = hashlib.sha256(b"mediation event log").hexdigest()
 
 

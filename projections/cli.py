@@ -3,7 +3,7 @@
 mediation project [--once]          catch every read model up to the log head, then exit
                                     (a view that has tracked nothing: built by a rebuild)
 mediation project --follow          keep following the log (production worker)
-mediation project --rebuild NAME    rebuild a view (cases | organisation | all) side by
+mediation project --rebuild NAME    rebuild a view (cases | organisation | search | all) side by
                                     side from position zero and swap it in
 mediation demo --cases N --seed S   fill the store with demo data, then project it
 """
