@@ -65,8 +65,9 @@ def test_the_application_role_records_but_cannot_change_or_unprotect_events(
     app = MediationApplication(persistence_env(app_url))
     try:
         case = new_case(app)
-        assert ready_for_entrustment(app, case.id, case.received_on).version == 4
-        assert app.get_case(case.id).version == 4
+        # received, numbered, assessed, two consents
+        assert ready_for_entrustment(app, case.id, case.received_on).version == 5
+        assert app.get_case(case.id).version == 5
     finally:
         app.close()
     for statement in (

@@ -43,7 +43,8 @@ def test_update_and_delete_are_refused(
         execute(database_url, statement.format(t=table(database_url)), ())
     assert rows_of(database_url, case.id) == before
     other = ready_for_entrustment(app, new_case(app).id, case.received_on)  # still records
-    assert other.version == 4 and app.get_case(case.id).version == 4
+    # received, numbered, assessed, two consents
+    assert other.version == 5 and app.get_case(case.id).version == 5
 
 
 def test_emptying_the_table_is_refused(app: MediationApplication, database_url: str) -> None:
