@@ -139,7 +139,7 @@ class PersonalKeys:
         self.unprotected = not cipher_key
         self._wrap_key = _derive(root, "wrapping")
         self._lookup_key = _derive(root, "lookup")
-        self._search_key = _derive(root, "search")
+        self._search_mac = hmac.new(_derive(root, "search"), digestmod="sha256")
         self.wrap_id = hashlib.sha256(self._wrap_key).hexdigest()[:16]
         self._ready = False
         self._lock = threading.Lock()
@@ -203,7 +203,9 @@ class PersonalKeys:
     def search_term(self, term: str) -> str:
         """The stored form of a search term (``projections.search``): a keyed hash, so the
         search index holds no name, ID number or credit code as text."""
-        return hmac.new(self._search_key, term.encode(), "sha256").hexdigest()
+        mac = self._search_mac.copy()  # the key's pads computed once
+        mac.update(term.encode())
+        return mac.hexdigest()
 
     def _wrap(self, subject: str, key: bytes) -> str:
         nonce = os.urandom(12)

@@ -28,7 +28,6 @@ from sqlalchemy import (
     Column,
     Connection,
     Engine,
-    Index,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -111,9 +110,9 @@ def search_tables(suffix: str = "") -> dict[str, Table]:
             Column("case_id", String(36), nullable=False),
             Column("part", String(8), nullable=False),
             Column("subject", String(32)),  # the person's key subject (applicants)
+            # the one index: a query looks terms up; nothing reads by case or subject
+            # except ``forget`` (a rare batch: it scans)
             PrimaryKeyConstraint("term", "case_id", "part", name=f"pk_rm_search{suffix}"),
-            Index(f"ix_rm_search_case{suffix}", "case_id"),
-            Index(f"ix_rm_search_subject{suffix}", "subject"),
         )
     }
 
