@@ -129,7 +129,9 @@ def test_clerk_takes_a_case_from_intake_to_entrustment_in_three_submissions(
     expect(page.locator(".notice")).to_contain_text("委托调解")
     assert len(submissions) == 3, submissions  # at most 4 (issue 12, acceptance 4)
     timeline = page.locator(".timeline")
-    assert timeline.locator(".event").count() == 5  # received, assessed, 2 consents, entrusted
+    # received, numbered, assessed, 2 consents, entrusted
+    assert timeline.locator(".event").count() == 6
+    expect(page.locator("#case-number")).to_contain_text("武劳人仲登字〔")
     expect(page.locator(".deadlines")).to_contain_text("调解期限")
     expect(page.locator("#next-step .step-title").first).to_have_text("指派调解员")
 
@@ -225,7 +227,7 @@ def test_auditor_sees_the_success_drills_down_and_downloads(page_for, site: Site
     expect(page.locator("table.cases")).not_to_contain_text("李明")
     row_link.click()
     expect(page.locator("#case-status")).to_have_text("调解成功")
-    expect(page.locator(".timeline .event")).to_have_count(9)
+    expect(page.locator(".timeline .event")).to_have_count(10)  # 9 and its number
     expect(page.locator(".timeline")).to_contain_text(site.mediator_name)
     expect(page.locator("#actions")).to_have_count(0)  # read-only
     page.go_back()

@@ -20,6 +20,7 @@ from mediation.checkpoints import CheckpointStore
 from mediation.integrity_keys import configured_keys
 from mediation.integrity_walk import Kind, Report, verify
 from mediation.keyed_chain import keyed_chain
+from mediation.numbering import NumberKind, sequence_id
 from mediation.settings import Settings
 from projections.system import System
 from tests.security import integrity_support as s
@@ -146,12 +147,15 @@ def test_checkpoints_cover_new_events_incrementally_and_stay_consistent(
     assert _verify(system, checkpoints.directory).written is not None
     again = _verify(system, checkpoints.directory)
     assert again.ok and again.written is None  # nothing new: no checkpoint
-    s.ready_for_entrustment(system.app, s.new_case(system.app).id, s.date(2026, 3, 9))
+    new = s.new_case(system.app)
+    s.ready_for_entrustment(system.app, new.id, s.date(2026, 3, 9))
     later = _verify(system, checkpoints.directory)
     assert later.ok and later.written is not None and later.written.seq == 2
     assert later.checkpoints == 1  # compared with the first, then wrote the second
     changed = {UUID(i) for i, _, _ in later.written.changed}
-    assert cases["kept"] not in changed and len(changed) == 1  # only the new case's head
+    # only the new case's head and its number's sequence
+    sequence = sequence_id("420100", NumberKind.REGISTRATION, new.received_on.year)
+    assert cases["kept"] not in changed and changed == {new.id, sequence}
     log = CheckpointStore(checkpoints.directory, configured_keys()).load()
     assert log.problems == [] and [c.seq for c in log.checkpoints] == [1, 2]
     assert log.checkpoints[1].previous == log.checkpoints[0].file_digest

@@ -133,7 +133,7 @@ def test_an_unkeyed_chain_after_the_legacy_position_is_refused(
         s.edit_and_rechain(legacy_url, fresh.id, guessed_key=False)
         report = _verify(app, checkpoints)
         unkeyed = [f for f in report.findings if f.kind is Kind.UNKEYED]
-        assert [f.version for f in unkeyed] == [1, 2, 3, 4]
+        assert [f.version for f in unkeyed] == [1, 2, 3, 4, 5]  # with its Numbered event
         assert {f.originator_id for f in unkeyed} == {fresh.id}
     finally:
         app.close()
