@@ -13,6 +13,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
+from uuid import UUID
 
 from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
@@ -77,8 +78,11 @@ def test_clerk_takes_a_case_from_intake_to_entrustment_in_three_submissions(
         "request",
         lambda r: submissions.append(r.url) if r.method == "POST" and "/do/" in r.url else None,
     )
-    # a title, not a UUID; no version; the district by name; amounts in one format
-    expect(page.get_by_role("heading", level=1)).to_have_text(f"案件 {case_id[:8]}")
+    # a title, not a UUID: its registration number (issue 17); no version; the district by
+    # name; amounts in one format
+    number = site.system.app.get_case(UUID(case_id)).case_number  # type: ignore[attr-defined]
+    assert number and number.startswith("武劳人仲登字〔")
+    expect(page.get_by_role("heading", level=1)).to_have_text(number)
     head = page.locator(".case-head")
     expect(head).to_contain_text("武汉市江岸区")
     expect(head).not_to_contain_text("版本")
