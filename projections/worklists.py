@@ -115,11 +115,29 @@ def list_cases(
     elif overdue is False:
         where.append(c.sort_due >= today)
     if terms is not None:
-        found = search_tables()["search"].c
-        where.append(c.case_id.in_(select(found.case_id).where(found.term.in_(list(terms)))))
+        where.append(_found_by(engine, terms))
     return _page(
         engine, "cases", where, c.received_on, newest_first=True, limit=limit, cursor=cursor
     )
+
+
+# a search naming at most this many cases filters the list by their ids; a broader one (a
+# common one-character name prefix) by the index as a subquery
+SEARCH_IDS = 1000
+
+
+def _found_by(engine: Engine, terms: Sequence[str]) -> ColumnElement[bool]:
+    """The cases one of the hashed ``terms`` finds (``projections.search``). The index is
+    read first on its own (a lookup by its leading column), so that the list's query
+    never depends on the planner guessing how selective the terms are."""
+    c = case_tables()["cases"].c
+    found = search_tables()["search"].c
+    lookup = select(found.case_id).where(found.term.in_(list(terms)))
+    with engine.connect() as conn:
+        ids = list(conn.execute(lookup.distinct().limit(SEARCH_IDS + 1)).scalars())
+    if len(ids) <= SEARCH_IDS:
+        return c.case_id.in_(ids)
+    return c.case_id.in_(lookup)
 
 
 def clerk_queue(
