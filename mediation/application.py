@@ -349,7 +349,7 @@ class MediationApplication(Application[UUID]):
         self, actor: Actor, on: date, cases: Sequence[Case], parent: Case | None = None
     ) -> list[Aggregate]:
         """Give ``cases`` the numbers their pending events make due (``Case.numbers_due``),
-        each drawn from its sequence; returns the sequences to save with them (ADR 0011)."""
+        each drawn from its sequence; returns the sequences to save with them (ADR 0012)."""
         sequences: list[Aggregate] = []
         for case in cases:
             for kind in case.numbers_due():

@@ -477,7 +477,7 @@ class Case(ChainedAggregate):
                 )
             )
 
-    # --- v1.1, the official record: case numbers (mediation.numbering, ADR 0011) -----------
+    # --- v1.1, the official record: case numbers (mediation.numbering, ADR 0012) -----------
 
     class Numbered(Event):
         """The case was given a number: its registration number (登记号) at receipt, or its

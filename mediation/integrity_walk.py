@@ -36,7 +36,7 @@ CHAINED_PREFIXES = (
     "mediation.case.",
     "mediation.organisation.",
     "mediation.calendar.",
-    "mediation.numbering.",  # the case-number sequences (ADR 0011)
+    "mediation.numbering.",  # the case-number sequences (ADR 0012)
 )
 _START = hashlib.sha256(b"mediation event log").hexdigest()
 

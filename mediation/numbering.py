@@ -7,7 +7,7 @@ gives is an ``Issued`` event at the next version. The application saves that eve
 *same* ``save()`` as the case's ``Numbered`` event: two writers that drew the same next
 number cannot both commit, because the second insert of that version of the sequence
 breaks the store's unique (aggregate, version) key. The loser's transaction stores
-nothing (neither its number nor its case event) and it draws again (ADR 0011). A number
+nothing (neither its number nor its case event) and it draws again (ADR 0012). A number
 is therefore given exactly when a case event records it: no gap, no duplicate, on either
 backend, without database-specific code.
 

@@ -1,4 +1,4 @@
-"""Case numbers (issue 17; brief §8 "What a clerk's file holds"; ADR 0011): a registration
+"""Case numbers (issue 17; brief §8 "What a clerk's file holds"; ADR 0012): a registration
 number at receipt, a 案号 at acceptance, one gap-free sequence per commission, kind and
 year of the business date; severed cases get their own and show their parent's."""
 

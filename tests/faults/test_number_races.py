@@ -1,6 +1,6 @@
 """Racing creations and acceptances, in threads and in spawned processes, on both backends:
 every case number and 案号 is given once, and each sequence (commission, kind, year) is
-1..n without a gap (issue 17; ADR 0011)."""
+1..n without a gap (issue 17; ADR 0012)."""
 
 from __future__ import annotations
 
