@@ -35,6 +35,7 @@ KEYS = (
     "api_read_vs_hello",
     "api_command_vs_hello",
     "import_vs_copy",
+    "import_events_vs_copy_events",
 )
 
 
@@ -67,9 +68,17 @@ def run_backend(
                 "command_vs_raw", lambda: figures.command_vs_raw(store, sizes)
             )
     if "import_vs_copy" in only:
-        out["import_vs_copy"] = _guard(
+        out["import_vs_copy"] = fig = _guard(
             "import_vs_copy", lambda: figures.import_vs_copy(backend, workdir, sizes)
         )
+        # the same imports against COPY of the event rows they wrote (same rounds)
+        out["import_events_vs_copy_events"] = {
+            "ratio": fig.get("import_events_vs_copy_events"),
+            "import_events_per_s": fig.get("import_events_per_s"),
+            "copy_event_rows_per_s": fig.get("copy_event_rows_per_s"),
+            "workers": fig.get("workers"),
+            **({"reason": fig["reason"]} if "reason" in fig else {}),
+        }
     if only & {"rebuild_vs_scan", "stats_vs_naive"}:
         with fresh_store(backend, workdir) as store:
             events = figures.populate(store, workdir, sizes.history_rows)

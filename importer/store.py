@@ -31,7 +31,7 @@ the rows travel to the database:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -43,26 +43,36 @@ from psycopg.sql import SQL, Identifier
 from mediation.application import MediationApplication
 
 
-def record(app: MediationApplication, events: Sequence[Any]) -> None:
-    """Store new domain events in one transaction; ``IntegrityError`` if any exists already."""
+class Refused(Exception):
+    """``before`` refused the batch: its transaction was rolled back, nothing was written."""
+
+
+# Runs first in the batch's transaction, on its cursor (e.g. ``KeyBatch.write``: the batch's
+# personal keys); False rolls the whole batch back (``Refused``).
+Before = Callable[[Any], bool]
+
+
+def record(app: MediationApplication, events: Sequence[Any], before: Before | None = None) -> None:
+    """Store new domain events in one transaction; ``IntegrityError`` if any exists already.
+
+    ``before`` runs first in the same transaction (not for a recorder this module does not
+    know, which needs none: the library's in-memory one)."""
     if app.snapshots is not None and app.snapshotting_intervals:
         app.save(*events)  # keep the library's snapshotting step (not used by this application)
         return
     to_stored = app.mapper.to_stored_event
     stored = [to_stored(event) for event in events]
-    if not stored:
-        return
     recorder = app.recorder
     if isinstance(recorder, PostgresApplicationRecorder):
-        _copy_into_postgres(recorder, stored)
+        _copy_into_postgres(recorder, stored, before)
     elif isinstance(recorder, SQLiteApplicationRecorder):
-        _executemany_into_sqlite(recorder, stored)
-    else:
+        _executemany_into_sqlite(recorder, stored, before)
+    elif stored:
         recorder.insert_events(stored)
 
 
 def _executemany_into_sqlite(
-    recorder: SQLiteApplicationRecorder, stored: list[StoredEvent]
+    recorder: SQLiteApplicationRecorder, stored: list[StoredEvent], before: Before | None
 ) -> None:
     params = [
         (
@@ -74,10 +84,15 @@ def _executemany_into_sqlite(
         for e in stored
     ]
     with recorder.datastore.transaction(commit=True) as curs:
-        curs.executemany(recorder.insert_events_statement, params)
+        if before is not None and not before(curs):
+            raise Refused()
+        if params:
+            curs.executemany(recorder.insert_events_statement, params)
 
 
-def _copy_into_postgres(recorder: PostgresApplicationRecorder, stored: list[StoredEvent]) -> None:
+def _copy_into_postgres(
+    recorder: PostgresApplicationRecorder, stored: list[StoredEvent], before: Before | None
+) -> None:
     datastore = recorder.datastore
     table = SQL("{schema}.{table}").format(
         schema=Identifier(datastore.schema), table=Identifier(recorder.events_table_name)
@@ -94,6 +109,10 @@ def _copy_into_postgres(recorder: PostgresApplicationRecorder, stored: list[Stor
         conn.transaction(),
         conn.cursor() as curs,
     ):
+        if before is not None and not before(curs):
+            raise Refused()
+        if not stored:
+            return
         for statement in recorder.lock_table_statements:  # SET LOCAL lock_timeout; LOCK TABLE
             curs.execute(statement)
         curs.execute(SQL("NOTIFY {0}").format(Identifier(recorder.channel_name)))
@@ -103,3 +122,44 @@ def _copy_into_postgres(recorder: PostgresApplicationRecorder, stored: list[Stor
                 copy.write_row(
                     (as_id(event.originator_id), event.originator_version, event.topic, event.state)
                 )
+
+
+def joins_transaction(app: MediationApplication) -> bool:
+    """True when ``record``'s ``before`` runs in the batch's transaction (SQLite, PostgreSQL)."""
+    return isinstance(app.recorder, PostgresApplicationRecorder | SQLiteApplicationRecorder)
+
+
+def present(app: MediationApplication, ids: Sequence[UUID]) -> set[UUID]:
+    """Which of these aggregates have events stored already (one query per 500 ids)."""
+    recorder = app.recorder
+    found: set[UUID] = set()
+    for start in range(0, len(ids), 500):
+        chunk = list(ids[start : start + 500])
+        marks = ", ".join("?" for _ in chunk)
+        if isinstance(recorder, SQLiteApplicationRecorder):
+            with recorder.datastore.transaction(commit=False) as curs:
+                curs.execute(
+                    f"SELECT originator_id FROM {recorder.events_table_name} "
+                    f"WHERE originator_version = 1 AND originator_id IN ({marks})",
+                    [
+                        i.hex if recorder.datastore.originator_id_type == "uuid" else str(i)
+                        for i in chunk
+                    ],
+                )
+                found.update(UUID(str(row[0])) for row in curs.fetchall())
+        elif isinstance(recorder, PostgresApplicationRecorder):
+            datastore = recorder.datastore
+            as_id = (lambda i: i) if datastore.originator_id_type == "uuid" else str
+            statement = SQL(
+                "SELECT originator_id FROM {schema}.{table} "
+                "WHERE originator_version = 1 AND originator_id = ANY(%s)"
+            ).format(
+                schema=Identifier(datastore.schema),
+                table=Identifier(recorder.events_table_name),
+            )
+            with datastore.transaction(commit=False) as curs:
+                curs.execute(statement, ([as_id(i) for i in chunk],))
+                found.update(UUID(str(row["originator_id"])) for row in curs.fetchall())
+        else:
+            found.update(i for i in chunk if recorder.select_events(i, limit=1))
+    return found

@@ -24,7 +24,7 @@ import hmac
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -361,6 +361,141 @@ class PersonalKeys:
             )
             for r in found
         ]
+
+
+class _RollBack(Exception):
+    pass
+
+
+class KeyBatch:
+    """The keys of one batch of new cases, written in the batch's own transaction (import).
+
+    ``PersonalKeys.key_for`` commits a key row per person before the case is saved. A bulk
+    writer instead drafts the keys of a whole batch in memory: :meth:`prepare` reads the
+    keys its persons already have (one query), :meth:`key_for` (the ``Vault`` the commands
+    seal with) returns those or drafts a new one, and :meth:`write` inserts the drafts and
+    counts the uses on the cursor of the transaction that stores the batch's events. So a
+    batch's keys and events commit together, or neither does. A person whose key another
+    writer inserted meanwhile makes :meth:`write` return False: the caller rolls back and
+    builds the batch again over the keys now stored.
+    """
+
+    def __init__(self, keys: PersonalKeys) -> None:
+        self.keys = keys
+        self._known: dict[str, tuple[str, bytes]] = {}  # lookup -> stored subject, key
+        self._drafts: dict[str | None, list[tuple[str, str, bytes]]] = {}
+        self._uses: dict[str, int] = {}  # lookup -> uses of a stored key in this batch
+
+    def prepare(self, id_numbers: Iterable[str | None]) -> None:
+        """Forget the last batch; read the stored keys of these persons (one query).
+
+        The ID numbers as the commands will seal them (validated: upper-case X); a person
+        missed here is still looked up on its own by :meth:`key_for`."""
+        self._known.clear()
+        self._drafts.clear()
+        self._uses.clear()
+        self._fetch(sorted({self.keys.lookup(n) for n in id_numbers if n}))
+
+    def _fetch(self, lookups: list[str]) -> None:
+        if not lookups:
+            return
+        keys = self.keys
+        keys.ensure_tables()
+        with keys._datastore.transaction(commit=False) as curs:
+            for start in range(0, len(lookups), 500):
+                chunk = lookups[start : start + 500]
+                marks = ", ".join("?" for _ in chunk)
+                curs.execute(
+                    keys._sql(
+                        "SELECT lookup, subject, wrapped, wrap_id FROM {s}.personal_keys "
+                        f"WHERE lookup IN ({marks})"
+                    ),
+                    chunk,
+                )
+                for row in curs.fetchall():
+                    key = keys._unwrap(row["subject"], row["wrapped"], row["wrap_id"])
+                    self._known[row["lookup"]] = (str(row["subject"]), key)
+
+    def key_for(self, id_number: str | None) -> tuple[str, bytes]:
+        lookup = self.keys.lookup(id_number) if id_number else None
+        if lookup is not None:
+            if lookup in self._drafts:
+                drafted = self._drafts[lookup]
+                drafted.append(drafted[0])  # one more use of the same draft
+                return drafted[0][0], drafted[0][2]
+            if lookup not in self._known:
+                self._fetch([lookup])  # not prepared: never draft over a stored key
+            if lookup in self._known:
+                self._uses[lookup] = self._uses.get(lookup, 0) + 1
+                return self._known[lookup]
+        subject = uuid4().hex
+        key = AESGCM.generate_key(256)
+        draft = (subject, self.keys._wrap(subject, key), key)
+        if lookup is None:
+            self._drafts.setdefault(None, []).append(draft)
+        else:
+            self._drafts[lookup] = [draft]
+        return subject, key
+
+    def key_of(self, subject: str) -> bytes | None:
+        return self.keys.key_of(subject)
+
+    def write_alone(self) -> bool:
+        """:meth:`write` in a transaction of its own (a store without one for the batch)."""
+        try:
+            with self.keys._transaction() as curs:
+                if not self.write(curs):
+                    raise _RollBack()
+        except _RollBack:
+            return False
+        return True
+
+    def write(self, curs: Any) -> bool:
+        """Insert the drafted keys and count the uses in the caller's transaction.
+
+        False when another writer stored a key for one of the drafted persons first (the
+        caller must roll back: the batch was sealed under keys that will not be stored)."""
+        keys = self.keys
+        now = keys._stamp(keys._clock())
+        rows: list[tuple[str, str | None, str, str, Any, Any, int]] = []
+        for lookup, drafts in self._drafts.items():
+            if lookup is None:
+                rows.extend((s, None, w, keys.wrap_id, now, now, 1) for s, w, _ in drafts)
+            else:
+                subject, wrapped, _ = drafts[0]
+                rows.append((subject, lookup, wrapped, keys.wrap_id, now, now, len(drafts)))
+        if rows:
+            curs.executemany(
+                keys._sql(
+                    "INSERT INTO {s}.personal_keys "
+                    "(subject, lookup, wrapped, wrap_id, created_at, used_at, uses) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (lookup) DO NOTHING"
+                ),
+                rows,
+            )
+        if self._uses:
+            curs.executemany(
+                keys._sql(
+                    "UPDATE {s}.personal_keys SET uses = uses + ?, used_at = ? WHERE lookup = ?"
+                ),
+                [(n, now, lookup) for lookup, n in self._uses.items()],
+            )
+        # every key the batch sealed with is stored now (not another writer's draft for the
+        # same person; not a stored key erased since prepare)
+        used = [s for s, *_ in rows] + [self._known[lookup][0] for lookup in self._uses]
+        for start in range(0, len(used), 500):
+            chunk = used[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            curs.execute(
+                keys._sql(
+                    f"SELECT count(*) AS n FROM {{s}}.personal_keys WHERE subject IN ({marks})"
+                ),
+                chunk,
+            )
+            row = curs.fetchone()
+            if row is None or int(row["n"]) != len(chunk):
+                return False
+        return True
 
 
 def vault_of(app: Any, env: Mapping[str, str]) -> PersonalKeys:

@@ -67,9 +67,11 @@ def _aad(subject: str, field: str) -> bytes:
     return f"{PREFIX}{subject}:{field}".encode()
 
 
-def seal(key: bytes, subject: str, field: str, value: str) -> str:
+def seal(key: bytes | AESGCM, subject: str, field: str, value: str) -> str:
+    """``value`` sealed under ``key`` (or its ``AESGCM``, made once for several fields)."""
+    cipher = key if isinstance(key, AESGCM) else AESGCM(key)
     nonce = os.urandom(12)
-    sealed = AESGCM(key).encrypt(nonce, value.encode("utf-8"), _aad(subject, field))
+    sealed = cipher.encrypt(nonce, value.encode("utf-8"), _aad(subject, field))
     return f"{PREFIX}{subject}:{base64.urlsafe_b64encode(nonce + sealed).decode('ascii')}"
 
 
@@ -106,9 +108,10 @@ def seal_applicant(data: Mapping[str, str]) -> dict[str, str]:
     if vault is None:
         return out
     subject, key = vault.key_for(out.get("id_number") or None)
+    cipher = AESGCM(key)
     for name in PERSONAL_FIELDS:
         if name in out:
-            out[name] = seal(key, subject, name, out[name])
+            out[name] = seal(cipher, subject, name, out[name])
     return out
 
 

@@ -18,6 +18,7 @@ import os
 import signal
 import traceback
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from multiprocessing.connection import Connection as Pipe
 from typing import Any
 
@@ -46,6 +47,17 @@ CARRY_LIMIT_ENV = "MEDIATION_REBUILD_CARRY_LIMIT"
 CARRY_LIMIT = 2**62
 # indexes a streaming rebuild needs while loading (its updates find facts by case)
 NEEDED_WHILE_STREAMING = NEEDED_WHILE_LOADING | {f"ix_rm_facts_case{NEXT}"}
+
+
+# Whether a rebuild reads and decodes its next batch in a thread while it folds and writes
+# the current one (docs/performance.md, "Rebuild: reading ahead"); False reads in turn.
+READ_AHEAD = True
+
+
+def _done(value: Any) -> Future[Any]:
+    future: Future[Any] = Future()
+    future.set_result(value)
+    return future
 
 
 def carry_limit() -> int:
@@ -254,30 +266,44 @@ class Rebuilder(Runner):
         tracked = self.tracked(state)
         raw = raw_reader.reader_for(self.app, view.topics, part if parts > 1 else None)
         mapper = self.app.mapper
-        while tracked < head:
+
+        def fetch(after: int) -> tuple[list[tuple[int, Any]], int]:
+            """Read and decode the batch after ``after``; the position read up to."""
             notifications: list[Any]
             if raw is None:
                 notifications = list(
                     self.app.recorder.select_notifications(
-                        tracked + 1, size, stop=head, topics=view.topics
+                        after + 1, size, stop=head, topics=view.topics
                     )
                 )
                 last = notifications[-1].id if len(notifications) == size else head
                 if mine is not None:
                     notifications = [n for n in notifications if mine(str(n.originator_id))]
             else:
-                rows, last = raw(tracked, head, size)
+                rows, last = raw(after, head, size)
                 notifications = list(rows)
-            events = [(n.id, view.decode(n, mapper)) for n in notifications]
-            if mine is None:
-                self.apply(view, events, last, NEXT, state)
-            else:
-                folded = view.fold(NEXT, events, self.fault, self._run_in_turn(turns))
-                with _holding(turns):
-                    self.apply(view, events, last, NEXT, state, folded)
-            if progress is not None:
-                progress(last - tracked)
-            tracked = last
+            return [(n.id, view.decode(n, mapper)) for n in notifications], last
+
+        # Reading and decoding the next batch overlaps folding and writing this one (a
+        # reader thread: the database's side of a read and of a write releases the GIL).
+        with ThreadPoolExecutor(1, thread_name_prefix=f"rebuild-read-{index}") as reader:
+            ahead: Future[tuple[list[tuple[int, Any]], int]] | None = (
+                reader.submit(fetch, tracked) if tracked < head else None
+            )
+            while ahead is not None:
+                events, last = ahead.result()
+                ahead = None
+                if last < head:
+                    ahead = reader.submit(fetch, last) if READ_AHEAD else _done(fetch(last))
+                if mine is None:
+                    self.apply(view, events, last, NEXT, state)
+                else:
+                    folded = view.fold(NEXT, events, self.fault, self._run_in_turn(turns))
+                    with _holding(turns):
+                        self.apply(view, events, last, NEXT, state, folded)
+                if progress is not None:
+                    progress(last - tracked)
+                tracked = last
         return tracked
 
     def _load_parts(self, view: View, progress: Progress | None, size: int, parts: int) -> int:
