@@ -11,9 +11,10 @@ return), which would otherwise abort the whole file.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from decimal import Decimal
 
-__all__ = ["FORMULA_STARTS", "csv_cell", "text_cell", "xlsx_cell"]
+__all__ = ["FORMULA_STARTS", "csv_bytes", "csv_cell", "text_cell", "xlsx_bytes", "xlsx_cell"]
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _NOT_IN_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -38,3 +39,55 @@ def xlsx_cell(value: Cell) -> Cell:
     if isinstance(value, str):
         return text_cell(_NOT_IN_XLSX.sub("\ufffd", value))
     return value
+
+
+def csv_bytes(header: list[str], rows: list[list[Cell]]) -> bytes:
+    """A UTF-8 CSV with a byte-order mark (Excel then reads the Chinese right), every cell
+    through :func:`csv_cell`."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([csv_cell(h) for h in header])
+    for row in rows:
+        writer.writerow([csv_cell(c) for c in row])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def xlsx_bytes(
+    sheet: str,
+    header: list[str],
+    rows: list[list[Cell]],
+    *,
+    formats: dict[int, str] | None = None,
+    about: Sequence[tuple[str, str]] = (),
+) -> bytes:
+    """An XLSX of one table (bold header row, values only: no formula is ever written),
+    ``formats`` by column index (e.g. ``"#,##0.00"``), and an optional 说明 sheet."""
+    import io
+
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = sheet
+    ws.append([xlsx_cell(h) for h in header])
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        ws.append([xlsx_cell(c) for c in row])
+    for col, fmt in (formats or {}).items():
+        for r in range(2, ws.max_row + 1):
+            ws.cell(row=r, column=col + 1).number_format = fmt
+    for i, h in enumerate(header, start=1):
+        width = max([len(str(h))] + [len(str(r[i - 1])) for r in rows if i - 1 < len(r)])
+        ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width = min(60, 4 + 2 * width)
+    if about:
+        meta = wb.create_sheet("说明")
+        for key, value in about:
+            meta.append([xlsx_cell(key), xlsx_cell(value)])
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()

@@ -310,6 +310,30 @@ VERIFICATION_METHOD: Final[dict[str, str]] = {
 }
 
 
+# charts and statements of the auditor's pages (api/pages/charts.py, stats.py)
+CHART: Final[dict[str, str]] = {
+    "no_data": "无数据",
+    "n": "（{n}件）",
+    "unit": "单位：{unit}",
+    "unit_rate": "单位：%（括号内为计算该比率的案件数；无数据 = 没有可计算的案件，不同于 0%）",
+    "cases": "件",
+}
+
+SUBSIDY: Final[dict[str, str]] = {
+    "studio": "工作室",
+    "mediator": "调解员",
+    "name": "名称",
+    "cases": "案件数",
+    "amount": "金额（元）",
+    "compensating_entries": "冲减条目数",
+    "awaiting_verification_cases": "待回访核实件数",
+    "awaiting_verification_amount": "待回访核实金额（元，未发放）",
+    "total": "合计",
+    "unassigned": "（未指派调解员）",
+    "region": "地区",
+    "month": "月份",
+}
+
 ACCOUNT_STATE: Final[dict[str, str]] = {"enabled": "正常", "disabled": "已停用"}
 
 ACCOUNT_CHANGE: Final[dict[str, str]] = {

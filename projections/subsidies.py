@@ -49,6 +49,48 @@ class SubsidyStatement:
     month: str
     rows: list[SubsidyRow]
     totals: SubsidyTotals
+    # the entries no mediator was assigned to (a mediation that ended before assignment):
+    # in the studio statement, and a row of their own in the mediator statement
+    unassigned: SubsidyTotals | None = None
+
+
+@dataclass(frozen=True)
+class SubsidyPart:
+    """One statement of the month: the studios' or the mediators'. ``totals`` is the sum of
+    ``rows`` (and of ``unassigned``), so both statements add up to the same month total."""
+
+    kind: str  # "studio" | "mediator"
+    rows: list[SubsidyRow]
+    unassigned: SubsidyTotals | None
+    totals: SubsidyTotals
+
+
+def _summed(rows: list[SubsidyRow], extra: SubsidyTotals | None) -> SubsidyTotals:
+    parts: list[SubsidyRow | SubsidyTotals] = [*rows, *([extra] if extra else [])]
+    return SubsidyTotals(
+        cases=sum(r.cases for r in parts),
+        amount=sum((r.amount for r in parts), Decimal("0.00")),
+        compensating_entries=sum(r.compensating_entries for r in parts),
+        awaiting_verification_cases=sum(r.awaiting_verification_cases for r in parts),
+        awaiting_verification_amount=sum(
+            (r.awaiting_verification_amount for r in parts), Decimal("0.00")
+        ),
+    )
+
+
+def parts(statement: SubsidyStatement) -> tuple[SubsidyPart, SubsidyPart]:
+    """The studio statement and the mediator statement, apart, each with its own totals."""
+    studios = [r for r in statement.rows if r.kind == "studio"]
+    mediators = [r for r in statement.rows if r.kind == "mediator"]
+    return (
+        SubsidyPart("studio", studios, None, _summed(studios, None)),
+        SubsidyPart(
+            "mediator",
+            mediators,
+            statement.unassigned,
+            _summed(mediators, statement.unassigned),
+        ),
+    )
 
 
 def subsidies(engine: Engine, *, region: str, month: str) -> SubsidyStatement:
@@ -71,10 +113,11 @@ def subsidies(engine: Engine, *, region: str, month: str) -> SubsidyStatement:
     waiting: dict[tuple[str, str], list[Any]] = defaultdict(list)
     for target, items in ((per, paid), (waiting, awaiting)):
         for e in items:
-            if e.mediator_id:
-                target[("mediator", e.mediator_id)].append(e)
+            target[("mediator", e.mediator_id or "")].append(e)
             if e.studio_id:
                 target[("studio", e.studio_id)].append(e)
+    nobody = ("mediator", "")
+    unassigned_paid, unassigned_waiting = per.pop(nobody, []), waiting.pop(nobody, [])
     keys = sorted(set(per) | set(waiting), key=lambda k: (k[0] != "studio", k))
     names = org_names(engine, ["studios", "mediators"], [k[1] for k in keys])
     rows = []
@@ -92,14 +135,23 @@ def subsidies(engine: Engine, *, region: str, month: str) -> SubsidyStatement:
                 awaiting_verification_amount=money(sum(e.amount_cents for e in pending)),
             )
         )
-    totals = SubsidyTotals(
+    totals = _totals(paid, awaiting)
+    unassigned = None
+    if unassigned_paid or unassigned_waiting:
+        unassigned = _totals(unassigned_paid, unassigned_waiting)
+    return SubsidyStatement(
+        region=region, month=month, rows=rows, totals=totals, unassigned=unassigned
+    )
+
+
+def _totals(paid: list[Any], awaiting: list[Any]) -> SubsidyTotals:
+    return SubsidyTotals(
         cases=len({e.case_id for e in paid if not e.compensating}),
         amount=money(sum(e.amount_cents for e in paid)),
         compensating_entries=sum(1 for e in paid if e.compensating),
         awaiting_verification_cases=len(awaiting),
         awaiting_verification_amount=money(sum(e.amount_cents for e in awaiting)),
     )
-    return SubsidyStatement(region=region, month=month, rows=rows, totals=totals)
 
 
 def _awaiting_verification(conn: Connection, table: Table, prefix: str, month: str) -> list[Any]:

@@ -69,6 +69,7 @@ AUDITED: dict[str, str] = {
     "/dashboard/cases": CASE_LIST,
     "/dashboard/caseload.csv": EXPORT,
     "/dashboard/caseload.xlsx": EXPORT,
+    "/subsidies/{kind}.{ext}": EXPORT,  # a subsidy statement (names of mediators)
 }
 ACTIONS = (CASE_READ, CASE_HISTORY, CASE_LIST, DOCUMENT_LIST, DOCUMENT_READ, EXPORT)
 

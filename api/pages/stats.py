@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,7 +13,7 @@ from starlette.responses import Response
 from api import authz
 from api.deps import Access
 from api.errors import ApiError
-from api.pages.charts import Series, bar_chart, line_chart
+from api.pages.charts import Series, bar_chart, line_chart, rate_text
 from api.pages.common import (
     CHINA,
     PageError,
@@ -24,12 +25,14 @@ from api.pages.common import (
 )
 from api.pages.reads import case_rows, list_case_ids
 from api.routes import stats as api_stats
+from api.spreadsheet import csv_bytes, xlsx_bytes
 from api.users import User
 from mediation import labels
 from mediation.errors import DomainError
 from mediation.regions import children, get_region, is_valid_region_code, region_prefix
 from projections import caseload, drilldown, subsidies
 from projections.coverage import pilot_coverage
+from projections.figures import CaseloadRow
 
 router = APIRouter()
 
@@ -132,6 +135,34 @@ def _rate(v: Any) -> float | None:
     return None if v is None else float(v)
 
 
+def _month_label(key: str) -> str:
+    return f"{key[:4]}年{int(key[5:])}月"
+
+
+def _empty_month(key: str) -> CaseloadRow:
+    """A month of the period in which nothing happened: every figure 0, no rate."""
+    zero = Decimal("0.00")
+    return CaseloadRow(
+        key=key,
+        label=_month_label(key),
+        received=0,
+        entrusted=0,
+        concluded=0,
+        succeeded=0,
+        succeeded_by_performance=0,
+        succeeded_by_statement=0,
+        failed=0,
+        pending=0,
+        overdue=0,
+        success_rate=None,
+        mediation_share=None,
+        amount_claimed=zero,
+        amount_agreed=zero,
+        amount_paid=zero,
+        median_days_to_conclusion=None,
+    )
+
+
 @router.get("/dashboard", include_in_schema=False)
 def dashboard(request: Request, region: str = "", to: str = "", as_of: str = "") -> Response:
     user = page_user(request)
@@ -150,46 +181,55 @@ def dashboard(request: Request, region: str = "", to: str = "", as_of: str = "")
     except DomainError as exc:
         raise PageError(422, exc.title_zh, exc.detail) from None
     rows = by_area.rows
-    names = [r.label for r in rows]
     bars = bar_chart(
+        "chart-rates",
         f"调解成功率与调解结案占比（按{labels.GROUP_BY[q.by]}）",
-        names,
+        [r.label for r in rows],
         [
             Series(
                 "调解成功率",
                 [_rate(r.success_rate) for r in rows],
                 [_drill(q, q.by, "succeeded", r.key) for r in rows],
+                [r.concluded for r in rows],
             ),
             Series(
                 "调解结案占比",
                 [_rate(r.mediation_share) for r in rows],
                 [_drill(q, q.by, "received", r.key) for r in rows],
+                [r.received for r in rows],
             ),
         ],
-        percent=True,
+        n_label=("已结调解", "收案"),
+        caption="调解成功率 = 调解成功 ÷（调解成功 + 调解不成），括号内为已结调解件数；"
+        "调解结案占比 = 调解成功 ÷ 收案，括号内为收案件数。点击柱形查看案件。",
     )
     months = _months(q.from_, q.to)
     monthly = {r.key: r for r in by_month.rows}
+    month_rows = [monthly.get(m) or _empty_month(m) for m in months]
 
     def series(measure: str, name: str) -> Series:
         return Series(
             name,
-            [float(getattr(monthly[m], measure)) if m in monthly else 0.0 for m in months],
+            [float(getattr(r, measure)) for r in month_rows],
             [_drill(q, "month", measure, m) if m in monthly else None for m in months],
         )
 
     trend = line_chart(
-        "月度趋势（件）",
-        [
-            f"{int(m[5:])}月" if i and m[5:] != "01" else f"{m[:4]}年{int(m[5:])}月"
-            for i, m in enumerate(months)
-        ],
+        "chart-trend",
+        "月度趋势",
+        [_month_label(m) for m in months],
         [
             series("received", "收案"),
             series("entrusted", "委托调解"),
             series("succeeded", "调解成功"),
             series("failed", "调解不成"),
         ],
+        ticks=[
+            f"{int(m[5:])}月" + ("" if i and m[5:] != "01" else f"\n{m[:4]}年")
+            for i, m in enumerate(months)
+        ],
+        unit=labels.CHART["cases"],
+        caption="按事实发生的月份统计，没有案件的月份记为 0；点击数据点查看案件。",
     )
     overdue_ids, _ = list_case_ids(
         rt, region_prefix=region_prefix(q.region), overdue=True, limit=10
@@ -205,13 +245,15 @@ def dashboard(request: Request, region: str = "", to: str = "", as_of: str = "")
             "q": q,
             "regions": _regions_for(user),
             "by_area": by_area,
-            "by_month": [monthly[m] for m in months if m in monthly],
+            "by_month": month_rows,
+            "months_with_data": set(monthly),
             "bars": bars,
             "trend": trend,
             "coverage": coverage,
             "uncovered": uncovered,
             "overdue": case_rows(rt, overdue_ids, mask=authz.masked(user)),
             "measures": MEASURES,
+            "rate": rate_text,
             "measure_labels": {f: zh for f, zh, _ in api_stats.COLUMNS},
             "drill": lambda group_by, measure, key: _drill(q, group_by, measure, key),
             "download": lambda ext: f"/dashboard/caseload.{ext}?" + q.params(group_by=q.by),
@@ -300,28 +342,91 @@ def download_csv(
     return _download(request, "csv", group_by, region, to, as_of)
 
 
-@router.get("/subsidies", include_in_schema=False)
-def subsidy_page(request: Request, region: str = "", month: str = "") -> Response:
+def _statement(request: Request, region: str, month: str) -> tuple[User, str, str, Any]:
     user = page_user(request)
     require(user, "stats.subsidies")
     rt = runtime(request)
-    today = rt.today()
     code = region or user.region_code
     if not is_valid_region_code(code) or not authz.in_jurisdiction(user, code):
         raise PageError(404, "未找到，或不在您的管辖范围内")
-    month = month or today.strftime("%Y-%m")
+    month = month or rt.today().strftime("%Y-%m")
     try:
         statement = subsidies.subsidies(rt.system.engine, region=code, month=month)
-    except DomainError as exc:
-        raise PageError(422, "月份格式有误", exc.detail) from None
+    except DomainError:
+        raise PageError(422, "月份格式有误", "月份应为 年-月，例如 2026-03") from None
+    return user, code, month, statement
+
+
+@router.get("/subsidies", include_in_schema=False)
+def subsidy_page(request: Request, region: str = "", month: str = "") -> Response:
+    """The month's subsidies as two statements: per studio and per mediator, each with
+    totals that are the sum of its rows; the month's total stated once above them."""
+    user, code, month, statement = _statement(request, region, month)
+    query = urlencode({"region": code, "month": month})
     return render(
         request,
         "subsidies.html",
         {
             "statement": statement,
+            "parts": subsidies.parts(statement),
             "regions": _regions_for(user),
             "region": code,
             "month": month,
+            "S": labels.SUBSIDY,
+            "export": lambda kind, ext: f"/subsidies/{kind}.{ext}?{query}",
         },
         user=user,
+    )
+
+
+SUBSIDY_COLUMNS = (
+    "cases",
+    "amount",
+    "compensating_entries",
+    "awaiting_verification_cases",
+    "awaiting_verification_amount",
+)
+
+
+def _subsidy_table(part: subsidies.SubsidyPart) -> tuple[list[str], list[list[Any]]]:
+    """One statement as a header and rows, headers in Chinese, the 合计 row last."""
+    s = labels.SUBSIDY
+    header = [s[part.kind] + s["name"], *(s[c] for c in SUBSIDY_COLUMNS)]
+    rows: list[list[Any]] = [[r.name, *(getattr(r, c) for c in SUBSIDY_COLUMNS)] for r in part.rows]
+    if part.unassigned is not None:
+        rows.append([s["unassigned"], *(getattr(part.unassigned, c) for c in SUBSIDY_COLUMNS)])
+    rows.append([s["total"], *(getattr(part.totals, c) for c in SUBSIDY_COLUMNS)])
+    return header, rows
+
+
+@router.get("/subsidies/{kind}.{ext}", include_in_schema=False)
+def subsidy_download(
+    request: Request, kind: str, ext: str, region: str = "", month: str = ""
+) -> Response:
+    """One statement (``studio`` or ``mediator``) as CSV or XLSX: the page's table."""
+    if kind not in ("studio", "mediator") or ext not in ("csv", "xlsx"):
+        raise PageError(404, "未找到，或不在您的管辖范围内")
+    _, code, month, statement = _statement(request, region, month)
+    part = next(p for p in subsidies.parts(statement) if p.kind == kind)
+    header, rows = _subsidy_table(part)
+    name = f"subsidies-{kind}-{code}-{month}.{ext}"
+    if ext == "csv":
+        content, media = csv_bytes(header, rows), "text/csv; charset=utf-8"
+    else:
+        region_name = get_region(code)
+        content = xlsx_bytes(
+            labels.SUBSIDY[kind] + "补贴",
+            header,
+            rows,
+            formats={2: "#,##0.00", 5: "#,##0.00"},
+            about=[
+                (labels.SUBSIDY["region"], region_name.name if region_name else code),
+                (labels.SUBSIDY["month"], month),
+            ],
+        )
+        media = api_stats.XLSX
+    return Response(
+        content=content,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
