@@ -7,6 +7,7 @@ Every request the browser makes is recorded; the session fails if any leaves the
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import threading
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 from uuid import UUID
 
 import pytest
@@ -164,10 +166,54 @@ def outside_requests() -> list[str]:
     return []
 
 
+WIDTHS = ((1280, 800), (390, 844))
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+@pytest.fixture(scope="session")
+def axe_checked() -> set[tuple[str, str]]:
+    """(role, page shape) already checked by axe at both widths in this session."""
+    return set()
+
+
+def shape(url: str) -> str:
+    """A page's address with ids and query values left out: one axe check per kind of page."""
+    parts = urlsplit(url)
+    keys = sorted({k for k, _ in parse_qsl(parts.query)})
+    return _UUID.sub("{id}", parts.path) + ("?" + "&".join(keys) if keys else "")
+
+
+def _axe_every_page(page, username: str, visited: list[str], checked: set[tuple[str, str]]):  # type: ignore[no-untyped-def]
+    """axe on the page as the test left it, then on every kind of page it reached, again,
+    at 1280×800 and at 390 px with every form opened; serious or critical → failure."""
+    from tests.browser import axe
+
+    found = {f"{page.url} (as the test left it)": axe.serious(page)}
+    context = page.context
+    for url in visited:
+        key = (username, shape(url))
+        if key in checked:
+            continue
+        checked.add(key)
+        for width, height in WIDTHS:
+            again = context.new_page()
+            again.set_viewport_size({"width": width, "height": height})
+            again.goto(url)
+            found[f"{url} at {width} px"] = axe.serious(again, open_forms=True)
+            again.close()
+    bad = {where: v for where, v in found.items() if v}
+    assert not bad, "axe-core: serious or critical violations\n" + axe.describe(bad)  # type: ignore[arg-type]
+
+
 @pytest.fixture
-def page_for(browser, site: Site, outside_requests: list[str]):  # type: ignore[no-untyped-def]
-    """``page_for(role, width=1280, height=800)``: a fresh context, logged in as that role."""
+def page_for(browser, site: Site, outside_requests: list[str], axe_checked):  # type: ignore[no-untyped-def]
+    """``page_for(role, width=1280, height=800)``: a fresh context, logged in as that role.
+
+    After the test, axe-core checks the page as the test left it and every page it reached
+    (each kind of page once per role in the session, at both widths, forms opened).
+    """
     contexts = []
+    pages: list[tuple[object, str, list[str]]] = []
 
     def make(username: str, width: int = 1280, height: int = 800):  # type: ignore[no-untyped-def]
         context = browser.new_context(  # type: ignore[attr-defined]
@@ -185,6 +231,21 @@ def page_for(browser, site: Site, outside_requests: list[str]):  # type: ignore[
 
         context.on("request", record)
         page = context.new_page()
+        visited: list[str] = []
+
+        def reached(response) -> None:  # type: ignore[no-untyped-def]
+            request = response.request
+            if (
+                request.is_navigation_request()
+                and request.method == "GET"
+                and response.ok
+                and "text/html" in response.headers.get("content-type", "")
+                and not response.url.endswith("/login")
+            ):
+                visited.append(response.url)
+
+        page.on("response", reached)
+        pages.append((page, username, visited))
         page.set_default_timeout(10_000)
         page.goto(site.base_url + "/login")
         page.get_by_label("用户名").fill(username)
@@ -194,6 +255,10 @@ def page_for(browser, site: Site, outside_requests: list[str]):  # type: ignore[
         return page
 
     yield make
-    for c in contexts:
-        c.close()
+    try:
+        for page, username, visited in pages:
+            _axe_every_page(page, username, visited, axe_checked)
+    finally:
+        for c in contexts:
+            c.close()
     assert outside_requests == [], f"pages requested outside the server: {outside_requests}"
