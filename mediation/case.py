@@ -40,6 +40,7 @@ from mediation.errors import (
     SeveranceInvalid,
     ValidationFailed,
 )
+from mediation.labels import message
 from mediation.numbering import NumberKind
 from mediation.organisation import Studio
 from mediation.policy import Policy
@@ -59,6 +60,7 @@ from mediation.values import (
     RespondentInput,
     ReviewRefusal,
     ReviewState,
+    Role,
     Route,
     Signatory,
     Status,
@@ -586,25 +588,22 @@ class Case(ChainedAggregate):
         employment_ended_on: date | None = None,
     ) -> Case:
         rules.require_known_region(region_code)
-        applicant_data = rules.validated_applicant(applicant)
+        # a severed case's applicant was checked at its receipt; an import (the system
+        # actor) carries what was recorded then: neither is held to today's phone format
+        recorded = severed_from is not None or actor.role is Role.SYSTEM
+        applicant_data = rules.validated_applicant(applicant, recorded=recorded)
         identifiers.require_born_by(applicant_data["id_number"], received_on)
         respondent_data = rules.validated_respondent(respondent)
         if not claims:
-            raise ValidationFailed("a case needs at least one claim", field="claims")
+            raise ValidationFailed(message("claims_required"), field="claims")
         claims = [
-            Claim(c.category, rules.require_money(c.amount, f"claims[{i}].amount"))
+            Claim(c.category, rules.require_money(c.amount, f"claims.{i}.amount"))
             for i, c in enumerate(claims)
         ]
         if infringement_known_on is not None and infringement_known_on > received_on:
-            raise ValidationFailed(
-                "the infringement cannot become known after the application was received",
-                field="infringement_known_on",
-            )
+            raise ValidationFailed(message("known_after_receipt"), field="infringement_known_on")
         if employment_ended_on is not None and employment_ended_on > received_on:
-            raise ValidationFailed(
-                "employment cannot end after the application was received",
-                field="employment_ended_on",
-            )
+            raise ValidationFailed(message("ended_after_receipt"), field="employment_ended_on")
         limitation_warning = rules.limitation_warning(
             claims, infringement_known_on, employment_ended_on, received_on, policy.limitation_years
         )
@@ -830,10 +829,7 @@ class Case(ChainedAggregate):
         amount = rules.require_money(amount, "amount")
         rules.require_text(terms, "terms")
         if performance_due_on < on:
-            raise ValidationFailed(
-                "performance cannot be due before the agreement is signed",
-                field="performance_due_on",
-            )
+            raise ValidationFailed(message("due_before_signing"), field="performance_due_on")
         settled = rules.validated_settles(settles, self.claims)
         rules.require_agreement_effective(signed_by, sealed)
         self.trigger_event(

@@ -12,15 +12,23 @@
 * Unified social credit code (统一社会信用代码, GB 32100-2015): 17 characters from a
   31-symbol alphabet + a MOD 31 check character.
 
+* Phone (联系电话): a mainland mobile number (11 digits, ``1[3-9]…``, optionally after
+  ``+86``), a landline with its area code (``027-88888888``: ``0`` + 2 or 3 digits, then 7
+  or 8 digits, an extension after a second hyphen), or an international number written
+  with ``+`` and its country code (holders of residence permits). Spaces and hyphens
+  between digit groups are accepted; ten digits starting with 1 are not a number.
+
 The ``validate_*`` functions return the normalised value (upper-case check
 character) and raise ``ValueError`` naming the problem otherwise.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from mediation.errors import ValidationFailed
+from mediation.labels import message
 from mediation.regions import province_of
 
 __all__ = [
@@ -31,6 +39,7 @@ __all__ = [
     "resident_birth_date",
     "resident_id_check_char",
     "validate_credit_code",
+    "validate_phone",
     "validate_resident_id",
 ]
 
@@ -58,9 +67,9 @@ def _ascii_upper(value: str) -> str:
 def resident_id_check_char(first17: str) -> str:
     """ISO 7064 MOD 11-2 check character ("0"-"9" or "X") for 17 ASCII digits."""
     if len(first17) != 17:
-        raise ValueError(f"resident ID body must be 17 digits, got {len(first17)} characters")
+        raise ValueError(message("id_length", n=len(first17) + 1))
     if not _is_ascii_digits(first17):
-        raise ValueError("resident ID body must contain only digits 0-9")
+        raise ValueError(message("id_digits"))
     total = sum(int(ch) * w for ch, w in zip(first17, _RESIDENT_ID_WEIGHTS, strict=True))
     return _RESIDENT_ID_CHECK_CHARS[total % 11]
 
@@ -68,26 +77,24 @@ def resident_id_check_char(first17: str) -> str:
 def validate_resident_id(value: str) -> str:
     """Validate an 18-character resident identity number; return it with an upper-case X."""
     if len(value) != 18:
-        raise ValueError(f"resident ID must be 18 characters long, got {len(value)}")
+        raise ValueError(message("id_length", n=len(value)))
     body, check = value[:17], _ascii_upper(value[17])
     if not _is_ascii_digits(body):
-        raise ValueError("resident ID must start with 17 digits 0-9")
+        raise ValueError(message("id_digits"))
     if check != "X" and check not in _DIGITS:
-        raise ValueError(f"resident ID check character must be a digit or X, got {value[17]!r}")
+        raise ValueError(message("id_check_char_kind"))
     birth = body[6:14]
     try:
         birth_date = date(int(birth[:4]), int(birth[4:6]), int(birth[6:8]))
     except ValueError:
-        raise ValueError(f"resident ID birth date {birth} is not a real date") from None
+        raise ValueError(message("id_birth_date", birth=birth)) from None
     if birth_date < _EARLIEST_BIRTH_DATE:
-        raise ValueError(f"resident ID birth date {birth} is before 1900-01-01")
+        raise ValueError(message("id_birth_early", birth=birth))
     if body[:2] not in _PERMIT_PROVINCES and province_of(body[:2] + "0000") is None:
-        raise ValueError(f"resident ID area code {body[:6]} is not in a known province")
+        raise ValueError(message("id_area", area=body[:6]))
     expected = resident_id_check_char(body)
     if check != expected:
-        raise ValueError(
-            f"resident ID check character is wrong: expected {expected!r}, got {value[17]!r}"
-        )
+        raise ValueError(message("id_check_char", expected=expected, got=value[17]))
     return body + check
 
 
@@ -103,26 +110,21 @@ def require_born_by(value: str, on: date, field: str = "applicant.id_number") ->
     born = resident_birth_date(value)
     if born > on:
         raise ValidationFailed(
-            f"resident ID birth date {born.isoformat()} is after {on.isoformat()}", field=field
+            message("id_born_after", birth=born.isoformat(), on=on.isoformat()), field=field
         )
 
 
 def credit_code_check_char(first17: str) -> str:
     """GB 32100-2015 MOD 31 check character for the first 17 characters (case-insensitive)."""
     if len(first17) != 17:
-        raise ValueError(
-            f"credit code body must be exactly 17 characters, got {len(first17)} characters"
-        )
+        raise ValueError(message("credit_length", n=len(first17) + 1))
     total = 0
     for pos, (ch, weight) in enumerate(
         zip(_ascii_upper(first17), _CREDIT_CODE_WEIGHTS, strict=True), start=1
     ):
         index = _CREDIT_CODE_INDEX.get(ch)
         if index is None:
-            raise ValueError(
-                f"credit code character {ch!r} at position {pos} is not allowed "
-                f"(allowed: {_CREDIT_CODE_CHARSET})"
-            )
+            raise ValueError(message("credit_char", pos=pos, ch=ch))
         total += index * weight
     return _CREDIT_CODE_CHARSET[(31 - total % 31) % 31]
 
@@ -130,20 +132,40 @@ def credit_code_check_char(first17: str) -> str:
 def validate_credit_code(value: str) -> str:
     """Validate an 18-character unified social credit code; return it upper-cased."""
     if len(value) != 18:
-        raise ValueError(f"credit code must be 18 characters long, got {len(value)}")
+        raise ValueError(message("credit_length", n=len(value)))
     normalised = _ascii_upper(value)
     expected = credit_code_check_char(normalised[:17])
     check = normalised[17]
     if check not in _CREDIT_CODE_INDEX:
-        raise ValueError(
-            f"credit code check character {value[17]!r} is not allowed "
-            f"(allowed: {_CREDIT_CODE_CHARSET})"
-        )
+        raise ValueError(message("credit_char", pos=18, ch=value[17]))
     if check != expected:
-        raise ValueError(
-            f"credit code check character is wrong: expected {expected!r}, got {value[17]!r}"
-        )
+        raise ValueError(message("credit_check_char", expected=expected, got=value[17]))
     return normalised
+
+
+_MOBILE = re.compile(r"(?:\+?86)?(1[3-9][0-9]{9})")
+_LANDLINE = re.compile(r"(0[0-9]{2,3})-?([1-9][0-9]{6,7})(?:-([0-9]{1,6}))?")
+_INTERNATIONAL = re.compile(r"\+(?!86)[1-9][0-9]{6,14}")
+
+
+def validate_phone(value: str) -> str:
+    """A mobile, landline or international number, normalised (``ValueError`` otherwise):
+    a mobile as its 11 digits, a landline as ``area-number[-extension]``."""
+    compact = value.strip().replace(" ", "").replace("\u3000", "")
+    if m := _MOBILE.fullmatch(compact.replace("-", "")):
+        return m.group(1)
+    if "-" in compact:
+        if m := _LANDLINE.fullmatch(compact):
+            ext = f"-{m.group(3)}" if m.group(3) else ""
+            return f"{m.group(1)}-{m.group(2)}{ext}"
+    elif compact.startswith("0") and compact.isdigit():
+        split = 3 if compact[1] in "12" else 4  # 010, 02x: three digits; the rest four
+        area, number = compact[:split], compact[split:]
+        if _LANDLINE.fullmatch(f"{area}-{number}"):
+            return f"{area}-{number}"
+    if _INTERNATIONAL.fullmatch(compact.replace("-", "")):
+        return compact.replace("-", "")
+    raise ValueError(message("phone"))
 
 
 def mask_resident_id(value: str) -> str:

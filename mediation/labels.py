@@ -7,6 +7,7 @@ forms are cut from these at the first "（", never written again.
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 STATUS: Final[dict[str, str]] = {
@@ -450,3 +451,137 @@ def label(table: dict[str, str], code: object) -> str:
         return "—"
     key = str(getattr(code, "value", code))
     return table.get(key, key)
+
+
+# --- issue 12: messages, form fields and legal sources shown to users --------------------
+
+# the legal texts the rules cite (errors.py, rules.py): names as users read them
+LDMAL: Final = "《劳动争议调解仲裁法》"
+PROCEDURE_RULES: Final = "《劳动人事争议仲裁办案规则》"
+HUBEI: Final = "湖北省《“人社+工会”劳动争议裁调对接工作实施办法》(2023)"
+
+# validation messages: one template per problem (``message(key, **values)``); the domain's
+# validators and the web forms both raise these, the JSON API answers them as ``detail``
+MESSAGE: Final[dict[str, str]] = {
+    "required": "请填写此项",
+    "choose": "请选择一项",
+    "choose_one_of_yes_no": "请选择“是”或“否”",
+    "bad_text": "不能含控制字符、文字方向控制符，也不能只有不可见字符",
+    "too_long": "不能超过 {limit} 个字",
+    "date": "日期格式应为 年-月-日，如 2026-03-02",
+    "integer": "请填写整数",
+    "format": "格式不正确，请核对",
+    "amount": "金额应为非负数，最多两位小数，可用千分位逗号，如 12,800.00",
+    "amount_negative": "金额不能为负数",
+    "amount_decimals": "金额最多两位小数",
+    "amount_too_large": "金额过大，请核对",
+    "amount_required": "请填写金额（仅“确认劳动关系”请求可不填）",
+    "claims_required": "请至少填写一项仲裁请求",
+    "id_length": "公民身份号码应为 18 位，现为 {n} 位",
+    "id_digits": "公民身份号码前 17 位应为数字",
+    "id_check_char_kind": "公民身份号码最后一位应为数字或 X",
+    "id_birth_date": "公民身份号码中的出生日期 {birth} 不是有效日期",
+    "id_birth_early": "公民身份号码中的出生日期 {birth} 早于 1900 年",
+    "id_born_after": "公民身份号码中的出生日期 {birth} 晚于收到申请日期 {on}",
+    "id_area": "公民身份号码前 6 位地区码 {area} 不属于任何省份",
+    "id_check_char": "公民身份号码校验位应为 {expected}，填写的是 {got}，请核对",
+    "credit_length": "统一社会信用代码应为 18 位，现为 {n} 位",
+    "credit_char": "统一社会信用代码第 {pos} 位“{ch}”不是允许的字符（不含 I、O、S、V、Z）",
+    "credit_check_char": "统一社会信用代码校验位应为 {expected}，填写的是 {got}，请核对",
+    "phone": "请填写 11 位手机号码（1 开头，如 13912345678）或带区号的固定电话（如 027-88888888）",
+    "region": "地区代码无效",
+    "region_province": "案件须归属到市（州）或县（市、区），不能只填省",
+    "region_outside": "该地区不在您的管辖范围内",
+    "known_after_receipt": "知道权利被侵害之日不能晚于收到申请日期",
+    "ended_after_receipt": "劳动关系终止之日不能晚于收到申请日期",
+    "due_before_signing": "履行期限不能早于协议签订日期",
+    "categories_required": "请至少选择一项要分出的请求类别",
+    "option": "选项无效",
+    "no_such_studio": "所选工作室不存在",
+    "quota_range": "调解员名额应为 1 至 1000",
+    "qualification": "请从列表中选择资格",
+    "date_in_future": "{what}（{on}）晚于今天，业务日期不得晚于今天",
+    "date_out_of_order": "{on} 早于{what}（{floor}）",
+    "consent_missing": "尚未记录{parties}同意调解",
+    "done": "已办理：{what}",
+    "payments_short": "累计履行 {paid} 元，低于协议金额 {agreed} 元，且未填写劳动者书面确认",
+}
+
+
+def message(key: str, **values: object) -> str:
+    """A validation message of :data:`MESSAGE`, its blanks filled."""
+    return MESSAGE[key].format(**values)
+
+
+# what the form fields are called, for the list of problems at the top of a refused form
+FORM_FIELD: Final[dict[str, str]] = {
+    "region_code": "所属地区",
+    "received_on": "收到申请日期",
+    "applicant.name": "申请人姓名",
+    "applicant.id_number": "公民身份号码",
+    "applicant.phone": "联系电话",
+    "applicant.worker_category": "劳动者类别",
+    "respondent.name": "单位名称",
+    "respondent.credit_code": "统一社会信用代码",
+    "claims": "仲裁请求",
+    "on": "日期",
+    "held_on": "会谈日期",
+    "signed_on": "签订日期",
+    "applied_on": "申请日期",
+    "issued_on": "出具日期",
+    "appointed_on": "聘任日期",
+    "retired_on": "解聘日期",
+    "studio_id": "工作室",
+    "mediator_id": "调解员",
+    "qualification": "资格",
+    "claim_categories": "请求类别",
+    "duplicate_ok": "仍然登记",
+}
+
+
+def field_label(path: str) -> str:
+    """The Chinese name of a form field (``claims.0.amount`` → 第1项请求金额)."""
+    if path in FORM_FIELD:
+        return FORM_FIELD[path]
+    parts = path.split(".")
+    if len(parts) == 3 and parts[0] == "claims" and parts[1].isdigit():
+        what = "请求类别" if parts[2] == "category" else "请求金额"
+        return f"第{int(parts[1]) + 1}项{what}"
+    return FIELD.get(parts[-1], "此项")
+
+
+# the web pages' own words for situations outside any rule
+PAGE: Final[dict[str, str]] = {
+    "not_found": "未找到，或不在您的管辖范围内",
+    "no_page": "没有这个页面",
+    "no_page_detail": "地址可能有误，或页面已移动。请从导航进入。",
+    "forbidden": "当前角色无权执行此操作",
+    "forbidden_detail": "{role}不能办理此事项。如需办理，请联系有权限的同事。",
+    "login": "请先登录",
+    "invalid": "输入有误",
+    "refused": "请求被拒绝",
+    "not_assigned": "仅案件指派的调解员可执行此操作",
+    "problems": "共 {n} 处需要修改，已在各项旁标出：",
+    "duplicate_title": "可能重复登记",
+    "duplicate": "同一劳动者（公民身份号码相同）对同一单位已有未结案件，见下方链接；"
+    "如确属另一争议，请勾选“仍然登记”后再提交",
+}
+
+
+# --- "no English word" in front of users ------------------------------------------------
+
+# ASCII that may stand in Chinese text: file formats, units, the X of an ID number
+ALLOWED_ASCII: Final = frozenset(
+    {"PDF", "CSV", "XLSX", "DOCX", "TOML", "UTF", "ID", "API", "X", "SVG", "GB", "T", "PRC"}
+)
+_ASCII_WORD = re.compile(r"[A-Za-z][A-Za-z_]*")
+
+
+def english_words(text: str, allowed: frozenset[str] = ALLOWED_ASCII) -> list[str]:
+    """The ASCII words in ``text`` outside the allow-list (codes and units)."""
+    return [w for w in _ASCII_WORD.findall(text) if w not in allowed]
+
+
+def chinese_or_empty(text: str) -> str:
+    """``text`` when a user can read it as Chinese; else "" (the Chinese title says it)."""
+    return text if text and not english_words(text) else ""

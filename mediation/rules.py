@@ -46,6 +46,7 @@ from mediation.errors import (
     VerifierIsMediator,
     WindowExtensionNotAllowed,
 )
+from mediation.labels import message
 from mediation.transitions import allowed
 from mediation.values import (
     PAYMENT_ORDER_CATEGORIES,
@@ -314,11 +315,11 @@ def payment_order_applies(
 
 def require_text(value: str, field: str, max_length: int = 4000) -> None:
     if not value or not value.strip():
-        raise ValidationFailed(f"{field} must not be empty", field=field)
-    if (found := text.problem(value, multiline=True)) is not None:
-        raise ValidationFailed(f"{field} {found}", field=field)
+        raise ValidationFailed(message("required"), field=field)
+    if text.problem(value, multiline=True) is not None:
+        raise ValidationFailed(message("bad_text"), field=field)
     if len(value) > max_length:
-        raise ValidationFailed(f"{field} is longer than {max_length} characters", field=field)
+        raise ValidationFailed(message("too_long", limit=max_length), field=field)
 
 
 def _valid(parse: Callable[[V], T], value: V, field: str) -> T:
@@ -336,26 +337,32 @@ def require_money(value: Decimal | str, field: str) -> Decimal:
 def require_region_exists(code: str) -> regions.Region:
     region = regions.get_region(code)
     if region is None:
-        raise ValidationFailed(
-            f"{code!r} is not a GB/T 2260 administrative-division code", field="region_code"
-        )
+        raise ValidationFailed(message("region"), field="region_code")
     return region
 
 
 def require_known_region(code: str) -> None:
     """A case's region: an existing city- or county-level division."""
     if require_region_exists(code).level == "province":
-        raise ValidationFailed(
-            "a case belongs to a city or county, not a whole province", field="region_code"
-        )
+        raise ValidationFailed(message("region_province"), field="region_code")
 
 
-def validated_applicant(applicant: ApplicantInput) -> dict[str, str]:
+def validated_phone(phone: str, *, recorded: bool = False) -> str:
+    """A phone typed at intake (``identifiers.validate_phone``); ``recorded``: one the
+    system or a historic record already holds (a severed case's, an import's), kept as the
+    rule of its day had it (7 to 15 digits)."""
+    if recorded:
+        phone = phone.strip()
+        if not (phone.isdigit() and 7 <= len(phone) <= 15):
+            raise ValidationFailed(message("phone"), field="applicant.phone")
+        return phone
+    return _valid(identifiers.validate_phone, phone, "applicant.phone")
+
+
+def validated_applicant(applicant: ApplicantInput, *, recorded: bool = False) -> dict[str, str]:
     require_text(applicant.name, "applicant.name", 100)
     id_number = _valid(identifiers.validate_resident_id, applicant.id_number, "applicant.id_number")
-    phone = applicant.phone.strip()
-    if not (phone.isdigit() and 7 <= len(phone) <= 15):
-        raise ValidationFailed("a phone number is 7 to 15 digits", field="applicant.phone")
+    phone = validated_phone(applicant.phone, recorded=recorded)
     return {
         "name": applicant.name.strip(),
         "id_number": id_number,

@@ -14,6 +14,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
 from uuid import UUID
 
+from mediation.labels import message
+
 
 class Status(StrEnum):
     RECEIVED = "received"
@@ -153,15 +155,15 @@ def money(value: str | int | Decimal) -> Decimal:
     try:
         amount = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
-        raise ValueError(f"not a decimal amount: {value!r}") from None
+        raise ValueError(message("amount")) from None
     if not amount.is_finite():
-        raise ValueError(f"not a finite amount: {value!r}")
+        raise ValueError(message("amount"))
     if amount < 0:
-        raise ValueError(f"amount must not be negative: {value!r}")
+        raise ValueError(message("amount_negative"))
     if amount != amount.quantize(CENT, rounding=ROUND_HALF_UP):
-        raise ValueError(f"amount has more than two decimal places: {value!r}")
+        raise ValueError(message("amount_decimals"))
     if amount >= Decimal("1e12"):
-        raise ValueError(f"amount is implausibly large: {value!r}")
+        raise ValueError(message("amount_too_large"))
     return amount.quantize(CENT)
 
 

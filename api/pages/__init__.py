@@ -45,7 +45,7 @@ async def _page_error(request: Request, exc: Exception) -> Response:
     return render(
         request,
         "error.html",
-        {"error": exc},
+        {"failure": exc},
         status=exc.status,
         user=current_user(request),
     )

@@ -23,6 +23,7 @@ from starlette.responses import RedirectResponse, Response
 from api import authz
 from api.errors import ApiError
 from api.pages import forms as F
+from api.pages import prg
 from api.pages.common import (
     PageError,
     actor,
@@ -191,10 +192,13 @@ def label_kind(kind: StudioKind) -> str:
 def _refused(
     request: Request, user: User, form: FormData, open_form: str, error: dict[str, Any], status: int
 ) -> Response:
+    """Post/redirect/get (``api.pages.prg``): back to /admin with the refusal, the form open
+    and what was typed (never a password)."""
     values = F.values_of(form)
     values.pop("new_password", None)
     values.pop("initial_password", None)
-    return admin_page(request, user, error=error, open_form=open_form, values=values, status=status)
+    errors = {error["field"]: error.get("detail") or error["title"]} if error.get("field") else {}
+    return prg.refused(request, "/admin", error, values, open_form=open_form, errors=errors)
 
 
 # ---------------------------------------------------------------------- studios
@@ -296,7 +300,7 @@ def _admin_account_sync(request: Request, user: User, form: FormData) -> Respons
     disabled = do == "disable"
     if user.role is Role.ADMIN and disabled and form.get("confirm") != "yes":
         error = {"title": "请勾选确认后再停用", "detail": f"停用账户 {username} 前须确认。"}
-        return admin_page(request, user, error=error, status=422)
+        return prg.refused(request, "/admin", error, {})
     try:
         change_disabled(runtime(request), user, username, disabled)
     except ApiError as exc:
@@ -307,7 +311,7 @@ def _admin_account_sync(request: Request, user: User, form: FormData) -> Respons
         else:
             page = from_api_error(exc)
             error = {"title": page.title, "detail": f"账户：{username}", "code": exc.code}
-        return admin_page(request, user, error=error, status=exc.status)
+        return prg.refused(request, "/admin", error, {})
     target = f"/admin?done={'disabled' if disabled else 'enabled'}&account={quote(username)}"
     return RedirectResponse(target, status_code=303)
 

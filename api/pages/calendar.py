@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.responses import Response
 
+from api.pages import prg
 from api.pages.common import PageError, actor, check_origin, page_user, render, runtime
 from api.users import User
 from mediation.calendar import BASE, CALENDAR_VERSION, calendar_warning
@@ -22,6 +23,7 @@ from mediation.calendar_file import NoticeError
 from mediation.values import Role
 
 router = APIRouter()
+PATH = "/admin/calendar"
 
 MAX_BYTES = 64 * 1024  # a year's notice is a few kilobytes
 
@@ -110,12 +112,28 @@ def _load_sync(request: Request, user: User, text: str | None) -> Response:
             if text is None
             else ("请上传文件或粘贴内容" if not (text or "").strip() else "文件过大")
         )
-        return _page(request, user, status=422, error={"title": title}, text=text or "")
+        return prg.refused(request, PATH, {"title": title}, {"text": text or ""})
     rt = runtime(request)
     try:
         result = rt.app.calendars.load(actor(user), text)
     except NoticeError as exc:
-        error = {"title": "节假日安排文件有误，未载入", "detail": str(exc)}
-        return _page(request, user, status=422, error=error, text=text)
+        where = f"第 {exc.line} 行：" if exc.line is not None else ""
+        error = {"title": "节假日安排文件有误，未载入", "detail": where + exc.zh}
+        return prg.refused(request, PATH, error, {"text": text})
     rt.after_write()
-    return _page(request, user, result=result)
+    return prg.done(request, PATH, _loaded(result))
+
+
+def _loaded(result: LoadResult) -> str:
+    """The success message of a load (shown on the page the POST redirects to)."""
+    v = result.loaded
+    if result.recorded:
+        off, work = len(result.became_days_off), len(result.became_working_days)
+        changed = (f"改为休息日 {off} 天；" if off else "") + (
+            f"改为工作日 {work} 天；" if work else ""
+        )
+        return (
+            f"已载入 {v.notice.year} 年节假日安排（第 {v.version} 版，{v.notice.reference}）。"
+            f"{changed}此后计算的期限按此执行。"
+        )
+    return f"内容与 {v.notice.year} 年现行第 {v.version} 版相同，未重复记录。"

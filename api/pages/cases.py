@@ -17,9 +17,9 @@ from starlette.responses import RedirectResponse, Response
 
 from api import authz
 from api.commands import BY_FORM, CaseCommandRow
-from api.errors import status_of
 from api.integrity import case_integrity
 from api.pages import forms as F
+from api.pages import prg
 from api.pages.common import (
     PageError,
     actor,
@@ -34,18 +34,31 @@ from api.pages.common import (
     runtime,
 )
 from api.pages.names import case_title, deadline_row, person, region_name
-from api.pages.reads import eligible_studios, mediator_names, studio_load, studio_names
+from api.pages.reads import (
+    eligible_studios,
+    mediator_names,
+    possible_duplicates,
+    studio_load,
+    studio_names,
+)
 from api.users import User
 from api.views import case_view, history_event
 from mediation import commands as C
-from mediation import documents, next_step
+from mediation import documents, identifiers, next_step
 from mediation import labels as L
 from mediation.application import CommandContext
 from mediation.calendar import HolidayCalendar
 from mediation.case import Case
 from mediation.commands import CaseCommand
 from mediation.errors import DomainError, NotFound, ValidationFailed
-from mediation.labels import DOCUMENT_KIND, FAILURE_REASON, QUALIFICATION, STUDIO_KIND, label
+from mediation.labels import (
+    DOCUMENT_KIND,
+    FAILURE_REASON,
+    QUALIFICATION,
+    STUDIO_KIND,
+    label,
+    message,
+)
 from mediation.regions import children, get_region, is_valid_region_code, region_prefix
 from mediation.values import (
     ApplicantInput,
@@ -69,26 +82,28 @@ MAX_CLAIMS = 4
 
 def command_of(row: CaseCommandRow, form: FormData) -> CaseCommand:
     """The row's command, read from a submitted form; a bad value is a ``ValidationFailed``."""
+    r = F.Reader(form)  # every field read: all problems at once
     values: dict[str, Any] = {}
     for name, key, kind, required in row.fields():
         if kind is date:
-            values[name] = F.day(form, key)
+            values[name] = r.read(F.day, key)
         elif kind is bool:
-            values[name] = F.yes_no(form, key)
+            values[name] = r.read(F.yes_no, key)
         elif kind is Decimal:
-            values[name] = F.amount(form, key)
+            values[name] = r.read(F.amount, key)
         elif kind is int:
-            values[name] = F.integer(form, key)
+            values[name] = r.read(F.integer, key)
         elif kind is UUID:
-            values[name] = F.uuid(form, key)
+            values[name] = r.read(F.uuid, key)
         elif kind is str:
-            values[name] = F.text(form, key, required=required)
+            values[name] = r.read(F.text, key, required=required)
         elif isinstance(kind, type) and issubclass(kind, StrEnum):
-            values[name] = F.choice(form, key, kind)
+            values[name] = r.read(F.choice, key, kind)
         elif row.command is C.SignAgreement:  # signatories, settled categories (v1.1)
-            values[name] = _choices(form, key, _member(kind))
+            values[name] = r.read(_choices, key, _member(kind))
         else:  # the claim categories of a severance
-            values[name] = _categories(form, key)
+            values[name] = r.read(_categories, key)
+    r.check()
     return row.command(**values)
 
 
@@ -107,17 +122,17 @@ def _choices(form: FormData, key: str, enum: type[StrEnum]) -> tuple[Any, ...]:
     try:
         return tuple(enum(str(v)) for v in form.getlist(key))
     except ValueError:
-        raise ValidationFailed("选项无效", field=key) from None
+        raise ValidationFailed(message("option"), field=key) from None
 
 
 def _categories(form: FormData, key: str) -> list[ClaimCategory]:
     raw = [str(v) for v in form.getlist(key)]
     if not raw:
-        raise ValidationFailed("请至少选择一项要分出的请求类别", field=key)
+        raise ValidationFailed(message("categories_required"), field=key)
     try:
         return [ClaimCategory(v) for v in raw]
     except ValueError:
-        raise ValidationFailed("请求类别无效", field=key) from None
+        raise ValidationFailed(message("option"), field=key) from None
 
 
 def _case_id(raw: str) -> UUID:
@@ -152,6 +167,12 @@ CONSENTS = "consents"  # both parties' consent in one form (record_consent twice
 CONFIRM = frozenset({"failure", "retraction", "consent"})
 # success messages of forms that are not a row of api.commands
 DONE = {CONSENTS: "双方调解意愿", "intake": "收案登记", "document": "出具文书"}
+# the form that is the way out of a refusal, opened beside it (issue 12)
+REMEDY: dict[str, str] = {
+    "labour_relationship_not_entrustable": "sever",  # sever the confirmation claim first
+    "consent_missing": CONSENTS,
+    "not_eligible_for_entrustment": "assess",
+}
 
 
 def available(user: User, case: Case) -> list[str]:
@@ -449,27 +470,42 @@ def _run_sync(
         expected_version=F.version(form),
         idempotency_key=f"web-{key}" if re.fullmatch(r"[0-9a-f]{32}", key) else None,
     )
+    back = F.text(form, "back", required=False)
+    back = back if back.startswith("/") and not back.startswith("//") else ""
     try:
         require_confirmation(command.form, form)
         result = rt.app.execute(ctx, case.id, command_of(command, form))
     except DomainError as exc:
-        current = rt.app.get_case(case.id)
-        return case_page(
-            request,
-            user,
-            current,
-            status=status_of(exc),
-            error=refusal(exc),
-            open_form=command.form,
-            values=F.values_of(form),
-        )
+        return _refused(request, user, case.id, command.form, exc, form, back)
     rt.after_write()
-    back = F.text(form, "back", required=False)
-    if back.startswith("/") and not back.startswith("//"):
-        joiner = "&" if "?" in back else "?"
-        return RedirectResponse(f"{back}{joiner}done={command.form}", status_code=303)
     # a severance's result is the new case
-    return RedirectResponse(f"/cases/{result.id}?done={command.form}", status_code=303)
+    done = L.message("done", what=command.title)
+    return prg.done(request, back or f"/cases/{result.id}", done)
+
+
+def _refused(
+    request: Request,
+    user: User,
+    case_id: UUID,
+    form_name: str,
+    exc: DomainError,
+    form: FormData,
+    back: str = "",
+) -> Response:
+    """Post/redirect/get after a refusal: the refusal, what was typed, the form open, and
+    the form of the way out (``REMEDY``) open beside it when this user may use it."""
+    err = refusal(exc)
+    remedy = REMEDY.get(exc.code)
+    if remedy and remedy in available(user, runtime(request).app.get_case(case_id)):
+        err.update(remedy=remedy, remedy_title=DONE.get(remedy) or BY_FORM[remedy].title)
+    return prg.refused(
+        request,
+        back or f"/cases/{case_id}",
+        err,
+        F.values_of(form),
+        open_form=form_name,
+        errors=F.problems(exc) if isinstance(exc, ValidationFailed) else {},
+    )
 
 
 def require_confirmation(name: str, form: FormData) -> None:
@@ -492,7 +528,7 @@ def _consents_sync(request: Request, user: User, case_id: str, form: FormData) -
             if choice in ("", "keep"):
                 continue
             if choice not in ("true", "false"):
-                raise ValidationFailed("请选择同意或不同意", field=f"{party.value}.given")
+                raise ValidationFailed(L.message("choose"), field=f"{party.value}.given")
             wanted.append(
                 C.RecordConsent(
                     party=party, given=choice == "true", on=F.day(form, f"{party.value}.on")
@@ -513,17 +549,9 @@ def _consents_sync(request: Request, user: User, case_id: str, form: FormData) -
             rt.app.execute(ctx, case.id, command)
     except DomainError as exc:
         rt.after_write()
-        return case_page(
-            request,
-            user,
-            rt.app.get_case(case.id),
-            status=status_of(exc),
-            error=refusal(exc),
-            open_form=CONSENTS,
-            values=F.values_of(form),
-        )
+        return _refused(request, user, case.id, CONSENTS, exc, form)
     rt.after_write()
-    return RedirectResponse(f"/cases/{case.id}?done={CONSENTS}", status_code=303)
+    return prg.done(request, f"/cases/{case.id}", L.message("done", what=DONE[CONSENTS]))
 
 
 # ---------------------------------------------------------------------- intake
@@ -567,25 +595,27 @@ def new_case(request: Request) -> Response:
     return intake_page(request, user)
 
 
-def _claims(form: FormData) -> list[Claim]:
+def _claims(r: F.Reader) -> list[Claim]:
+    """The claim rows filled in; a 确认劳动关系 claim needs no amount (issue 12)."""
     claims = []
     for i in range(MAX_CLAIMS):
-        category = F.text(form, f"claims.{i}.category", required=False)
-        raw_amount = F.text(form, f"claims.{i}.amount", required=False)
+        category = F.text(r.form, f"claims.{i}.category", required=False)
+        raw_amount = F.text(r.form, f"claims.{i}.amount", required=False)
         if not category and not raw_amount:
             continue
-        claims.append(
-            Claim(
-                F.choice(form, f"claims.{i}.category", ClaimCategory),
-                F.amount(form, f"claims.{i}.amount"),
-            )
-        )
-    if not claims:
-        raise ValidationFailed("请至少填写一项仲裁请求（类别与金额）", field="claims.0.category")
+        kind = r.read(F.choice, f"claims.{i}.category", ClaimCategory)
+        if not raw_amount and kind is ClaimCategory.LABOUR_RELATIONSHIP_CONFIRMATION:
+            amount: Decimal | None = Decimal("0.00")
+        elif not raw_amount:
+            r.refuse(f"claims.{i}.amount", message("amount_required"))
+            amount = None
+        else:
+            amount = r.read(F.amount, f"claims.{i}.amount")
+        if kind is not None and amount is not None:
+            claims.append(Claim(kind, amount))
+    if not claims and not any(k.startswith("claims.") for k in r.errors):
+        r.refuse("claims.0.category", message("claims_required"))
     return claims
-
-
-_FIELD_FIX = re.compile(r"claims\[(\d+)\]")
 
 
 @intake_router.post("/cases/new", include_in_schema=False)
@@ -599,14 +629,72 @@ async def create_case(request: Request) -> Response:
     return await run_in_threadpool(_create_sync, request, user, form)
 
 
+def _intake_values(
+    r: F.Reader, user: User
+) -> tuple[str, date, ApplicantInput, RespondentInput, list[Claim], date | None, date | None]:
+    """Every field of the intake form read and checked by the domain's own validators,
+    so that all problems show at once (``FormInvalid``)."""
+    region = r.read(F.text, "region_code") or ""
+    if region and not is_valid_region_code(region):
+        r.refuse("region_code", message("region"))
+    elif region and not authz.in_jurisdiction(user, region):
+        r.refuse("region_code", message("region_outside"))
+    received_on = r.read(F.day, "received_on")
+    name = r.read(F.text, "applicant.name")
+    id_number = r.read(F.checked, "applicant.id_number", identifiers.validate_resident_id)
+    phone = r.read(F.checked, "applicant.phone", identifiers.validate_phone)
+    worker = r.read(F.choice, "applicant.worker_category", WorkerCategory)
+    employer = r.read(F.text, "respondent.name")
+    credit = r.read(F.checked, "respondent.credit_code", identifiers.validate_credit_code)
+    claims = _claims(r)
+    known = r.read(F.optional_day, "infringement_known_on")
+    ended = r.read(F.optional_day, "employment_ended_on")
+    if received_on is not None:
+        if known is not None and known > received_on:
+            r.refuse("infringement_known_on", message("known_after_receipt"))
+        if ended is not None and ended > received_on:
+            r.refuse("employment_ended_on", message("ended_after_receipt"))
+        if id_number is not None:
+            try:
+                identifiers.require_born_by(id_number, received_on)
+            except ValidationFailed as exc:
+                r.refuse("applicant.id_number", exc.detail)
+    r.check()
+    assert received_on and name and id_number and phone and worker and employer and credit
+    return (
+        region,
+        received_on,
+        ApplicantInput(name, id_number, phone, worker),
+        RespondentInput(employer, credit),
+        claims,
+        known,
+        ended,
+    )
+
+
 def _create_sync(request: Request, user: User, form: FormData) -> Response:
     rt = runtime(request)
+    values = F.values_of(form)
     try:
-        region = F.text(form, "region_code")
-        if not is_valid_region_code(region):
-            raise ValidationFailed("地区代码无效", field="region_code")
-        if not authz.in_jurisdiction(user, region):
-            raise ValidationFailed("该地区不在您的管辖范围内", field="region_code")
+        region, received_on, applicant, respondent, claims, known, ended = _intake_values(
+            F.Reader(form), user
+        )
+        # the same worker against the same employer with an open case: say so, once
+        twins = possible_duplicates(
+            rt,
+            region_code=region,
+            worker_category=applicant.worker_category.value,
+            id_number=applicant.id_number,
+            credit_code=respondent.credit_code,
+        )
+        if twins and not F.flag(form, "duplicate_ok"):
+            return prg.refused(
+                request,
+                "/cases/new",
+                {"title": L.PAGE["duplicate_title"], "duplicates": [str(t) for t in twins]},
+                values,
+                errors={"duplicate_ok": L.PAGE["duplicate"]},
+            )
         key = F.text(form, "form_key", required=False)
         ctx = CommandContext(
             actor(user),
@@ -615,29 +703,18 @@ def _create_sync(request: Request, user: User, form: FormData) -> Response:
         case = rt.app.receive_case(
             ctx,
             region_code=region,
-            received_on=F.day(form, "received_on"),
-            applicant=ApplicantInput(
-                F.text(form, "applicant.name"),
-                F.text(form, "applicant.id_number"),
-                F.text(form, "applicant.phone"),
-                F.choice(form, "applicant.worker_category", WorkerCategory),
-            ),
-            respondent=RespondentInput(
-                F.text(form, "respondent.name"), F.text(form, "respondent.credit_code")
-            ),
-            claims=_claims(form),
-            infringement_known_on=F.optional_day(form, "infringement_known_on"),
-            employment_ended_on=F.optional_day(form, "employment_ended_on"),
+            received_on=received_on,
+            applicant=applicant,
+            respondent=respondent,
+            claims=claims,
+            infringement_known_on=known,
+            employment_ended_on=ended,
         )
     except DomainError as exc:
-        err = refusal(exc)
-        if err["field"]:
-            err["field"] = _FIELD_FIX.sub(r"claims.\1", str(err["field"]))
-        return intake_page(
-            request, user, status=status_of(exc), error=err, values=F.values_of(form)
-        )
+        errors = F.problems(exc) if isinstance(exc, ValidationFailed) else {}
+        return prg.refused(request, "/cases/new", refusal(exc), values, errors=errors)
     rt.after_write()
-    return RedirectResponse(f"/cases/{case.id}?done=intake", status_code=303)
+    return prg.done(request, f"/cases/{case.id}", L.message("done", what="收案登记"))
 
 
 # ---------------------------------------------------------------------- case search

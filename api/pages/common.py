@@ -22,7 +22,7 @@ from starlette.responses import RedirectResponse, Response
 from api import authz
 from api.deps import Runtime, runtime_of
 from api.errors import OUTAGE, ApiError
-from api.pages import names
+from api.pages import names, prg
 from api.users import User
 from mediation import labels
 from mediation.calendar import calendar_warning
@@ -48,26 +48,44 @@ class LoginRequired(Exception):
 
 
 class PageError(Exception):
-    """A refusal shown as a page (not found, not allowed, bad request)."""
+    """A refusal shown as a page (not found, not allowed, bad request); ``code`` and
+    ``tech`` (the API's words) only in the folded 技术信息 line."""
 
-    def __init__(self, status: int, title: str, detail: str = "", source: str = "") -> None:
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str = "",
+        source: str = "",
+        *,
+        code: str = "",
+        tech: str = "",
+    ) -> None:
         self.status = status
         self.title = title
-        self.detail = detail
-        self.source = source
+        self.detail = labels.chinese_or_empty(detail)
+        self.source = labels.chinese_or_empty(source)
+        self.code = code
+        self.tech = tech
         super().__init__(title)
 
 
-def from_api_error(exc: ApiError) -> PageError:
-    titles = {
-        404: "未找到，或不在您的管辖范围内",
-        403: "当前角色无权执行此操作",
-        401: "请先登录",
-        422: "输入有误",
-    }
+def from_api_error(exc: ApiError, user: User | None = None) -> PageError:
+    P = labels.PAGE
+    titles = {404: P["not_found"], 403: P["forbidden"], 401: P["login"], 422: P["invalid"]}
     if exc.code == "not_assigned_mediator":
-        return PageError(403, "仅案件指派的调解员可执行此操作", exc.detail)
-    return PageError(exc.status, titles.get(exc.status, "请求被拒绝"), exc.detail, exc.source or "")
+        return PageError(403, P["not_assigned"], code=exc.code, tech=exc.detail)
+    detail = exc.detail
+    if exc.status == 403 and user is not None:
+        detail = P["forbidden_detail"].format(role=labels.label(labels.ROLE, user.role))
+    return PageError(
+        exc.status,
+        titles.get(exc.status, P["refused"]),
+        detail,
+        exc.source or "",
+        code=exc.code,
+        tech=exc.detail,
+    )
 
 
 def runtime(request: Request) -> Runtime:
@@ -96,7 +114,7 @@ def require(user: User, action: str) -> authz.Grant:
     try:
         return authz.require_role(user, action)
     except ApiError as exc:
-        raise from_api_error(exc) from None
+        raise from_api_error(exc, user) from None
 
 
 def authorize_case(
@@ -112,7 +130,7 @@ def authorize_case(
             user, action, region_code=region_code, mediator_id=mediator_id, studio_id=studio_id
         )
     except ApiError as exc:
-        raise from_api_error(exc) from None
+        raise from_api_error(exc, user) from None
 
 
 def may(
@@ -223,7 +241,21 @@ def render(
         "region_name": names.region_name,
     }
     ctx.update(context)
+    outcome, spent = prg.take(request, user.username if user else "")
+    if outcome is not None:  # post/redirect/get: what the form's POST left for this page
+        ctx["notice"] = outcome.message or ctx.get("notice")
+        if outcome.error is not None:
+            ctx.update(
+                error=outcome.error,
+                open_form=outcome.open_form,
+                values=outcome.values,
+                errors=outcome.errors,
+                remedy_form=outcome.error.get("remedy", ""),
+            )
+    ctx.setdefault("errors", {})
     response = TEMPLATES.TemplateResponse(request, template, ctx, status_code=status)
+    if spent:
+        prg.clear(request, response)
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
@@ -266,12 +298,15 @@ def _calendar_warning(request: Request, user: User | None) -> str | None:
 
 
 def refusal(exc: DomainError) -> dict[str, Any]:
-    """A refused command, for the page: the rule in Chinese, the detail and its legal source."""
+    """A refused command, for the page: the rule in Chinese, the detail when it is Chinese
+    (an untranslated one never reaches a user: the title says it), its legal source; the
+    code and field only for the folded 技术信息 line."""
+    detail = labels.chinese_or_empty(exc.detail)
     return {
         "code": exc.code,
         "title": exc.title_zh,
-        "detail": exc.detail if exc.detail != exc.title else "",
-        "source": exc.source if exc.kind == "rule" else "",
+        "detail": detail if detail != exc.title_zh else "",
+        "source": labels.chinese_or_empty(exc.source) if exc.kind == "rule" else "",
         "field": exc.field,
     }
 

@@ -202,3 +202,59 @@ def case_rows(rt: Runtime, ids: list[UUID], *, mask: bool) -> list[dict[str, Any
             }
         )
     return out
+
+
+# the statuses of a case the commission still has open (a failed mediation goes on to a
+# hearing); a duplicate registration would double the file
+OPEN_STATUSES = (
+    "received",
+    "accepted",
+    "entrusted",
+    "in_mediation",
+    "agreement_signed",
+    "mediation_failed",
+)
+
+
+def possible_duplicates(
+    rt: Runtime,
+    *,
+    region_code: str,
+    worker_category: str,
+    id_number: str,
+    credit_code: str,
+    limit: int = 200,
+) -> list[UUID]:
+    """Open cases of the same worker (resident ID number) against the same employer (credit
+    code) in the same region: the intake page's warning (issue 12).
+
+    The read model holds no personal data, so the candidates are the region's open cases of
+    the worker's category (at most ``limit``, newest first), loaded and compared; a party
+    search index (case numbers and search, v1.1) can answer this directly when it exists.
+    """
+    t = case_tables()["cases"]
+    query = (
+        select(t.c.case_id)
+        .where(
+            t.c.region_code == region_code,
+            t.c.worker_category == worker_category,
+            t.c.status.in_(OPEN_STATUSES),
+        )
+        .order_by(t.c.received_on.desc())
+        .limit(limit)
+    )
+    with rt.system.engine.connect() as conn:
+        ids = [UUID(str(r)) for r in conn.execute(query).scalars()]
+    found = []
+    for case_id in ids:
+        try:
+            case = rt.app.get_case(case_id)
+        except DomainError:
+            continue
+        applicant = rt.app.personal.reveal(case.applicant)
+        if (
+            applicant.get("id_number") == id_number
+            and case.respondent.get("credit_code") == credit_code
+        ):
+            found.append(case_id)
+    return found

@@ -6,6 +6,7 @@ import contextlib
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Request
@@ -17,6 +18,7 @@ from api import authz
 from api.errors import ApiError
 from api.login import log_in
 from api.pages import forms as F
+from api.pages import prg
 from api.pages.common import (
     COOKIE,
     HOME,
@@ -38,6 +40,7 @@ from api.security import issue_token
 from api.users import NoSuchUser, User
 from mediation.application import CommandContext
 from mediation.errors import DomainError, NotFound, ValidationFailed
+from mediation.labels import message
 from mediation.organisation import QUALIFICATIONS, Studio
 from mediation.regions import region_prefix
 from mediation.values import Status
@@ -68,10 +71,8 @@ def _login_sync(request: Request, form: FormData) -> Response:
     password = password if isinstance(password, str) else ""
     next_url = safe_next(F.text(form, "next", required=False))
     outcome = log_in(rt, request, username, password)
-    message = None
     if outcome.retry_after is not None:
-        message = f"登录失败次数过多，请 {outcome.retry_after} 秒后再试。"
-        status = 429
+        said = f"登录失败次数过多，请 {outcome.retry_after} 秒后再试。"
     else:
         user = outcome.user
         if user is not None:
@@ -88,14 +89,10 @@ def _login_sync(request: Request, form: FormData) -> Response:
                 path="/",
             )
             return response
-        message = "用户名或密码错误。"
-        status = 401
-    return render(
-        request,
-        "login.html",
-        {"next": next_url, "message": message, "values": {"username": username}},
-        status=status,
-    )
+        said = "用户名或密码错误。"
+    # post/redirect/get: a refresh asks again, never re-sends the password
+    target = "/login" + (f"?next={quote(next_url, safe='')}" if next_url != "/" else "")
+    return prg.refused(request, target, {"title": said}, {"username": username})
 
 
 @router.post("/logout", include_in_schema=False)
@@ -202,7 +199,6 @@ def roster_page(
     studio_id: str | None,
     *,
     refused: Refused | None = None,
-    done: str | None = None,
 ) -> Response:
     """The roster of a studio; a refused form is open again with the refusal and its values."""
     rt = runtime(request)
@@ -241,7 +237,6 @@ def roster_page(
             "error": refused.error if refused else None,
             "open_form": refused.open_form if refused else None,
             "values": refused.values if refused else {},
-            "done": done,
             "form_key": uuid4().hex,
         },
         status=refused.status if refused else 200,
@@ -260,10 +255,10 @@ def _can_manage(user: User, studio: Studio) -> bool:
 
 
 @router.get("/roster", include_in_schema=False)
-def roster(request: Request, studio: str = "", done: str = "") -> Response:
+def roster(request: Request, studio: str = "") -> Response:
     user = page_user(request)
     require(user, "studio.read")
-    return roster_page(request, user, studio or None, done=done or None)
+    return roster_page(request, user, studio or None)
 
 
 def _key(form: FormData) -> str | None:
@@ -292,10 +287,17 @@ def _appoint_sync(request: Request, user: User, studio_id: str, form: FormData) 
             appointed_on=F.day(form, "appointed_on"),
         )
     except DomainError as exc:
-        refused = Refused(refusal(exc), "appoint", F.values_of(form))
-        return roster_page(request, user, studio_id, refused=refused)
+        errors = F.problems(exc) if isinstance(exc, ValidationFailed) else {}
+        return prg.refused(
+            request,
+            f"/roster?studio={studio.id}",
+            refusal(exc),
+            F.values_of(form),
+            open_form="appoint",
+            errors=errors,
+        )
     rt.after_write()
-    return RedirectResponse(f"/roster?studio={studio.id}&done=appoint", status_code=303)
+    return prg.done(request, f"/roster?studio={studio.id}", message("done", what="聘任调解员"))
 
 
 @router.post("/roster/{studio_id}/retire/{mediator_id}", include_in_schema=False)
@@ -324,7 +326,14 @@ def _retire_sync(
         )
     except (DomainError, ValueError) as exc:
         err = refusal(exc) if isinstance(exc, DomainError) else {"title": "调解员无效"}
-        refused = Refused(err, "retire", F.values_of(form))
-        return roster_page(request, user, studio_id, refused=refused)
+        errors = F.problems(exc) if isinstance(exc, ValidationFailed) else {}
+        return prg.refused(
+            request,
+            f"/roster?studio={studio.id}",
+            err,
+            F.values_of(form),
+            open_form="retire",
+            errors=errors,
+        )
     rt.after_write()
-    return RedirectResponse(f"/roster?studio={studio.id}&done=retire", status_code=303)
+    return prg.done(request, f"/roster?studio={studio.id}", message("done", what="解聘调解员"))

@@ -73,12 +73,16 @@ def world_on(database_url: str, clock: SteppingClock, **settings: Any) -> Iterat
 
 
 def page(world: World, who: str, path: str, form: dict[str, str] | None = None) -> Any:
-    """A web page (GET, or a form POST) with ``who``'s session cookie."""
+    """A web page (GET, or a form POST) with ``who``'s session cookie; a POST's answer is
+    followed to the page it redirects to (post/redirect/get), as a browser does."""
     world.client.cookies.set(COOKIE, world.tokens[who])
     try:
         if form is None:
             return world.client.get(path, follow_redirects=False)
-        return world.client.post(path, data=form, follow_redirects=False)
+        posted = world.client.post(path, data=form, follow_redirects=False)
+        if posted.status_code != 303:
+            return posted
+        return world.client.get(posted.headers["location"], follow_redirects=False)
     finally:
         world.client.cookies.clear()
 

@@ -91,7 +91,7 @@ def test_the_intake_form_refuses_them(world: World) -> None:
             "claims.0.amount": "100.00",
         }
         r = page(world, "clerk", "/cases/new", form)
-        assert r.status_code == 422 and 'class="refusal"' in r.text, r.text[:500]
+        assert r.status_code == 200 and 'class="refusal"' in r.text, r.text[:500]
     assert world.events() == before
 
 

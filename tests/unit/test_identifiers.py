@@ -48,25 +48,25 @@ def test_check_digit_computation() -> None:
 
 @pytest.mark.parametrize("wrong", [c for c in "0123456789X" if c != "X"])
 def test_wrong_check_char_refused(wrong: str) -> None:
-    with pytest.raises(ValueError, match="check character is wrong"):
+    with pytest.raises(ValueError, match="校验位应为"):
         validate_resident_id(VALID_ID[:17] + wrong)
 
 
 def test_single_digit_typo_refused() -> None:
     typo = VALID_ID[:3] + "2" + VALID_ID[4:]  # 110105 -> 110205
-    with pytest.raises(ValueError, match="check character is wrong"):
+    with pytest.raises(ValueError, match="校验位应为"):
         validate_resident_id(typo)
 
 
 @pytest.mark.parametrize(
     ("birth", "message"),
     [
-        ("19490230", "not a real date"),  # 30 February
-        ("19491301", "not a real date"),  # month 13
-        ("19490000", "not a real date"),
-        ("20230229", "not a real date"),  # 2023 is not a leap year
-        ("18991231", "before 1900-01-01"),
-        ("09991231", "before 1900-01-01"),
+        ("19490230", "不是有效日期"),  # 30 February
+        ("19491301", "不是有效日期"),  # month 13
+        ("19490000", "不是有效日期"),
+        ("20230229", "不是有效日期"),  # 2023 is not a leap year
+        ("18991231", "早于 1900 年"),
+        ("09991231", "早于 1900 年"),
     ],
 )
 def test_impossible_birth_date_refused(birth: str, message: str) -> None:
@@ -84,11 +84,11 @@ def test_leap_day_and_earliest_date_accepted() -> None:
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("", "18 characters"),
-        ("11010519491231002", "18 characters"),
-        ("1101051949123100A", "18 characters"),
-        ("11010519491231002A", "check character"),
-        ("1101051949123100X2", "17 digits"),
+        ("", "应为 18 位"),
+        ("11010519491231002", "应为 18 位"),
+        ("1101051949123100A", "应为 18 位"),
+        ("11010519491231002A", "最后一位应为数字或 X"),
+        ("1101051949123100X2", "前 17 位应为数字"),
     ],
 )
 def test_malformed_resident_id_refused(value: str, message: str) -> None:
@@ -98,7 +98,7 @@ def test_malformed_resident_id_refused(value: str, message: str) -> None:
 
 @pytest.mark.parametrize("bad", ["", "1101051949123100", "110105194912310022", "1101051949123100X"])
 def test_resident_id_check_char_rejects_bad_body(bad: str) -> None:
-    with pytest.raises(ValueError, match="resident ID body"):
+    with pytest.raises(ValueError, match="公民身份号码"):
         resident_id_check_char(bad)
 
 
@@ -118,7 +118,7 @@ def test_property_check_char_round_trip(area: str, birth: date, seq: str, replac
     value = body + resident_id_check_char(body)
     assert validate_resident_id(value) == value
     if replacement != value[-1]:
-        with pytest.raises(ValueError, match="check character is wrong"):
+        with pytest.raises(ValueError, match="校验位应为"):
             validate_resident_id(body + replacement)
 
 
@@ -149,27 +149,27 @@ def test_credit_code_check_zero_case() -> None:
 
 @pytest.mark.parametrize("wrong", [c for c in "0123456789ABCDEFGHJKLMNPQRTUWXY" if c != "3"])
 def test_wrong_credit_check_char_refused(wrong: str) -> None:
-    with pytest.raises(ValueError, match="check character is wrong"):
+    with pytest.raises(ValueError, match="校验位应为"):
         validate_credit_code(VALID_CREDIT_CODE[:17] + wrong)
 
 
 @pytest.mark.parametrize("letter", ["I", "O", "Z", "S", "V"])
 def test_forbidden_letters_refused(letter: str) -> None:
     body = VALID_CREDIT_CODE[:8] + letter + VALID_CREDIT_CODE[9:17]
-    with pytest.raises(ValueError, match=f"{letter!r} at position 9 is not allowed"):
+    with pytest.raises(ValueError, match=f"第 9 位“{letter}”不是允许的字符"):
         validate_credit_code(body + "0")
-    with pytest.raises(ValueError, match="check character 'I' is not allowed"):
+    with pytest.raises(ValueError, match="第 18 位“I”不是允许的字符"):
         validate_credit_code(VALID_CREDIT_CODE[:17] + "I")
 
 
 @pytest.mark.parametrize("value", ["", VALID_CREDIT_CODE[:17], VALID_CREDIT_CODE + "3"])
 def test_credit_code_wrong_length_refused(value: str) -> None:
-    with pytest.raises(ValueError, match="18 characters"):
+    with pytest.raises(ValueError, match="应为 18 位"):
         validate_credit_code(value)
 
 
 def test_credit_code_non_ascii_refused() -> None:
-    with pytest.raises(ValueError, match="not allowed"):
+    with pytest.raises(ValueError, match="不是允许的字符"):
         validate_credit_code("ß" + VALID_CREDIT_CODE[1:])
 
 
@@ -192,7 +192,7 @@ def test_mask_name() -> None:
 
 @pytest.mark.parametrize("area", ["000000", "990000", "001234", "200101", "900000"])
 def test_area_code_outside_every_province_refused(area: str) -> None:
-    with pytest.raises(ValueError, match="area code"):
+    with pytest.raises(ValueError, match="地区码"):
         validate_resident_id(_make_id(area + "19900101" + "002"))
 
 
