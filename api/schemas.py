@@ -23,12 +23,14 @@ from pydantic import (
     StringConstraints,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from api.holidays import CalendarOut
 from api.integrity import IntegrityOut
 from mediation import text
-from mediation.identifiers import validate_credit_code, validate_resident_id
+from mediation.identifiers import validate_credit_code, validate_phone, validate_resident_id
+from mediation.labels import message
 from mediation.organisation import QUALIFICATIONS
 from mediation.regions import is_valid_region_code
 from mediation.values import (
@@ -159,7 +161,10 @@ class ApplicantIn(Request):
     id_number: Annotated[
         str, StringConstraints(min_length=18, max_length=18), AfterValidator(_resident_id)
     ] = Field(description="18-character resident identity number (checksum verified)")
-    phone: Annotated[str, StringConstraints(pattern=r"^[0-9]{7,15}$")]
+    phone: Annotated[str, StringConstraints(max_length=30), AfterValidator(validate_phone)] = Field(
+        description="a mobile number (11 digits, 1[3-9]…), a landline with its area code "
+        '("027-88888888") or an international number with "+"; stored normalised'
+    )
     worker_category: WorkerCategory
 
 
@@ -172,7 +177,20 @@ class RespondentIn(Request):
 
 class ClaimIn(Request):
     category: ClaimCategory
-    amount: Money
+    amount: Money | None = Field(
+        default=None,
+        description="required, except for a labour_relationship_confirmation claim "
+        '(then "0.00" when omitted)',
+    )
+
+    @model_validator(mode="after")
+    def _amount_needed(self) -> ClaimIn:
+        if (
+            self.amount is None
+            and self.category is not ClaimCategory.LABOUR_RELATIONSHIP_CONFIRMATION
+        ):
+            raise ValueError(message("amount_required"))
+        return self
 
 
 class CaseCreate(Request):

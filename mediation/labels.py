@@ -585,3 +585,56 @@ def english_words(text: str, allowed: frozenset[str] = ALLOWED_ASCII) -> list[st
 def chinese_or_empty(text: str) -> str:
     """``text`` when a user can read it as Chinese; else "" (the Chinese title says it)."""
     return text if text and not english_words(text) else ""
+
+
+# the access audit's record of a list or an export, for the auditor's page
+QUERY_KEY: Final[dict[str, str]] = {
+    "q": "检索词",
+    "status": "状态",
+    "region": "地区",
+    "studio_id": "工作室",
+    "mediator_id": "调解员",
+    "overdue": "仅看超期",
+    "group_by": "分组",
+    "from": "起",
+    "to": "止",
+    "as_of": "截至",
+    "measure": "指标",
+    "key": "分组键",
+    "month": "月份",
+    "case_id": "案件",
+    "username": "账号",
+    "on": "日期",
+    "limit": "条数",
+}
+
+PAGE_NAME: Final[dict[str, str]] = {
+    "/clerk": "我的待办",
+    "/queue": "我的调解案件",
+    "/roster": "调解员名册",
+    "/cases": "案件查询",
+    "/dashboard": "统计分析",
+    "/dashboard/cases": "统计明细",
+    "/dashboard/caseload.csv": "统计下载（CSV）",
+    "/dashboard/caseload.xlsx": "统计下载（XLSX）",
+    "/subsidies": "办案补贴",
+    "/audit": "访问审计",
+}
+
+
+def query_zh(route: str, query: str) -> str:
+    """A recorded list or export (``GET /cases`` with ``status=received&overdue=1``) as an
+    auditor reads it: 案件查询：状态=已收案；仅看超期=是. Unknown keys stay as they are."""
+    path = route.removeprefix("GET ").strip()
+    where = PAGE_NAME.get(path, "接口查询" if path.startswith("/api/") else "页面查询")
+    parts = []
+    for pair in filter(None, query.split("&")):
+        key, _, value = pair.partition("=")
+        if key == "status":
+            value = STATUS.get(value, value)
+        elif key == "group_by":
+            value = GROUP_BY.get(value, value)
+        elif value in ("1", "true", "on"):
+            value = "是"
+        parts.append(f"{QUERY_KEY.get(key, key)}={value}")
+    return where + ("：" + "；".join(parts) if parts else "")

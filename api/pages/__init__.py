@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from api.pages import admin, audit, calendar, cases, documents, stats, work
@@ -21,6 +22,7 @@ from api.pages.common import (
     login_redirect,
     render,
 )
+from mediation import labels
 
 router = APIRouter(include_in_schema=False)
 router.include_router(work.router)
@@ -51,9 +53,34 @@ async def _page_error(request: Request, exc: Exception) -> Response:
     )
 
 
+def _wants_page(request: Request) -> bool:
+    """A browser asking for a page (not the API, not a static file, HTML accepted)."""
+    path = request.url.path
+    return (
+        not path.startswith(("/api/", "/static/"))
+        and "text/html" in request.headers.get("accept", "")
+    )
+
+
 def mount(app: FastAPI) -> None:
-    """Serve the pages and their static files from ``app``."""
+    """Serve the pages and their static files from ``app``; an unknown address asked for by
+    a browser is a Chinese page (the API's own paths keep their problem+json)."""
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(PageError, _page_error)
+    as_json = app.exception_handlers.get(StarletteHTTPException)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if _wants_page(request) and exc.status_code in (404, 405):
+            P = labels.PAGE
+            failure = PageError(
+                404, P["no_page"], P["no_page_detail"], code="not_found", tech=request.url.path
+            )
+            return await _page_error(request, failure)
+        assert as_json is not None
+        answer = as_json(request, exc)
+        return answer if isinstance(answer, Response) else await answer
+
+    app.add_exception_handler(StarletteHTTPException, http_error)

@@ -319,9 +319,10 @@ def _download(
     try:
         access = Access(user, "stats.caseload")
         authz.require_role(user, access.action)
-        fn = api_stats.caseload_xlsx if ext == "xlsx" else api_stats.caseload_csv
         out = api_stats.caseload_report(access, rt, q.from_, q.to, group_by, q.region, q.as_of)
-        return fn(out)
+        if ext == "xlsx":
+            return api_stats.caseload_xlsx(out)
+        return api_stats.caseload_csv(out, chinese=True)  # people open this one
     except ApiError as exc:
         raise from_api_error(exc) from None
     except DomainError as exc:

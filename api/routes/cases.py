@@ -198,7 +198,7 @@ def create_case(
         ),
         respondent=RespondentInput(body.respondent.name, body.respondent.credit_code),
         claims=[
-            Claim(ClaimCategory(c.category), _money(c.amount, f"claims.{i}.amount"))
+            Claim(ClaimCategory(c.category), _money(c.amount or "0.00", f"claims.{i}.amount"))
             for i, c in enumerate(body.claims)
         ],
         infringement_known_on=body.infringement_known_on,

@@ -33,7 +33,8 @@ from api.schemas import (
     SubsidyTotalsOut,
 )
 from api.spreadsheet import csv_cell, xlsx_cell
-from mediation.regions import is_valid_region_code
+from mediation import labels
+from mediation.regions import get_region, is_valid_region_code
 from mediation.values import money_str
 from projections.caseload import AMOUNTS, COUNTS, RATES
 
@@ -164,10 +165,12 @@ def _cell(out: CaseloadRowOut, field: str) -> Any:
     responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
     openapi_extra=action("stats.caseload"),
 )
-def caseload_csv(out: Report) -> Response:
+def caseload_csv(out: Report, *, chinese: bool = False) -> Response:
+    """The API's CSV is headed by the field names (machines read it); the web page's
+    download (``chinese``) by the Chinese column names, for people."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([c[0] for c in COLUMNS])
+    writer.writerow([zh if chinese else key for key, zh, _ in COLUMNS])
     for row in [*out.rows, out.totals]:
         writer.writerow([csv_cell(_cell(row, f)) for f, _, _ in COLUMNS])
     name = f"caseload-{out.region}-{out.from_}-{out.to}-{out.group_by}.csv"
@@ -183,7 +186,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 @router.get(
     "/caseload.xlsx",
-    summary="The caseload rows as a spreadsheet (headers in Chinese and English)",
+    summary="The caseload rows as a spreadsheet (one header row, in Chinese)",
     response_class=Response,
     responses={200: {"content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}}},
     openapi_extra=action("stats.caseload"),
@@ -194,27 +197,27 @@ def caseload_xlsx(out: Report) -> Response:
 
     wb = Workbook()
     ws = wb.active
-    ws.title = "caseload"
-    ws.append([zh for _, zh, _ in COLUMNS])
-    ws.append([en for _, _, en in COLUMNS])
-    for cell in (*ws[1], *ws[2]):
+    ws.title = "收结案统计"
+    ws.append([zh for _, zh, _ in COLUMNS])  # one header row (issue 12)
+    for cell in ws[1]:
         cell.font = Font(bold=True)
     for row in [*out.rows, out.totals]:
         ws.append([xlsx_cell(_cell(row, f)) for f, _, _ in COLUMNS])
-    ws.cell(row=ws.max_row, column=1).value = "totals"
-    ws.cell(row=ws.max_row, column=2).value = "合计 Totals"
+    ws.cell(row=ws.max_row, column=1).value = "合计"
+    ws.cell(row=ws.max_row, column=2).value = "合计"
     for col, (f, _, _) in enumerate(COLUMNS, start=1):
         fmt = "0.00%" if f in RATES else "#,##0.00" if f in AMOUNTS else None
         if fmt:
-            for r in range(3, ws.max_row + 1):
+            for r in range(2, ws.max_row + 1):
                 ws.cell(row=r, column=col).number_format = fmt
-    meta = wb.create_sheet("about")
-    meta.append(["地区 Region", out.region])
-    meta.append(["起 From", out.from_.isoformat()])
-    meta.append(["止 To", out.to.isoformat()])
-    meta.append(["分组 Group by", out.group_by])
-    meta.append(["截至 As of", out.as_of.isoformat()])
-    meta.append(["政策版本 Policy version", xlsx_cell(out.policy_version)])
+    region = get_region(out.region)
+    meta = wb.create_sheet("说明")
+    meta.append(["地区", f"{region.name}（{out.region}）" if region else out.region])
+    meta.append(["起", out.from_.isoformat()])
+    meta.append(["止", out.to.isoformat()])
+    meta.append(["分组", labels.label(labels.GROUP_BY, out.group_by)])
+    meta.append(["截至", out.as_of.isoformat()])
+    meta.append(["政策版本", xlsx_cell(out.policy_version)])
     buffer = io.BytesIO()
     wb.save(buffer)
     name = f"caseload-{out.region}-{out.from_}-{out.to}-{out.group_by}.xlsx"

@@ -125,26 +125,26 @@ def test_csv_and_xlsx_hold_the_same_numbers(demo: Demo) -> None:
     r = demo.client.get("/api/v1/stats/caseload.xlsx", params=params, headers=demo.headers)
     assert r.status_code == 200
     wb = load_workbook(io.BytesIO(r.content))
-    ws = wb["caseload"]
+    ws = wb["收结案统计"]
     zh = [c.value for c in ws[1]]
-    en = [c.value for c in ws[2]]
-    assert zh[2] == "收案数" and en[2] == "Received" and "调解成功率" in zh
-    data = list(ws.iter_rows(min_row=3, values_only=True))
+    assert zh[2] == "收案数" and "调解成功率" in zh
+    data = list(ws.iter_rows(min_row=2, values_only=True))  # one header row (issue 12)
     assert len(data) == len(rows)
-    index = {name: i for i, name in enumerate(en)}
+    index = {name: i for i, name in enumerate(zh)}
     for values, row in zip(data, rows, strict=True):
-        assert values[index["Received"]] == row["received"]
-        assert isinstance(values[index["Received"]], int)
-        assert values[index["Succeeded"]] == row["succeeded"]
-        claimed = values[index["Amount claimed (CNY)"]]
+        assert values[index["收案数"]] == row["received"]
+        assert isinstance(values[index["收案数"]], int)
+        assert values[index["调解成功数"]] == row["succeeded"]
+        claimed = values[index["请求金额(元)"]]
         assert isinstance(claimed, int | float)
         assert Decimal(str(claimed)).quantize(Decimal("0.01")) == Decimal(row["amount_claimed"])
-        rate = values[index["Success rate"]]
+        rate = values[index["调解成功率"]]
         if row["success_rate"] is None:
             assert rate is None
         else:
             assert abs(Decimal(str(rate)) - Decimal(row["success_rate"])) < Decimal("0.00005")
-    assert data[-1][0] == "totals"
+    assert data[-1][0] == "合计"
+    assert [c.value for c in wb["说明"]["A"]] == ["地区", "起", "止", "分组", "截至", "政策版本"]
 
 
 def test_drill_down_subsidies_coverage_and_refusals(demo: Demo) -> None:

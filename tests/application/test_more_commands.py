@@ -171,4 +171,4 @@ def test_negative_or_fractional_claim_amounts_refused(app: MediationApplication)
                 respondent=respondent(),
                 claims=claims(amount=amount),
             )
-        assert refused.value.field == "claims[0].amount"
+        assert refused.value.field == "claims.0.amount"  # the API's field path

@@ -32,7 +32,7 @@ FLAGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-    "--lang=zh-CN",
+    "--lang=zh-CN",  # the browser's own words (date pickers, validation bubbles) in Chinese
 ]
 PASSWORD = "correct-horse-42"
 # the people behind the test accounts: pages show these, not the login names

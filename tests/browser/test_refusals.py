@@ -62,11 +62,22 @@ def test_entrusting_a_labour_relationship_claim_is_refused_naming_the_rule(
     form.get_by_label("委托日期").fill(on.isoformat())
     form.get_by_role("button", name="委托调解").click()
 
-    refusal = page.locator("#form-entrust .refusal")
+    # post/redirect/get: the address is the case page, not the form's POST URL
+    assert page.url == f"{site.base_url}/cases/{case.id}", page.url
+    refusal = page.locator("#refusal")
     expect(refusal).to_be_visible()
+    expect(refusal).to_have_attribute("role", "alert")
     expect(refusal).to_contain_text("因确认劳动关系发生的争议不得委托调解")
     expect(refusal).to_contain_text("依据：湖北省《“人社+工会”劳动争议裁调对接工作实施办法》")
-    expect(refusal).to_contain_text("labour_relationship_not_entrustable")
+    # the code only in the folded technical line
+    tech = refusal.locator("details.tech")
+    expect(tech.locator("summary")).to_have_text("技术信息")
+    assert "labour_relationship_not_entrustable" not in refusal.inner_text()
+    assert "labour_relationship_not_entrustable" in tech.text_content()
+    # in the first viewport, and focused (a screen reader announces it)
+    box = refusal.bounding_box()
+    assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 800, box
+    assert page.evaluate("document.activeElement.id") == "refusal"
     # the form is open again and keeps what was typed
     expect(page.locator("#form-entrust")).to_have_attribute("open", "")
     expect(form.get_by_label("受托工作室")).to_have_value(str(site.studio_id))
@@ -74,10 +85,17 @@ def test_entrusting_a_labour_relationship_claim_is_refused_naming_the_rule(
     expect(page.locator("#case-status")).to_have_text("已收案")
     page.screenshot(path=str(SCREENSHOTS / "clerk-refusal.png"), full_page=True)
 
-    # the way out the rule names: sever the confirmation claim, offered on the same page
-    page.locator("summary", has_text=re.compile("^分案$")).click()
+    # the way out the rule names: sever the confirmation claim, its form already open
+    expect(page.locator("#form-sever")).to_have_attribute("open", "")
+    expect(refusal.locator(".remedy a")).to_have_attribute("href", "#form-sever")
     sever = page.locator("#form-sever")
     expect(sever.get_by_label("确认劳动关系")).to_be_checked()
+
+    # a refresh shows the case as it is: no refusal again, nothing re-submitted
+    events = page.locator(".timeline .event").count()
+    page.reload()
+    expect(page.locator("#refusal")).to_have_count(0)
+    assert page.locator(".timeline .event").count() == events
 
 
 def test_intake_refusal_keeps_what_was_typed(page_for, site: Site) -> None:  # type: ignore[no-untyped-def]
