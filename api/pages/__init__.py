@@ -56,9 +56,8 @@ async def _page_error(request: Request, exc: Exception) -> Response:
 def _wants_page(request: Request) -> bool:
     """A browser asking for a page (not the API, not a static file, HTML accepted)."""
     path = request.url.path
-    return (
-        not path.startswith(("/api/", "/static/"))
-        and "text/html" in request.headers.get("accept", "")
+    return not path.startswith(("/api/", "/static/")) and "text/html" in request.headers.get(
+        "accept", ""
     )
 
 
