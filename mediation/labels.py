@@ -486,7 +486,7 @@ MESSAGE: Final[dict[str, str]] = {
     "id_area": "公民身份号码前 6 位地区码 {area} 不属于任何省份",
     "id_check_char": "公民身份号码校验位应为 {expected}，填写的是 {got}，请核对",
     "credit_length": "统一社会信用代码应为 18 位，现为 {n} 位",
-    "credit_char": "统一社会信用代码第 {pos} 位“{ch}”不是允许的字符（不含 I、O、S、V、Z）",
+    "credit_char": "统一社会信用代码第 {pos} 位“{ch}”不是允许的字符，请核对",
     "credit_check_char": "统一社会信用代码校验位应为 {expected}，填写的是 {got}，请核对",
     "phone": "请填写 11 位手机号码（1 开头，如 13912345678）或带区号的固定电话（如 027-88888888）",
     "region": "地区代码无效",
