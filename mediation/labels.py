@@ -503,6 +503,7 @@ MESSAGE: Final[dict[str, str]] = {
     "date_in_future": "{what}（{on}）晚于今天，业务日期不得晚于今天",
     "date_out_of_order": "{on} 早于{what}（{floor}）",
     "consent_missing": "尚未记录{parties}同意调解",
+    "consent_stale": "前次调解已于 {on} 结束，此后尚未记录{parties}重新同意调解",
     "done": "已办理：{what}",
     "payments_short": "累计履行 {paid} 元，低于协议金额 {agreed} 元，且未填写劳动者书面确认",
 }

@@ -46,7 +46,7 @@ from mediation.errors import (
     VerifierIsMediator,
     WindowExtensionNotAllowed,
 )
-from mediation.labels import message
+from mediation.labels import SIGNATORY, message
 from mediation.transitions import allowed
 from mediation.values import (
     PAYMENT_ORDER_CATEGORIES,
@@ -114,10 +114,14 @@ def require_assessed_eligible(assessment: Assessment | None) -> None:
         raise NotEligibleForEntrustment("the assessment found it not " + ", not ".join(missing))
 
 
+def _parties(codes: Iterable[str]) -> str:
+    return "、".join(SIGNATORY[c] for c in codes)
+
+
 def require_both_consents(consents: Mapping[Party, Consent]) -> None:
     missing = [p.value for p in Party if not (p in consents and consents[p].given)]
     if missing:
-        raise ConsentMissing("no standing consent from: " + ", ".join(missing))
+        raise ConsentMissing(message("consent_missing", parties=_parties(missing)))
 
 
 def require_studio_covers(studio_region: str, region_code: str) -> None:
@@ -537,8 +541,7 @@ def require_consents_for_this_mediation(
     ]
     if stale:
         raise ConsentMissing(
-            f"the last mediation ended on {ended_on.isoformat()}; no fresh consent since "
-            "then from: " + ", ".join(stale)
+            message("consent_stale", on=ended_on.isoformat(), parties=_parties(stale))
         )
 
 

@@ -76,9 +76,9 @@ def test_both_consents_must_stand() -> None:
     rules.require_both_consents(
         {Party.APPLICANT: Consent(True, on), Party.RESPONDENT: Consent(True, on)}
     )
-    with pytest.raises(ConsentMissing, match="respondent"):
+    with pytest.raises(ConsentMissing, match="尚未记录被申请人同意"):
         rules.require_both_consents({Party.APPLICANT: Consent(True, on)})
-    with pytest.raises(ConsentMissing, match="applicant"):
+    with pytest.raises(ConsentMissing, match="尚未记录申请人同意"):
         rules.require_both_consents(
             {Party.APPLICANT: Consent(False, on), Party.RESPONDENT: Consent(True, on)}
         )
