@@ -153,7 +153,9 @@ def browser(site: Site) -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        # on Linux Chromium takes its interface language from the environment, not --lang
+        chinese = {**os.environ, "LANG": "zh_CN.UTF-8", "LANGUAGE": "zh_CN"}
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS, env=chinese)
         try:
             yield b
         finally:

@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 
 from mediation.labels import english_words
 from tests.browser import given
-from tests.browser.conftest import Site
+from tests.browser.conftest import SCREENSHOTS, Site
 from tests.support.factories import credit_code, resident_id
 
 CASE_URL = re.compile(r"/cases/([0-9a-f-]{36})$")
@@ -136,6 +136,8 @@ def test_intake_shows_every_problem_at_once_beside_its_field(page_for, site: Sit
         beside = page.locator(f'[id="e-{field}"]')
         expect(beside).to_contain_text(says)
         expect(page.locator(f'[id="f-{field}"]')).to_have_attribute("aria-invalid", "true")
+    page.screenshot(path=str(SCREENSHOTS / "clerk-intake-problems.png"))
+    page.screenshot(path=str(SCREENSHOTS / "clerk-intake-problems-full.png"), full_page=True)
     # what was typed is back
     expect(page.get_by_label("联系电话")).to_have_value("1380013800")
     expect(page.get_by_label("第1项 金额（元）")).to_have_value("12.345")

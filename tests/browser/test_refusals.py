@@ -83,7 +83,8 @@ def test_entrusting_a_labour_relationship_claim_is_refused_naming_the_rule(
     expect(form.get_by_label("受托工作室")).to_have_value(str(site.studio_id))
     expect(form.get_by_label("委托日期")).to_have_value(on.isoformat())
     expect(page.locator("#case-status")).to_have_text("已收案")
-    page.screenshot(path=str(SCREENSHOTS / "clerk-refusal.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / "clerk-refusal.png"))  # the first viewport
+    page.screenshot(path=str(SCREENSHOTS / "clerk-refusal-full.png"), full_page=True)
 
     # the way out the rule names: sever the confirmation claim, its form already open
     expect(page.locator("#form-sever")).to_have_attribute("open", "")
