@@ -65,8 +65,8 @@ def _csv(world: World, group_by: str) -> list[dict[str, str]]:
 
 
 def _xlsx(content: bytes) -> list[list[Any]]:
-    sheet = load_workbook(io.BytesIO(content))["caseload"]
-    return [[c.value for c in row] for row in sheet.iter_rows(min_row=3)]
+    sheet = load_workbook(io.BytesIO(content))["收结案统计"]
+    return [[c.value for c in row] for row in sheet.iter_rows(min_row=2)]
 
 
 def test_csv_names_are_text_not_formulas(hostile: World) -> None:
@@ -91,8 +91,8 @@ def test_xlsx_cells_are_text_not_formulas(hostile: World, who: str) -> None:
             hostile.client.cookies.clear()
         assert r.status_code == 200, r.text
         workbook = load_workbook(io.BytesIO(r.content))
-        sheet = workbook["caseload"]
-        cells = [c for row in sheet.iter_rows(min_row=3) for c in row]
+        sheet = workbook["收结案统计"]
+        cells = [c for row in sheet.iter_rows(min_row=2) for c in row]
         assert all(c.data_type != "f" for c in cells)  # no formula anywhere
         labels = [c.value for c in cells if c.column == 2]
         assert "'" + name in labels, labels
