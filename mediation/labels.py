@@ -594,6 +594,7 @@ QUERY_KEY: Final[dict[str, str]] = {
     "status": "状态",
     "region": "地区",
     "studio_id": "工作室",
+    "studio": "工作室",
     "mediator_id": "调解员",
     "overdue": "仅看超期",
     "group_by": "分组",

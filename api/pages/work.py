@@ -336,4 +336,4 @@ def _retire_sync(
             errors=errors,
         )
     rt.after_write()
-    return prg.done(request, f"/roster?studio={studio.id}", message("done", what="解聘调解员"))
+    return prg.done(request, f"/roster?studio={studio.id}", message("done", what="调解员解聘"))

@@ -22,15 +22,18 @@ from tests.support.factories import credit_code, resident_id
 CASE_URL = re.compile(r"/cases/([0-9a-f-]{36})$")
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 CODES = re.compile(r"\b[0-9A-Z*]{17}[0-9A-Z]\b")  # resident ID numbers, credit codes (data)
-HEX = re.compile(r"\b(?=[0-9a-f]*[0-9])[0-9a-f]{6,}\b")  # digests, short ids
+HEX = re.compile(r"\b(?=[0-9a-f]*[0-9])[0-9a-f]{6,}\b|\b[0-9a-f]{8}\b")  # digests, short ids
 USERNAMES = frozenset({"clerk", "mediator", "coordinator", "auditor"})  # data, not words
+# login names where a page shows them as data (the access audit's accounts, a timeline's title)
+LOGINS = "document.querySelectorAll('.login').forEach(e => e.remove());"
 
 
 def _english_on(page: Page) -> list[str]:
     """ASCII words a user reads on the page (every form opened; the folded 技术信息 line
     and its codes stay folded, as the user sees them)."""
     page.evaluate(
-        "document.querySelectorAll('details:not(.tech)').forEach(d => { d.open = true; })"
+        "document.querySelectorAll('details:not(.tech)').forEach(d => { d.open = true; });"
+        + LOGINS
     )
     text = page.evaluate(
         "document.body.innerText + ' ' + [...document.querySelectorAll("
