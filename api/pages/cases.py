@@ -400,6 +400,8 @@ def case_page(
             "open_form": open_form,
             "values": values or {},
             "done": _done_title(done),
+            # a link that says what was done (``?done=``) shows it as the success message
+            "notice": L.message("done", what=t) if (t := _done_title(done)) else None,
             "today": today.isoformat(),
             "form_key": uuid4().hex,
             "categories": [c.category.value for c in case.claims],

@@ -8,18 +8,20 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from api.documents.service import documents_of
-from api.errors import ApiError, status_of
+from api.errors import ApiError
 from api.pages import forms as F
-from api.pages.cases import case_page, load_case
+from api.pages import prg
+from api.pages.cases import load_case
 from api.pages.common import PageError, actor, check_origin, from_api_error, page_user, refusal
 from api.routes.documents import docx_response, pdf_response, require_kind_for_role
 from api.users import User
+from mediation import labels as L
 from mediation.application import CommandContext
 from mediation.documents import DocumentKind, IssuedDocument
-from mediation.errors import DomainError, NotFound
+from mediation.errors import DomainError, NotFound, ValidationFailed
 from mediation.issuing import document_of
 
 router = APIRouter()
@@ -48,17 +50,16 @@ def _issue_sync(request: Request, user: User, case_id: str, form: FormData) -> R
             raise from_api_error(exc) from None
         documents_of(request).issue(ctx, case.id, kind, F.day(form, "on"))
     except DomainError as exc:
-        current = documents_of(request).app.get_case(case.id)
-        return case_page(
+        errors = F.problems(exc) if isinstance(exc, ValidationFailed) else {}
+        return prg.refused(
             request,
-            user,
-            current,
-            status=status_of(exc),
-            error=refusal(exc),
+            f"/cases/{case.id}",
+            refusal(exc),
+            F.values_of(form),
             open_form="document",
-            values=F.values_of(form),
+            errors=errors,
         )
-    return RedirectResponse(f"/cases/{case.id}?done=document#documents", status_code=303)
+    return prg.done(request, f"/cases/{case.id}#documents", L.message("done", what="出具文书"))
 
 
 def require_kind_for_role_of(user: User, kind: DocumentKind) -> None:
