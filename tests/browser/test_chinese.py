@@ -164,9 +164,10 @@ def test_the_formats_a_clerk_types_are_accepted_and_a_duplicate_is_flagged(
     expect(page.locator("body")).to_contain_text("027-8888888")
     first = CASE_URL.search(page.url).group(1)  # type: ignore[union-attr]
     # a refresh of the page a POST led to shows no message again and records nothing
+    events = page.locator(".timeline .event").count()
     page.reload()
     expect(page.locator("#notice")).to_have_count(0)
-    expect(page.locator(".timeline .event")).to_have_count(1)
+    expect(page.locator(".timeline .event")).to_have_count(events)
 
     # the same worker against the same employer, while the first case is open
     _fill_intake(page, site, 62, 联系电话="139 1234 5678")
