@@ -610,6 +610,17 @@ QUERY_KEY: Final[dict[str, str]] = {
     "limit": "条数",
 }
 
+# the caseload measures a drill-down names
+MEASURE: Final[dict[str, str]] = {
+    "received": "收案",
+    "entrusted": "委托调解",
+    "concluded": "调解结案",
+    "succeeded": "调解成功",
+    "failed": "调解不成",
+    "pending": "在调",
+    "overdue": "超期",
+}
+
 PAGE_NAME: Final[dict[str, str]] = {
     "/clerk": "我的待办",
     "/queue": "我的调解案件",
@@ -636,6 +647,10 @@ def query_zh(route: str, query: str) -> str:
             value = STATUS.get(value, value)
         elif key == "group_by":
             value = GROUP_BY.get(value, value)
+        elif key == "measure":
+            value = MEASURE.get(value, value)
+        elif key == "key" and value == "total":
+            value = "合计"
         elif value in ("1", "true", "on"):
             value = "是"
         parts.append(f"{QUERY_KEY.get(key, key)}={value}")

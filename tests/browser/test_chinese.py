@@ -23,7 +23,7 @@ CASE_URL = re.compile(r"/cases/([0-9a-f-]{36})$")
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 CODES = re.compile(r"\b[0-9A-Z*]{17}[0-9A-Z]\b")  # resident ID numbers, credit codes (data)
 HEX = re.compile(r"\b(?=[0-9a-f]*[0-9])[0-9a-f]{6,}\b|\b[0-9a-f]{8}\b")  # digests, short ids
-USERNAMES = frozenset({"clerk", "mediator", "coordinator", "auditor"})  # data, not words
+USERNAMES = frozenset({"clerk", "mediator", "coordinator", "auditor", "admin"})  # data, not words
 # login names where a page shows them as data (the access audit's accounts, a timeline's title)
 LOGINS = "document.querySelectorAll('.login').forEach(e => e.remove());"
 
