@@ -157,6 +157,8 @@ class _Application(Protocol):
 
     def policy_on(self, on: date) -> Policy: ...
 
+    def changed_since(self, aggregate_id: UUID, version: int) -> bool: ...
+
 
 class HolidayCalendars:
     """Load notices and answer the calendar in force, for one application."""
@@ -164,19 +166,22 @@ class HolidayCalendars:
     def __init__(self, app: _Application, save: Callable[[Aggregate], object]) -> None:
         self._app = app
         self._save = save
-        # (book version, book, its calendar); replaced whole, never mutated
-        self._cached: tuple[int, HolidayCalendarBook, HolidayCalendar] | None = None
+        # (book version, book, its calendar); replaced whole, never mutated; (0, None, BASE)
+        # while no notice was loaded
+        self._cached: tuple[int, HolidayCalendarBook | None, HolidayCalendar] | None = None
 
-    def _refresh(self) -> tuple[int, HolidayCalendarBook, HolidayCalendar] | None:
+    def watch(self) -> dict[UUID, int]:
+        """The record's id and the version this service knows (for a command's one read of
+        what it loads, ``CachingRepository.prefetched``); empty before the first read."""
         cached = self._cached
-        if cached is not None and not self._app.recorder.select_events(
-            BOOK_ID, gt=cached[0], limit=1
-        ):
+        return {BOOK_ID: cached[0]} if cached is not None else {}
+
+    def _refresh(self) -> tuple[int, HolidayCalendarBook | None, HolidayCalendar]:
+        cached = self._cached
+        if cached is not None and not self._app.changed_since(BOOK_ID, cached[0]):
             return cached
         book = self._stored()
-        if book is None:
-            return None
-        entry = (book.version, book, book.calendar())
+        entry = (book.version, book, book.calendar()) if book is not None else (0, None, BASE)
         self._cached = entry
         return entry
 
@@ -190,13 +195,11 @@ class HolidayCalendars:
 
     def book(self) -> HolidayCalendarBook | None:
         """The record as stored now (None before the first load). Read it, never change it."""
-        entry = self._refresh()
-        return entry[1] if entry else None
+        return self._refresh()[1]
 
     def current(self) -> HolidayCalendar:
         """The calendar in force: the newest loaded notices over the package."""
-        entry = self._refresh()
-        return entry[2] if entry else BASE
+        return self._refresh()[2]
 
     def load(self, actor: Actor, text: str) -> LoadResult:
         """Validate ``text`` and record it as the next version of its year.

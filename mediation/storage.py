@@ -18,17 +18,63 @@ importer) would race those ``CREATE OR REPLACE`` and ``CREATE … IF NOT EXISTS`
 statements; PostgreSQL refuses the loser with "tuple concurrently updated" or a
 duplicate-key error on its catalogue. ``create_table`` therefore runs every statement in
 one transaction behind a transaction-scoped advisory lock named after the table.
+
+The pool's pre-ping (``POSTGRES_PRE_PING``) is skipped for a connection checked out less
+than ``PING_BYPASS_S`` ago (:func:`ping_unless_recent`), as the read models' pool does
+(``projections.sql.PING_BYPASS_S``): each of a command's statements took its own ping, a
+round trip as long as the statement (docs/performance.md, "Commands, round two").
 """
 
 from __future__ import annotations
 
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+import time
+from collections.abc import Mapping
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import (
+    AggregateRecorder,
+    InterfaceError,
+    OperationalError,
+    StoredEvent,
+)
+from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+)
+from eventsourcing.sqlite import SQLiteAggregateRecorder
+from eventsourcing.utils import retry
 from psycopg.errors import DuplicateObject
 from psycopg.sql import SQL, Identifier, Literal
+from psycopg_pool import ConnectionPool
 
 from mediation.append_only import owned_by_another_role, postgres_statements
 
 TOPIC = "mediation.storage:OrderedPostgresRecorder"
+
+# a pooled event-store connection checked out this recently is not pinged again
+PING_BYPASS_S = 0.5
+
+
+def ping_unless_recent(conn: Any) -> None:
+    """The pool's check: ping (one round trip) only a connection not checked out in the
+    last ``PING_BYPASS_S`` seconds; remember this checkout.
+
+    A connection that ran a statement moments ago is taken as alive (HikariCP's
+    ``aliveBypassWindowMs``). Should its session have died in that half second, the
+    statement fails as a disconnect: psycopg marks the connection broken, the pool
+    discards it when it comes back, and the library's recorder retries its statement on
+    a fresh connection (``select_events``/``insert_events`` retry ``OperationalError``),
+    as it does for a failure the ping could not have seen either (the server dying
+    between the ping and the statement). Test: ``tests/faults/test_ping_bypass.py``.
+    """
+    now = time.monotonic()
+    seen: float | None = getattr(conn, "_mediation_checked_out", None)
+    conn._mediation_checked_out = now
+    if seen is not None and now - seen < PING_BYPASS_S and not conn.closed:
+        return
+    ConnectionPool.check_connection(conn)  # the pool's own ping
 
 
 class OrderedPostgresRecorder(PostgresApplicationRecorder):
@@ -36,6 +82,9 @@ class OrderedPostgresRecorder(PostgresApplicationRecorder):
         self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
     ) -> None:
         super().__init__(datastore, events_table_name=events_table_name)
+        pool = datastore.pool
+        if datastore.pre_ping and getattr(pool, "_check", None) is not None:
+            pool._check = ping_unless_recent  # the pool has no public setter for its check
         self.sql_create_pg_function_insert_events = SQL(
             "CREATE OR REPLACE FUNCTION "
             "{schema}.{insert_events}(events {schema}.{event}[]) "
@@ -94,3 +143,55 @@ class OrderedPostgresRecorder(PostgresApplicationRecorder):
             if statements:
                 self._create_table(curs)
         self.datastore.register_type_adapters()
+
+
+@retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as the library's reads
+def select_after(
+    recorder: AggregateRecorder, wanted: Mapping[UUID, int]
+) -> dict[UUID, list[StoredEvent]]:
+    """The events stored after each aggregate's given version, read by one statement.
+
+    What ``recorder.select_events(id, gt=version)`` answers for each id, in one round trip
+    instead of one per aggregate (``UNION ALL`` of the same index range per id, on the
+    library's own tables); any other recorder answers by one call per id.
+    """
+    found: dict[UUID, list[StoredEvent]] = {aggregate_id: [] for aggregate_id in wanted}
+    if not wanted:
+        return found
+    if isinstance(recorder, PostgresAggregateRecorder):
+        branch = SQL("SELECT * FROM {}.{} WHERE originator_id = %s AND originator_version > %s")
+        statement = SQL(" UNION ALL ").join(
+            [
+                branch.format(
+                    Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name)
+                )
+            ]
+            * len(wanted)
+        )
+        params: list[Any] = [p for pair in wanted.items() for p in pair]
+        with recorder.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, params, prepare=True)
+            rows = [
+                (row["originator_id"], row["originator_version"], row["topic"], bytes(row["state"]))
+                for row in curs.fetchall()
+            ]
+    elif isinstance(recorder, SQLiteAggregateRecorder):
+        table = recorder.events_table_name
+        one = f"SELECT * FROM {table} WHERE originator_id=? AND originator_version>?"
+        sqlite_params: list[Any] = [p for i, v in wanted.items() for p in (i.hex, v)]
+        with recorder.datastore.transaction(commit=False) as c:
+            c.execute(" UNION ALL ".join([one] * len(wanted)), sqlite_params)
+            rows = [
+                (
+                    recorder.convert_originator_id(row["originator_id"]),
+                    row["originator_version"],
+                    row["topic"],
+                    row["state"],
+                )
+                for row in c.fetchall()
+            ]
+    else:
+        return {i: list(recorder.select_events(i, gt=v)) for i, v in wanted.items()}
+    for originator_id, version, topic, state in sorted(rows, key=lambda r: (str(r[0]), r[1])):
+        found[UUID(str(originator_id))].append(StoredEvent(originator_id, version, topic, state))
+    return found

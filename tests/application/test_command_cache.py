@@ -5,13 +5,24 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 from datetime import date
+from uuid import UUID
 
 import pytest
 
+from mediation import repository
 from mediation.application import CommandContext, MediationApplication
-from mediation.errors import VersionConflict
+from mediation.calendar_book import BOOK_ID
+from mediation.errors import MediatorNotActive, VersionConflict
 from mediation.settings import persistence_env
-from tests.support.factories import MEDIATOR, SteppingClock, in_mediation, studio_with_mediator
+from mediation.values import Actor, Role
+from tests.support.factories import (
+    ADMIN,
+    MEDIATOR,
+    SteppingClock,
+    in_mediation,
+    studio_with_mediator,
+)
+from tests.support.notices import SYNTHETIC_2031
 
 HELD_ON = date(2026, 3, 10)
 
@@ -131,3 +142,49 @@ def test_concurrent_copies_are_whole(app: MediationApplication) -> None:
             t.join(timeout=10)
     assert torn == []
     assert app.get_case(case.id).version == case.version + 30
+
+
+def test_one_read_for_a_command_still_sees_other_writers(
+    app: MediationApplication, database_url: str, clock: SteppingClock
+) -> None:
+    """A mediator's command reads its case, the studio (rule 16) and the calendar's record
+    by one statement (``CachingRepository.prefetched``): all three as another process
+    left them, and the command is decided on that."""
+    studio_id, mediator_id = studio_with_mediator(app)
+    case = in_mediation(app, studio_id, mediator_id)
+    _session(app, MEDIATOR, case.id, 1)  # case, studio and calendar record now cached here
+    reads: list[dict[object, int]] = []
+    select_after = repository.select_after
+
+    def spy(recorder: object, wanted: dict[object, int]) -> object:
+        reads.append(dict(wanted))
+        return select_after(recorder, wanted)  # type: ignore[arg-type]
+
+    other = MediationApplication(persistence_env(database_url), clock=clock)
+    try:
+        version = _session(other, MEDIATOR, case.id, 2)  # the case moves on elsewhere
+        repository.select_after = spy  # type: ignore[assignment]
+        try:
+            assert _session(app, MEDIATOR, case.id, 3) == version + 1
+            assert set(reads[-1]) == {case.id, studio_id, BOOK_ID}
+            other.retire_mediator(ADMIN, studio_id, mediator_id=mediator_id, retired_on=HELD_ON)
+            with pytest.raises(MediatorNotActive):  # rule 16 on the studio as stored now
+                _session(app, MEDIATOR, case.id, 4)
+            assert studio_id in reads[-1]
+        finally:
+            repository.select_after = select_after  # type: ignore[assignment]
+    finally:
+        other.close()
+
+
+def test_a_calendar_loaded_elsewhere_is_seen_by_the_one_read(
+    app: MediationApplication, database_url: str, clock: SteppingClock
+) -> None:
+    other = MediationApplication(persistence_env(database_url), clock=clock)
+    try:
+        assert not app.calendars.current().covers_year(2031)  # known: nothing loaded
+        other.calendars.load(Actor("ops-li", Role.ADMIN), SYNTHETIC_2031)
+        with app.repository.prefetched({**app.calendars.watch(), UUID(int=1): 0}):  # type: ignore[attr-defined]
+            assert app.calendars.current().covers_year(2031)
+    finally:
+        other.close()

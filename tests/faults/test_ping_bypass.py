@@ -1,4 +1,5 @@
-"""The read-model pool skips its pre-ping for a connection given back moments ago.
+"""The read-model pool and the event store's pool skip their pre-ping for a connection used
+moments ago.
 
 A connection whose server session dies inside that window fails its next statement as a
 disconnect (``OperationalError``, which the API answers with 503 and ``Retry-After``); the
@@ -10,17 +11,27 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import date
+from uuid import UUID
 
 import psycopg
 import pytest
 import sqlalchemy
+from psycopg_pool import ConnectionPool
 from sqlalchemy import text
 
+from mediation import storage
+from mediation.application import CommandContext, MediationApplication
+from mediation.settings import persistence_env
+from mediation.values import Actor, Role
 from projections import sql as sql_module
 from projections.sql import make_engine
 from tests.conftest import POSTGRES_URL, _postgres_schema
+from tests.support.factories import in_mediation, studio_with_mediator
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres]
+
+MEDIATOR = CommandContext(Actor("mediator", Role.MEDIATOR))
 
 
 @pytest.fixture
@@ -98,3 +109,59 @@ def test_a_connection_used_moments_ago_is_not_pinged(
         assert sent.count("SELECT 1") == 1
     finally:
         engine.dispose()
+
+
+# ------------------------------------------------------------------ the event store's pool
+
+
+def _store_pid(app: MediationApplication) -> int:
+    with app.recorder.datastore.get_connection() as conn:  # type: ignore[attr-defined]
+        return int(conn.info.backend_pid)
+
+
+def _command(app: MediationApplication, case_id: UUID, summary: str) -> None:
+    app.record_session(MEDIATOR, case_id, held_on=date(2026, 3, 20), summary=summary)
+
+
+def test_event_store_pings_only_a_connection_not_used_moments_ago(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = MediationApplication(persistence_env(postgres_url))
+    try:
+        studio_id, mediator_id = studio_with_mediator(app)
+        case_id = in_mediation(app, studio_id, mediator_id).id
+        pings: list[object] = []
+        check = ConnectionPool.check_connection
+
+        def counted(conn: object) -> None:
+            pings.append(conn)
+            check(conn)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(storage.ConnectionPool, "check_connection", counted)
+        _command(app, case_id, "第一次调解会议")  # every checkout moments after the last
+        assert pings == []
+        monkeypatch.setattr(storage, "PING_BYPASS_S", 0.0)
+        _command(app, case_id, "第二次调解会议")  # otherwise each checkout pings
+        assert len(pings) >= 2
+    finally:
+        app.close()
+
+
+def test_event_store_session_dead_within_the_window_is_retried_on_a_fresh_one(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(storage, "PING_BYPASS_S", 60.0)  # the whole test is "moments ago"
+    app = MediationApplication(persistence_env(postgres_url))
+    try:
+        studio_id, mediator_id = studio_with_mediator(app)
+        case_id = in_mediation(app, studio_id, mediator_id).id
+        _command(app, case_id, "第一次调解会议")
+        first = _store_pid(app)
+        _terminate(first)
+        # not pinged: the read meets the dead session, the library's retry takes a fresh one
+        _command(app, case_id, "第二次调解会议")
+        assert _store_pid(app) != first
+        assert app.get_case(case_id).version == len(list(app.events.get(case_id)))
+        assert sum(type(e).__name__ == "SessionRecorded" for e in app.events.get(case_id)) == 2
+    finally:
+        app.close()
