@@ -43,7 +43,8 @@ business rules (422). The role × command matrix is each operation's `x-roles`.
 
 
 def make_system(settings: Settings) -> SystemLike:
-    return System(settings.database_url, settings=settings)
+    in_process = settings.projections == "in_process"  # else a worker follows the log
+    return System(settings.database_url, settings=settings, in_process=in_process)
 
 
 def create_app(system: SystemLike | None = None, settings: Settings | None = None) -> FastAPI:

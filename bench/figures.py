@@ -6,7 +6,10 @@ import csv
 import multiprocessing
 import os
 import resource
+import signal
 import statistics
+import subprocess
+import sys
 import time
 import zlib
 from concurrent.futures import ProcessPoolExecutor
@@ -134,9 +137,12 @@ def command_vs_raw(store: Store, sizes: Sizes) -> dict[str, Any]:
             return rate(sizes.commands, work)
 
         ours, theirs = alternate(sizes.rounds, through_app, raw_loop)
-        bare_rate = None
-        # the same command without the in-process read models, to show their share
+        # The deployed shape: the same command without in-process read models, while a
+        # projection worker (``python -m projections.worker --follow``, what ``mediation
+        # project --follow`` runs) keeps them current from another process on the same
+        # machine; the raw loop measured alternately under the same worker.
         bare = MediationApplication(persistence_env(store.url))
+        worker = _start_worker(store.url)
         try:
 
             def without_views() -> float:
@@ -149,21 +155,55 @@ def command_vs_raw(store: Store, sizes: Sizes) -> dict[str, Any]:
 
                 return rate(sizes.commands, work)
 
-            bare_rate, _ = alternate(sizes.rounds, without_views, raw_loop)
+            bare_rate, raw_beside_worker = alternate(sizes.rounds, without_views, raw_loop)
+            head = bare.max_position()
+            drained_s = _wait_tracked(system, head)
         finally:
+            _stop_worker(worker)
             bare.close()
         return {
             "ratio": ours / theirs,
             "app_commands_per_s": ours,
             "raw_tx_per_s": theirs,
             "app_without_views_per_s": bare_rate,
-            "ratio_without_views": bare_rate / theirs if bare_rate else None,
+            "raw_tx_per_s_beside_worker": raw_beside_worker,
+            "ratio_worker": bare_rate / raw_beside_worker,
+            "worker_drained_s": drained_s,
             "projections_in_process": True,
-            "note": "record_session: load, decide, save, in-process read models",
+            "note": "record_session: load, decide, save, in-process read models; "
+            "ratio_worker: no in-process views, a projection worker process following",
         }
     finally:
         raw.close()
         system.close()
+
+
+def _start_worker(url: str) -> subprocess.Popen[bytes]:
+    """``python -m projections.worker --follow`` on the store, as a separate process."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "projections.worker", "--url", url, "--follow", "--poll", "0.05"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _stop_worker(worker: subprocess.Popen[bytes]) -> None:
+    worker.send_signal(signal.SIGINT)
+    try:
+        worker.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+
+
+def _wait_tracked(system: System, position: int, limit: float = 120.0) -> float | None:
+    """Seconds after the last command until the worker tracked it (None: not in time)."""
+    started = time.perf_counter()
+    while system.tracked() < position:
+        if time.perf_counter() - started > limit:
+            return None
+        time.sleep(0.01)
+    return time.perf_counter() - started
 
 
 # ---------------------------------------------------------------------- import_vs_copy

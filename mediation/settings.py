@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     api_docs: bool | None = Field(
         default=None, description="serve /docs and /redoc (default: not in production)"
     )
+    projections: Literal["in_process", "worker"] = Field(
+        default="in_process",
+        description="in_process: each API process catches the read models up after each "
+        "command; worker: a separate `mediation project --follow` does, and a page after a "
+        "command waits (bounded) until it has passed the command's position",
+    )
 
 
 @lru_cache(maxsize=1)
