@@ -48,9 +48,9 @@ def system(database_url: str, settings: Settings, clock: SteppingClock) -> Itera
 def worker(world: World, database_url: str) -> Iterator[subprocess.Popen[bytes]]:
     """``python -m projections.worker --follow`` (what ``mediation project --follow`` runs),
     polling every 0.3 s, caught up with the world's setup before the test starts."""
+    command = [sys.executable, "-m", "projections.worker", "--url", database_url]
     process = subprocess.Popen(
-        [sys.executable, "-m", "projections.worker", "--url", database_url, "--follow"]
-        + ["--poll", "0.3"],
+        [*command, "--follow", "--poll", "0.3"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
