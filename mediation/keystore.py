@@ -261,8 +261,20 @@ class PersonalKeys:
         assert row is not None
         return str(row["subject"]), self._unwrap(row["subject"], row["wrapped"], row["wrap_id"])
 
+    @contextmanager
+    def _read(self) -> Iterator[Any]:
+        """One read statement: on PostgreSQL outside a transaction (autocommit, one round
+        trip instead of BEGIN, SELECT, COMMIT; a single statement sees one snapshot)."""
+        self.ensure_tables()
+        if self._postgres:
+            with self._datastore.get_connection() as conn, conn.cursor() as curs:
+                yield curs
+        else:
+            with self._datastore.transaction(commit=False) as curs:
+                yield curs
+
     def key_of(self, subject: str) -> bytes | None:
-        with self._transaction() as curs:
+        with self._read() as curs:
             curs.execute(
                 self._sql("SELECT wrapped, wrap_id FROM {s}.personal_keys WHERE subject = ?"),
                 (subject,),
