@@ -298,6 +298,11 @@ class MediationApplication(Application[UUID]):
         except AggregateNotFoundError:
             raise NotFound(f"no case {case_id}") from None
 
+    def get_cases(self, case_ids: Sequence[UUID]) -> list[Case]:
+        """The cases among ``case_ids`` (in order; missing ids and other aggregates left
+        out), read by one statement rather than one per case (lists of cases)."""
+        return [a for a in self._cached.get_many(case_ids) if isinstance(a, Case)]
+
     def _case_loader(self, ctx: CommandContext, case_id: UUID) -> _Loader[Case]:
         """Loads the case for each attempt: the caller's copy first (if usable), then fresh."""
         return self._loader(ctx, case_id, Case, self.get_case)

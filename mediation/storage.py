@@ -145,6 +145,9 @@ class OrderedPostgresRecorder(PostgresApplicationRecorder):
         self.datastore.register_type_adapters()
 
 
+SQLITE_BRANCHES = 100  # SQLite refuses more than 500 terms in one compound SELECT
+
+
 @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as the library's reads
 def select_after(
     recorder: AggregateRecorder, wanted: Mapping[UUID, int]
@@ -152,25 +155,20 @@ def select_after(
     """The events stored after each aggregate's given version, read by one statement.
 
     What ``recorder.select_events(id, gt=version)`` answers for each id, in one round trip
-    instead of one per aggregate (``UNION ALL`` of the same index range per id, on the
-    library's own tables); any other recorder answers by one call per id.
+    instead of one per aggregate (PostgreSQL: a join with the wanted ids and versions as
+    arrays, one index range each; SQLite: ``UNION ALL`` of the same range per id, in
+    chunks under its compound-select limit); any other recorder answers by one call per id.
     """
     found: dict[UUID, list[StoredEvent]] = {aggregate_id: [] for aggregate_id in wanted}
     if not wanted:
         return found
     if isinstance(recorder, PostgresAggregateRecorder):
-        branch = SQL("SELECT * FROM {}.{} WHERE originator_id = %s AND originator_version > %s")
-        statement = SQL(" UNION ALL ").join(
-            [
-                branch.format(
-                    Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name)
-                )
-            ]
-            * len(wanted)
-        )
-        params: list[Any] = [p for pair in wanted.items() for p in pair]
+        statement = SQL(
+            "SELECT e.* FROM {}.{} AS e JOIN unnest(%s::uuid[], %s::bigint[]) AS w(id, after) "
+            "ON e.originator_id = w.id AND e.originator_version > w.after"
+        ).format(Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name))
         with recorder.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(statement, params, prepare=True)
+            curs.execute(statement, [list(wanted), list(wanted.values())], prepare=True)
             rows = [
                 (row["originator_id"], row["originator_version"], row["topic"], bytes(row["state"]))
                 for row in curs.fetchall()
@@ -178,18 +176,24 @@ def select_after(
     elif isinstance(recorder, SQLiteAggregateRecorder):
         table = recorder.events_table_name
         one = f"SELECT * FROM {table} WHERE originator_id=? AND originator_version>?"
-        sqlite_params: list[Any] = [p for i, v in wanted.items() for p in (i.hex, v)]
+        pairs = list(wanted.items())
+        rows = []
         with recorder.datastore.transaction(commit=False) as c:
-            c.execute(" UNION ALL ".join([one] * len(wanted)), sqlite_params)
-            rows = [
-                (
-                    recorder.convert_originator_id(row["originator_id"]),
-                    row["originator_version"],
-                    row["topic"],
-                    row["state"],
+            for start in range(0, len(pairs), SQLITE_BRANCHES):
+                chunk = pairs[start : start + SQLITE_BRANCHES]
+                c.execute(
+                    " UNION ALL ".join([one] * len(chunk)),
+                    [p for i, v in chunk for p in (i.hex, v)],
                 )
-                for row in c.fetchall()
-            ]
+                rows += [
+                    (
+                        recorder.convert_originator_id(row["originator_id"]),
+                        row["originator_version"],
+                        row["topic"],
+                        row["state"],
+                    )
+                    for row in c.fetchall()
+                ]
     else:
         return {i: list(recorder.select_events(i, gt=v)) for i, v in wanted.items()}
     for originator_id, version, topic, state in sorted(rows, key=lambda r: (str(r[0]), r[1])):

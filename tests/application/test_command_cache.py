@@ -188,3 +188,42 @@ def test_a_calendar_loaded_elsewhere_is_seen_by_the_one_read(
             assert app.calendars.current().covers_year(2031)
     finally:
         other.close()
+
+
+def test_a_list_of_cases_is_read_by_one_statement_and_equals_each_case_loaded_alone(
+    app: MediationApplication, database_url: str, clock: SteppingClock
+) -> None:
+    studio_id, mediator_id = studio_with_mediator(app)
+    cases = [in_mediation(app, studio_id, mediator_id).id for _ in range(4)]
+    fresh = MediationApplication(persistence_env(database_url), clock=clock)  # nothing cached
+    other = MediationApplication(persistence_env(database_url), clock=clock)
+    reads: list[int] = []
+    select_after = repository.select_after
+
+    def spy(recorder: object, wanted: dict[object, int]) -> object:
+        reads.append(len(wanted))
+        return select_after(recorder, wanted)  # type: ignore[arg-type]
+
+    try:
+        fresh.get_case(cases[0])  # one cached, the others not
+        _session(other, MEDIATOR, cases[0], 1)  # and it moves on elsewhere
+        repository.select_after = spy  # type: ignore[assignment]
+        try:
+            ids = [cases[0], UUID(int=5), *cases[1:], studio_id]  # a missing id, a studio
+            listed = fresh.get_cases(ids)
+        finally:
+            repository.select_after = select_after  # type: ignore[assignment]
+        assert reads == [len(ids)]
+        assert [c.id for c in listed] == cases
+        uncached = MediationApplication(
+            {**persistence_env(database_url), "AGGREGATE_CACHE_MAXSIZE": ""}, clock=clock
+        )
+        try:
+            for case in listed:
+                assert case.__dict__ == uncached.get_case(case.id).__dict__
+        finally:
+            uncached.close()
+        assert fresh.get_case(cases[1]).version == listed[1].version  # now cached, and whole
+    finally:
+        other.close()
+        fresh.close()
