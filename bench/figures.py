@@ -122,7 +122,9 @@ def command_vs_raw(store: Store, sizes: Sizes) -> dict[str, Any]:
             def work() -> None:
                 for _ in range(sizes.commands):
                     case_id = str(case_ids[next(raw_counter) % len(case_ids)])
-                    store.begin(raw)
+                    # a writer's transaction: on SQLite it takes the write lock first (a
+                    # deferred one cannot upgrade after a worker's commit: "locked")
+                    raw.execute("BEGIN IMMEDIATE" if store.backend == "sqlite" else "BEGIN")
                     rows = raw.execute(
                         "SELECT originator_version, topic, state FROM bench_raw "
                         f"WHERE originator_id = {p} ORDER BY originator_version",
