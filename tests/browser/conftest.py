@@ -64,7 +64,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     import api.pages
     from api.app import create_app
@@ -148,7 +148,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         system.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(site: Site) -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
@@ -162,7 +162,7 @@ def browser(site: Site) -> Iterator[object]:
             b.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def outside_requests() -> list[str]:
     """Every request any page made to somewhere other than the test server."""
     return []
@@ -172,7 +172,7 @@ WIDTHS = ((1280, 800), (390, 844))
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def axe_checked() -> set[tuple[str, str]]:
     """(role, page shape) already checked by axe at both widths in this session."""
     return set()
