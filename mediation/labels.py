@@ -237,6 +237,16 @@ FIELD: Final[dict[str, str]] = {
     "method": "核实方式",
     "note": "核实情况",
     "acceptance_resumes_on": "暂缓受理结束后的受理审查期限",
+    # issue 17: every party
+    "applicants": "申请人",
+    "respondents": "被申请人",
+    "representatives": "代表人",
+    "representative": "代表人",
+    "collective": "集体劳动争议",
+    "address": "送达地址",
+    "agent": "委托代理人",
+    "agent_kind": "代理人类别",
+    "legal_representative": "法定代表人",
     # documents (issue 17)
     "kind": "文书种类",
     "document_number": "文号",
@@ -283,6 +293,17 @@ DOCUMENT_KIND: Final[dict[str, str]] = {
     "non_acceptance_notice": "不予受理通知书",
     "service_receipt": "送达回证",
 }
+
+# issue 17: who acts for a party (委托代理人), and the words of a collective dispute
+AGENT_KIND: Final[dict[str, str]] = {
+    "lawyer": "律师",
+    "union": "工会",
+    "relative": "近亲属",
+    "other": "其他公民",
+}
+COLLECTIVE: Final[str] = (
+    "集体劳动争议（劳动者一方十人以上并有共同请求，《劳动争议调解仲裁法》第7条）"
+)
 
 # --- law-a (issue 15) ---------------------------------------------------------------------
 

@@ -411,10 +411,10 @@ def test_cases_recorded_before_per_person_keys_are_reported(store: Store, cli: t
             policy=app.policy_on(date(2026, 3, 2)),
             region_code="420102",
             received_on=date(2026, 3, 2),
-            applicant=ApplicantInput(
-                "旧案人", resident_id(15), "13912345675", WorkerCategory.EMPLOYEE
-            ),
-            respondent=respondent(),
+            applicants=[
+                ApplicantInput("旧案人", resident_id(15), "13912345675", WorkerCategory.EMPLOYEE)
+            ],
+            respondents=[respondent()],
             claims=claims(),
         )
     app.save(legacy)
