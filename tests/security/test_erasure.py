@@ -316,7 +316,7 @@ def test_retention_erases_old_people_everywhere_and_keeps_the_statistics(
             assert shown["worker_category"] == "employee"
             history = store.client.get(f"/api/v1/cases/{case_id}/history", headers=store.headers)
             assert history.status_code == 200, history.text
-            received = history.json()["events"][0]["data"]["applicant"]
+            received = history.json()["events"][0]["data"]["applicants"][0]
             assert received["name"] == ERASED and who.name not in history.text
     store.client.cookies.set(COOKIE, store.headers["Authorization"].split()[1])
     try:
