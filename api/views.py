@@ -152,11 +152,14 @@ def _jsonable(value: Any) -> Any:
 def history_event(entry: HistoryEntry, *, reveal: Reveal, mask: bool = False) -> HistoryEvent:
     data = dict(entry.data)
     data.pop("chain", None)
+    def shown(party: Mapping[str, Any], role: str) -> dict[str, Any]:
+        return {k: v for k, v in party_out(party, mask, reveal, role).items() if v is not None}
+
     for role in ("applicant", "respondent"):  # a v1 event's own (not upcast) shape
         if isinstance(data.get(role), dict):
-            data[role] = party_out(data[role], mask, reveal, role)
+            data[role] = shown(data[role], role)
         if isinstance(data.get(f"{role}s"), list):
-            data[f"{role}s"] = [party_out(p, mask, reveal, role) for p in data[f"{role}s"]]
+            data[f"{role}s"] = [shown(p, role) for p in data[f"{role}s"]]
     if isinstance(data.get("applicants"), list) and data.get("representatives"):
         # positions in the applicants' list, shown as their ID numbers (masked as they are)
         listed = data["applicants"]
