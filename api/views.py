@@ -152,6 +152,7 @@ def _jsonable(value: Any) -> Any:
 def history_event(entry: HistoryEntry, *, reveal: Reveal, mask: bool = False) -> HistoryEvent:
     data = dict(entry.data)
     data.pop("chain", None)
+
     def shown(party: Mapping[str, Any], role: str) -> dict[str, Any]:
         return {k: v for k, v in party_out(party, mask, reveal, role).items() if v is not None}
 
