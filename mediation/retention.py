@@ -8,9 +8,10 @@ concluded later, keeps the person. A key that no case uses (a command refused af
 key was made) is erased too.
 
 Erasing deletes keys only: no event changes, so the chains, the checkpoints and every
-read model (none holds a personal field in clear: ``rm_cases.parties`` keeps them sealed) stay exactly as they were. Cases recorded before
-per-person keys hold their personal data plain inside immutable events: they are
-reported (``legacy``) and cannot be erased by this command.
+read model (none holds a personal field in clear: ``rm_cases.parties`` keeps them
+sealed) stay exactly as they were. Cases recorded before per-person keys hold their
+personal data plain inside immutable events: they are reported (``legacy``) and cannot be
+erased by this command.
 """
 
 from __future__ import annotations
