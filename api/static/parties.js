@@ -7,7 +7,7 @@
     var button = side.querySelector("button.add-party");
     var name = side.getAttribute("data-side");
     if (!button || !name) { return; }
-    button.hidden = false;
+    button.style.display = "";
     button.addEventListener("click", function () {
       var rows = side.querySelectorAll("fieldset.party");
       var last = rows[rows.length - 1];
