@@ -166,9 +166,7 @@ def test_every_party_is_masked_for_the_auditor(world: World) -> None:
             assert secret not in r.text, secret
     view = seen.json()
     masked = view["applicants"][4]
-    assert masked["name"] == "工****" and masked["id_number"].endswith(
-        workers[4]["id_number"][-4:]
-    )
+    assert masked["name"] == "工****" and masked["id_number"].endswith(workers[4]["id_number"][-4:])
     assert masked["agent"] == {"name": "孙**", "kind": "relative"}
     assert masked["address"].startswith("湖北省武汉市") and "*" in masked["address"]
     assert view["representatives"] == [masked["id_number"]]
@@ -296,3 +294,15 @@ def test_the_intake_form_names_the_row_refused(world: World) -> None:
     assert world.events() == before
     r = page(world, "clerk", "/cases/new", _form({**ten, "applicants.3.representative": "1"}))
     assert r.status_code == 303, r.text[:800]
+
+
+def test_search_finds_a_case_by_any_of_its_parties(world: World) -> None:
+    """The search index (issue 17, branch numbers) reads every party this branch records."""
+    workers = [_applicant(800 + i) for i in range(10)]
+    body = _body(
+        workers, [_respondent(31), _respondent(32)], representatives=[workers[0]["id_number"]]
+    )
+    case_id = world.post(CASES, body).json()["case_id"]
+    for q in (workers[7]["id_number"], "工人807", credit_code(32)):
+        found = world.get(CASES, params={"q": q}).json()["items"]
+        assert [c["case_id"] for c in found] == [case_id], q
