@@ -263,10 +263,11 @@ class CaseCreate(Request):
     def _one_form_of_each_side(self) -> CaseCreate:
         for name in ("applicant", "respondent"):
             single, listed = getattr(self, name), getattr(self, f"{name}s")
+            who = "申请人" if name == "applicant" else "被申请人"
             if single is None and not listed:
-                raise ValueError(f"give {name} or {name}s")
+                raise ValueError(message("party_required", who=who))
             if single is not None and listed and listed[0] != single:
-                raise ValueError(f"{name}s[0] must equal {name} when both are given")
+                raise ValueError(message("party_forms_differ", who=who))
         return self
 
     employment_ended_on: Day | None = Field(

@@ -19,6 +19,7 @@ from uuid import UUID
 from mediation import rules
 from mediation.case import Case
 from mediation.errors import ValidationFailed
+from mediation.labels import message
 from mediation.organisation import Studio
 from mediation.policy import Policy
 from mediation.values import (
@@ -440,19 +441,17 @@ class ReceiveCase(Command):
 
 
 P = TypeVar("P", ApplicantInput, RespondentInput)
+_WHO = {"applicant": "申请人", "respondent": "被申请人"}
 
 
 def _side(single: P | None, listed: Sequence[P], name: str) -> list[P]:
     """One side's parties from the v1 field and the v1.1 list (contract v1.1, "Parties")."""
     if listed and single is not None and listed[0] != single:
-        raise ValidationFailed(
-            f"{name} and {name}s[0] differ: send either, or both with the same first party",
-            field=f"{name}s.0",
-        )
+        raise ValidationFailed(message("party_forms_differ", who=_WHO[name]), field=f"{name}s.0")
     if listed:
         return list(listed)
     if single is None:
-        raise ValidationFailed(f"a case needs its {name} (or {name}s)", field=f"{name}s")
+        raise ValidationFailed(message("party_required", who=_WHO[name]), field=f"{name}s")
     return [single]
 
 

@@ -348,8 +348,8 @@ RULES += (ExtensionNeedsBothParties, NotAMediationBody, MediatorNotActive, Trans
 # --- issue 17: several parties, collective disputes ---------------------------------------
 
 LDMAL_7 = (
-    "《劳动争议调解仲裁法》第7条: 劳动者一方在十人以上并有共同请求的, 可以推举代表参加调解、仲裁"
-    "或者诉讼活动 (contract v1.1: a collective case names 1-5 representatives)"
+    "《劳动争议调解仲裁法》第7条：劳动者一方在十人以上并有共同请求的，可以推举代表参加调解、仲裁"
+    "或者诉讼活动（接口约定：集体劳动争议须推举一至五名代表人）"
 )
 
 

@@ -23,8 +23,10 @@ from typing import Any
 
 from mediation import identifiers, personal, rules
 from mediation.errors import RepresentativesInvalid, RepresentativesRequired, ValidationFailed
+from mediation.labels import message
 from mediation.values import AgentInput, AgentKind, ApplicantInput, RespondentInput, WorkerCategory
 
+_WHO = {"applicants": "申请人", "respondents": "被申请人"}
 COLLECTIVE_MIN = 10  # LDMAL art. 7: ten or more workers with a common claim
 MAX_REPRESENTATIVES = 5  # contract v1.1 (Rules art. 7 says three to five: see docs/domain.md)
 MAX_PARTIES = 500  # per side, per case: a request bound, not a rule of law
@@ -103,9 +105,11 @@ def validated(
     phones are held to the rule of their day (``rules.validated_phone``)."""
     for side, given in (("applicants", applicants), ("respondents", respondents)):
         if not given:
-            raise ValidationFailed(f"a case needs at least one of its {side}", field=side)
+            raise ValidationFailed(message("party_required", who=_WHO[side]), field=side)
         if len(given) > MAX_PARTIES:
-            raise ValidationFailed(f"at most {MAX_PARTIES} {side} per case", field=side)
+            raise ValidationFailed(
+                message("party_too_many", who=_WHO[side], limit=MAX_PARTIES), field=side
+            )
     plain_applicants = [
         validated_applicant(
             a, _prefix("applicant", i, len(applicants)), received_on, recorded=recorded
@@ -116,8 +120,8 @@ def validated(
         validated_respondent(r, _prefix("respondent", i, len(respondents)))
         for i, r in enumerate(respondents)
     ]
-    _require_distinct(plain_applicants, "applicant", "id_number", "resident ID number")
-    _require_distinct(plain_respondents, "respondent", "credit_code", "credit code")
+    _require_distinct(plain_applicants, "applicant", "id_number", "party_same_id")
+    _require_distinct(plain_respondents, "respondent", "credit_code", "party_same_credit")
     collective = is_collective(len(plain_applicants))
     chosen = _representatives(plain_applicants, representatives, collective)
     return Parties(plain_applicants, plain_respondents, chosen, collective)
@@ -128,13 +132,13 @@ def is_collective(applicants: int) -> bool:
     return applicants >= COLLECTIVE_MIN
 
 
-def _require_distinct(parties: list[dict[str, str]], side: str, key: str, what: str) -> None:
+def _require_distinct(parties: list[dict[str, str]], side: str, key: str, said: str) -> None:
     seen: dict[str, int] = {}
     for i, party in enumerate(parties):
         value = party[key]
         if value in seen:
             raise ValidationFailed(
-                f"{side}s {seen[value]} and {i} have the same {what}: one person is one party",
+                message(said, a=seen[value] + 1, b=i + 1),
                 field=f"{_prefix(side, i, len(parties))}.{key}",
             )
         seen[value] = i
@@ -145,17 +149,12 @@ def _representatives(
 ) -> list[int]:
     if not given:
         if collective:
-            raise RepresentativesRequired(
-                f"{len(applicants)} applicants share the case's claims: name 1 to "
-                f"{MAX_REPRESENTATIVES} representatives among them"
-            )
+            raise RepresentativesRequired(message("representatives_required", n=len(applicants)))
         return []
     if not collective:
-        raise RepresentativesInvalid(
-            f"only a dispute of {COLLECTIVE_MIN} or more applicants names representatives"
-        )
+        raise RepresentativesInvalid(message("representatives_not_collective"))
     if len(given) > MAX_REPRESENTATIVES:
-        raise RepresentativesInvalid(f"at most {MAX_REPRESENTATIVES} representatives")
+        raise RepresentativesInvalid(message("representatives_too_many"))
     position = {a["id_number"]: i for i, a in enumerate(applicants)}
     chosen: list[int] = []
     for j, raw in enumerate(given):
@@ -164,9 +163,9 @@ def _representatives(
         except ValueError:
             id_number = raw
         if id_number not in position:
-            raise RepresentativesInvalid(f"representatives[{j}] is not an applicant of the case")
+            raise RepresentativesInvalid(message("representative_unknown", n=j + 1))
         if position[id_number] in chosen:
-            raise RepresentativesInvalid(f"representatives[{j}] is named twice")
+            raise RepresentativesInvalid(message("representative_twice", n=j + 1))
         chosen.append(position[id_number])
     return chosen
 
