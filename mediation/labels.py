@@ -581,7 +581,7 @@ def field_label(path: str) -> str:
         who = "申请人" if parts[0] == "applicants" else "被申请人"
         rest = ".".join(parts[2:])
         what = FORM_FIELD.get(f"{parts[0][:-1]}.{rest}") or FIELD.get(parts[-1], "")
-        return f"第{int(parts[1]) + 1}名{who}{what}"
+        return f"第{int(parts[1]) + 1}名{who}{what.removeprefix(who)}"
     if len(parts) == 3 and parts[0] == "claims" and parts[1].isdigit():
         what = "请求类别" if parts[2] == "category" else "请求金额"
         return f"第{int(parts[1]) + 1}项{what}"
