@@ -32,12 +32,17 @@ from mediation import text
 from mediation.identifiers import validate_credit_code, validate_phone, validate_resident_id
 from mediation.labels import message
 from mediation.organisation import QUALIFICATIONS
+from mediation.parties import MAX_PARTIES
 from mediation.regions import is_valid_region_code
 from mediation.values import (
+    AgentInput,
+    AgentKind,
+    ApplicantInput,
     ClaimCategory,
     Disposition,
     FailureReason,
     Party,
+    RespondentInput,
     ReviewRefusal,
     ReviewState,
     Route,
@@ -156,16 +161,41 @@ class Me(BaseModel):
 # ---------------------------------------------------------------------- cases: requests
 
 
+ResidentId = Annotated[
+    str, StringConstraints(min_length=18, max_length=18), AfterValidator(_resident_id)
+]
+PersonName = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+class AgentIn(Request):
+    """A party's agent (委托代理人), v1.1."""
+
+    name: PersonName
+    kind: AgentKind
+
+
 class ApplicantIn(Request):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    id_number: Annotated[
-        str, StringConstraints(min_length=18, max_length=18), AfterValidator(_resident_id)
-    ] = Field(description="18-character resident identity number (checksum verified)")
+    name: PersonName
+    id_number: ResidentId = Field(
+        description="18-character resident identity number (checksum verified)"
+    )
     phone: Annotated[str, StringConstraints(max_length=30), AfterValidator(validate_phone)] = Field(
         description="a mobile number (11 digits, 1[3-9]…), a landline with its area code "
         '("027-88888888") or an international number with "+"; stored normalised'
     )
     worker_category: WorkerCategory
+    address: ShortText | None = Field(None, description="address for service (v1.1)")
+    agent: AgentIn | None = None
+
+    def to_input(self) -> ApplicantInput:
+        return ApplicantInput(
+            self.name,
+            self.id_number,
+            self.phone,
+            self.worker_category,
+            self.address or "",
+            AgentInput(self.agent.name, self.agent.kind) if self.agent else None,
+        )
 
 
 class RespondentIn(Request):
@@ -173,6 +203,20 @@ class RespondentIn(Request):
     credit_code: Annotated[
         str, StringConstraints(min_length=18, max_length=18), AfterValidator(_credit_code)
     ] = Field(description="18-character unified social credit code (checksum verified)")
+    address: ShortText | None = Field(None, description="address for service (v1.1)")
+    agent: AgentIn | None = None
+    legal_representative: PersonName | None = Field(
+        None, description="法定代表人 or principal (v1.1)"
+    )
+
+    def to_input(self) -> RespondentInput:
+        return RespondentInput(
+            self.name,
+            self.credit_code,
+            self.address or "",
+            AgentInput(self.agent.name, self.agent.kind) if self.agent else None,
+            self.legal_representative or "",
+        )
 
 
 class ClaimIn(Request):
@@ -194,12 +238,38 @@ class ClaimIn(Request):
 
 
 class CaseCreate(Request):
+    """A new case. Parties (v1.1): ``applicant``/``respondent`` as in v1, or the lists
+    ``applicants``/``respondents`` (or both, the list's first equal to the single one)."""
+
     region_code: RegionCode
     received_on: Day
-    applicant: ApplicantIn
-    respondent: RespondentIn
+    applicant: ApplicantIn | None = Field(None, description="v1: the (first) applicant")
+    respondent: RespondentIn | None = Field(None, description="v1: the (first) respondent")
+    applicants: Annotated[list[ApplicantIn], Field(min_length=1, max_length=MAX_PARTIES)] | None = (
+        None
+    )
+    respondents: (
+        Annotated[list[RespondentIn], Field(min_length=1, max_length=MAX_PARTIES)] | None
+    ) = None
+    representatives: Annotated[list[ResidentId], Field(max_length=MAX_PARTIES)] | None = Field(
+        None,
+        description="resident ID numbers of the applicants chosen as representatives "
+        "(collective disputes: 1-5, LDMAL art. 7)",
+    )
     claims: Annotated[list[ClaimIn], Field(min_length=1, max_length=20)]
     infringement_known_on: Day | None = None
+
+    @model_validator(mode="after")
+    def _one_form_of_each_side(self) -> CaseCreate:
+        for name in ("applicant", "respondent"):
+            single, listed = getattr(self, name), getattr(self, f"{name}s")
+            who = "申请人" if name == "applicant" else "被申请人"
+            if single is None and not listed:
+                raise ValueError(message("party_required", who=who))
+            if single is not None and listed and listed[0] != single:
+                raise ValueError(message("party_forms_differ", who=who))
+        return self
+
     employment_ended_on: Day | None = Field(
         default=None,
         description="end of employment: pay owed during it is limited from then (art. 27(4))",
@@ -353,16 +423,27 @@ class AwardExtensionIn(Request):
 # ---------------------------------------------------------------------- cases: views
 
 
+class AgentOut(BaseModel):
+    name: str
+    kind: AgentKind
+
+
 class ApplicantOut(BaseModel):
     name: str
     id_number: str
     phone: str
     worker_category: str
+    address: str | None = None
+    agent: AgentOut | None = None
+    representative: bool = Field(False, description="chosen as a representative (v1.1)")
 
 
 class RespondentOut(BaseModel):
     name: str
     credit_code: str
+    address: str | None = None
+    agent: AgentOut | None = None
+    legal_representative: str | None = None
 
 
 class ClaimOut(BaseModel):
@@ -420,8 +501,17 @@ class CaseView(BaseModel):
     route: Route | None
     region_code: str
     received_on: date
-    applicant: ApplicantOut
-    respondent: RespondentOut
+    applicant: ApplicantOut = Field(description="the first of applicants (v1)")
+    respondent: RespondentOut = Field(description="the first of respondents (v1)")
+    applicants: list[ApplicantOut] = Field(description="every applicant (v1.1)")
+    respondents: list[RespondentOut] = Field(description="every respondent (v1.1)")
+    collective: bool = Field(
+        description="ten or more applicants sharing the claims (LDMAL art. 7, v1.1)"
+    )
+    representatives: list[str] = Field(
+        description="resident ID numbers of the chosen representatives (masked as the "
+        "applicants' are)"
+    )
     claims: list[ClaimOut]
     amount_claimed: str
     studio_id: UUID | None
@@ -572,6 +662,8 @@ class CaseloadRowOut(BaseModel):
     amount_agreed: str
     amount_paid: str
     median_days_to_conclusion: float | None
+    workers: int = Field(0, description="applicants in the received cases (v1.1)")
+    collective: int = Field(0, description="collective disputes received, LDMAL art. 7 (v1.1)")
 
 
 class CaseloadOut(BaseModel):

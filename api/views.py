@@ -22,10 +22,11 @@ from api.schemas import (
     RespondentOut,
     StudioView,
 )
+from mediation import parties
 from mediation.application import HistoryEntry
 from mediation.calendar import HolidayCalendar
 from mediation.case import Case
-from mediation.identifiers import mask_name, mask_resident_id
+from mediation.identifiers import mask_address, mask_name, mask_resident_id
 from mediation.organisation import Studio
 from mediation.personal import ERASED
 from mediation.values import Mediator, money_str
@@ -43,17 +44,42 @@ def copied(model: type[M], source: object, **values: Any) -> M:
 Reveal = Callable[[Mapping[str, str]], dict[str, str]]
 
 
-def _applicant(data: dict[str, Any], mask: bool, reveal: Reveal) -> dict[str, Any]:
-    out: dict[str, Any] = reveal({k: v for k, v in data.items() if isinstance(v, str)})
+# how each personal field of a party is masked for the roles that see it masked
+# (respondents' name and credit code are an organisation's public record: never masked)
+_MASKS: dict[str, dict[str, Callable[[str], str]]] = {
+    "applicant": {
+        "name": mask_name,
+        "id_number": mask_resident_id,
+        "phone": mask_resident_id,
+        "address": mask_address,
+        "agent_name": mask_name,
+    },
+    "respondent": {
+        "legal_representative": mask_name,
+        "address": mask_address,
+        "agent_name": mask_name,
+    },
+}
+
+
+def _opened(data: Mapping[str, Any], mask: bool, reveal: Reveal, role: str) -> dict[str, Any]:
+    """A stored party's fields, opened (erased: "已删除") and masked as the role requires."""
+    out: dict[str, Any] = {**data, **reveal({k: v for k, v in data.items() if isinstance(v, str)})}
     if mask:
-        for name, masked in (
-            ("name", mask_name),
-            ("id_number", mask_resident_id),
-            ("phone", mask_resident_id),
-        ):
-            value = str(out.get(name, ""))
-            out[name] = value if value == ERASED else masked(value)
+        for name, masked in _MASKS[role].items():
+            value = out.get(name)
+            if isinstance(value, str) and value and value != ERASED:
+                out[name] = masked(value)
     return out
+
+
+def _applicant(data: Mapping[str, Any], mask: bool, reveal: Reveal) -> dict[str, Any]:
+    return _opened(data, mask, reveal, "applicant")
+
+
+def party_out(data: Mapping[str, Any], mask: bool, reveal: Reveal, role: str) -> dict[str, Any]:
+    """A party as a view shows it: opened, masked, its agent as ``{"name", "kind"}``."""
+    return parties.shown(_opened(data, mask, reveal, role))
 
 
 def case_view(
@@ -68,13 +94,25 @@ def case_view(
     """The case as the API shows it; ``calendar`` (the one in force) flags uncovered deadlines."""
     a = case.assessment
     g = case.agreement
-    applicant = _applicant(case.applicant, mask, reveal)
+    applicants = [
+        ApplicantOut.model_validate(
+            {**party_out(a, mask, reveal, "applicant"), "representative": i in case.representatives}
+        )
+        for i, a in enumerate(case.applicants)
+    ]
+    respondents = [
+        RespondentOut.model_validate(party_out(r, mask, reveal, "respondent"))
+        for r in case.respondents
+    ]
     return copied(
         CaseView,
         case,
         case_id=case.id,
-        applicant=ApplicantOut.model_validate(applicant),
-        respondent=RespondentOut.model_validate(case.respondent),
+        applicant=applicants[0],
+        respondent=respondents[0],
+        applicants=applicants,
+        respondents=respondents,
+        representatives=[applicants[i].id_number for i in case.representatives],
         claims=[ClaimOut(category=c.category, amount=money_str(c.amount)) for c in case.claims],
         amount_claimed=money_str(case.claimed_amount),
         deadlines=[
@@ -114,8 +152,19 @@ def _jsonable(value: Any) -> Any:
 def history_event(entry: HistoryEntry, *, reveal: Reveal, mask: bool = False) -> HistoryEvent:
     data = dict(entry.data)
     data.pop("chain", None)
-    if isinstance(data.get("applicant"), dict):
-        data["applicant"] = _applicant(data["applicant"], mask, reveal)
+
+    def shown(party: Mapping[str, Any], role: str) -> dict[str, Any]:
+        return {k: v for k, v in party_out(party, mask, reveal, role).items() if v is not None}
+
+    for role in ("applicant", "respondent"):  # a v1 event's own (not upcast) shape
+        if isinstance(data.get(role), dict):
+            data[role] = shown(data[role], role)
+        if isinstance(data.get(f"{role}s"), list):
+            data[f"{role}s"] = [shown(p, role) for p in data[f"{role}s"]]
+    if isinstance(data.get("applicants"), list) and data.get("representatives"):
+        # positions in the applicants' list, shown as their ID numbers (masked as they are)
+        listed = data["applicants"]
+        data["representatives"] = [listed[i]["id_number"] for i in data["representatives"]]
     return copied(HistoryEvent, entry, data=_jsonable(data))
 
 

@@ -19,11 +19,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
+from typing import Any
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
 
-from mediation import identifiers, personal, rules
+from mediation import parties, personal, rules
 from mediation.calendar import (
     DayUnit,
     Period,
@@ -66,7 +67,6 @@ from mediation.values import (
     Status,
     SuccessBranch,
     VerificationMethod,
-    WorkerCategory,
     money_str,
 )
 
@@ -93,27 +93,43 @@ class Case(ChainedAggregate):
 
     class Received(Envelope, Aggregate.Created):
         TOPIC = _T + "Received"
-        class_version = 1
+        # v2 (issue 17): every party — lists of applicants and respondents (each a flat
+        # dict, see mediation.parties), the representatives (positions in ``applicants``)
+        # and whether the dispute is collective; a v1 event is upcast to one-element lists
+        class_version = 2
         region_code: str
-        applicant: dict[str, str]
-        respondent: dict[str, str]
+        applicants: list[dict[str, str]]
+        respondents: list[dict[str, str]]
         claims: list[dict[str, str]]
         infringement_known_on: date | None
         limitation_warning: bool
         acceptance_due_on: date
         severed_from: UUID | None
+        representatives: list[int]
+        collective: bool
         # v1.1 (rule 7, Rules art. 46): a case severed from an accepted one keeps its
         # acceptance and award dates (None: not accepted, as every v1 event)
         accepted_on: date | None = None
         award_due_on: date | None = None
         employment_ended_on: date | None = None  # brief §8 rule 15 (art. 27(4))
 
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """One applicant and one respondent → one-element lists, not collective (the
+            stored bytes, and so the event's chain, are untouched)."""
+            state["applicants"] = [state.pop("applicant")]
+            state["respondents"] = [state.pop("respondent")]
+            state["representatives"] = []
+            state["collective"] = False
+
         def apply(self, case: Case) -> None:
             case.region_code = self.region_code
             case.received_on = self.on
             case.status_since = self.on
-            case.applicant = dict(self.applicant)
-            case.respondent = dict(self.respondent)
+            case.applicants = [dict(a) for a in self.applicants]
+            case.respondents = [dict(r) for r in self.respondents]
+            case.representatives = list(self.representatives)
+            case.collective = self.collective
             case.claims = [Claim.from_dict(c) for c in self.claims]
             case.infringement_known_on = self.infringement_known_on
             case.limitation_warning = self.limitation_warning
@@ -511,8 +527,10 @@ class Case(ChainedAggregate):
         self.route: Route | None = None
         self.region_code: str = ""
         self.received_on: date = date.min
-        self.applicant: dict[str, str] = {}
-        self.respondent: dict[str, str] = {}
+        self.applicants: list[dict[str, str]] = []  # as stored: sealed (mediation.parties)
+        self.respondents: list[dict[str, str]] = []
+        self.representatives: list[int] = []  # positions in applicants (LDMAL art. 7)
+        self.collective: bool = False
         self.claims: list[Claim] = []
         self.infringement_known_on: date | None = None
         self.limitation_warning: bool = False
@@ -559,6 +577,15 @@ class Case(ChainedAggregate):
         self.filing_number: str | None = None  # 案号, once accepted
         self.severed_from_number: str | None = None
 
+    @property
+    def applicant(self) -> dict[str, str]:
+        """The first applicant (the v1 case's only one)."""
+        return self.applicants[0] if self.applicants else {}
+
+    @property
+    def respondent(self) -> dict[str, str]:
+        return self.respondents[0] if self.respondents else {}
+
     def _end_mediation(self, on: date, acceptance_due_on: date | None) -> None:
         self.mediations_ended += 1
         self.mediation_ended_on = on
@@ -578,9 +605,13 @@ class Case(ChainedAggregate):
         policy: Policy,
         region_code: str,
         received_on: date,
-        applicant: ApplicantInput,
-        respondent: RespondentInput,
         claims: Sequence[Claim],
+        applicants: Sequence[ApplicantInput] = (),
+        respondents: Sequence[RespondentInput] = (),
+        representatives: Sequence[str] = (),
+        # the v1 shorthand for one-element lists (callers written before issue 17)
+        applicant: ApplicantInput | None = None,
+        respondent: RespondentInput | None = None,
         infringement_known_on: date | None = None,
         severed_from: UUID | None = None,
         case_id: UUID | None = None,
@@ -588,12 +619,16 @@ class Case(ChainedAggregate):
         employment_ended_on: date | None = None,
     ) -> Case:
         rules.require_known_region(region_code)
-        # a severed case's applicant was checked at its receipt; an import (the system
+        # a severed case's applicants were checked at its receipt; an import (the system
         # actor) carries what was recorded then: neither is held to today's phone format
         recorded = severed_from is not None or actor.role is Role.SYSTEM
-        applicant_data = rules.validated_applicant(applicant, recorded=recorded)
-        identifiers.require_born_by(applicant_data["id_number"], received_on)
-        respondent_data = rules.validated_respondent(respondent)
+        chosen = parties.validated(
+            list(applicants) or ([applicant] if applicant else []),
+            list(respondents) or ([respondent] if respondent else []),
+            representatives,
+            received_on,
+            recorded=recorded,
+        )
         if not claims:
             raise ValidationFailed(message("claims_required"), field="claims")
         claims = [
@@ -607,6 +642,7 @@ class Case(ChainedAggregate):
         limitation_warning = rules.limitation_warning(
             claims, infringement_known_on, employment_ended_on, received_on, policy.limitation_years
         )
+        sealed_applicants, sealed_respondents = chosen.sealed()
         case = cls._create_chained(
             cls.Received,
             id=case_id or uuid4(),
@@ -615,8 +651,10 @@ class Case(ChainedAggregate):
             on=received_on,
             policy_version=policy.version,
             region_code=region_code,
-            applicant=personal.seal_applicant(applicant_data),  # per-person keys
-            respondent=respondent_data,
+            applicants=sealed_applicants,  # per-person keys
+            respondents=sealed_respondents,
+            representatives=chosen.representatives,
+            collective=chosen.collective,
             claims=[c.to_dict() for c in claims],
             infringement_known_on=infringement_known_on,
             limitation_warning=limitation_warning,
@@ -738,19 +776,18 @@ class Case(ChainedAggregate):
         moved = [c for c in self.claims if c.category in wanted]
         if len(moved) == len(self.claims):
             raise SeveranceInvalid("severance would leave the case without a claim")
-        applicant = personal.reveal_installed(self.applicant)  # sealed again by receive
+        # every party moves with the claims (revealed here, sealed again by receive)
+        applicants = [personal.reveal_installed(a) for a in self.applicants]
         new_case = Case.receive(
             actor=actor,
             policy=policy,
             region_code=self.region_code,
             received_on=self.received_on,
-            applicant=ApplicantInput(
-                applicant["name"],
-                applicant["id_number"],
-                applicant["phone"],
-                WorkerCategory(applicant["worker_category"]),
-            ),
-            respondent=RespondentInput(self.respondent["name"], self.respondent["credit_code"]),
+            applicants=[parties.applicant_input(a) for a in applicants],
+            respondents=[
+                parties.respondent_input(personal.reveal_installed(r)) for r in self.respondents
+            ],
+            representatives=[applicants[i]["id_number"] for i in self.representatives],
             claims=moved,
             infringement_known_on=self.infringement_known_on,
             employment_ended_on=self.employment_ended_on,

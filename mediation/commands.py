@@ -13,11 +13,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import KW_ONLY, dataclass, fields
 from datetime import date
 from decimal import Decimal
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeVar
 from uuid import UUID
 
 from mediation import rules
 from mediation.case import Case
+from mediation.errors import ValidationFailed
+from mediation.labels import message
 from mediation.organisation import Studio
 from mediation.policy import Policy
 from mediation.values import (
@@ -383,21 +385,42 @@ class ReceiveCase(Command):
     day_field = "received_on"
     region_code: str
     received_on: date
-    applicant: ApplicantInput
-    respondent: RespondentInput
     claims: Sequence[Claim]
+    # the parties (issue 17): ``applicant``/``respondent`` (v1) are the first of each;
+    # give either form, or both with the first of the list equal to the single one
+    applicant: ApplicantInput | None = None
+    respondent: RespondentInput | None = None
+    applicants: Sequence[ApplicantInput] = ()
+    respondents: Sequence[RespondentInput] = ()
+    representatives: Sequence[str] = ()  # resident ID numbers of applicants (LDMAL art. 7)
     infringement_known_on: date | None = None
     employment_ended_on: date | None = None  # brief §8 rule 15
 
+    def all_applicants(self) -> list[ApplicantInput]:
+        return _side(self.applicant, self.applicants, "applicant")
+
+    def all_respondents(self) -> list[RespondentInput]:
+        return _side(self.respondent, self.respondents, "respondent")
+
     def params(self) -> dict[str, Any]:
+        applicants = list(self.applicants) or ([self.applicant] if self.applicant else [])
+        respondents = list(self.respondents) or ([self.respondent] if self.respondent else [])
         params: dict[str, Any] = {
             "region_code": self.region_code,
             "received_on": self.received_on,
-            "applicant": self.applicant.__dict__,
-            "respondent": self.respondent.__dict__,
-            "claims": [c.to_dict() for c in self.claims],
-            "infringement_known_on": self.infringement_known_on,
         }
+        if len(applicants) == 1 and len(respondents) == 1:  # a v1 request's fingerprint
+            params["applicant"] = applicants[0].params()
+            params["respondent"] = respondents[0].params()
+        else:
+            params["applicants"] = [a.params() for a in applicants]
+            params["respondents"] = [r.params() for r in respondents]
+        if self.applicant and self.applicants and self.applicant != self.applicants[0]:
+            params["applicant"] = self.applicant.params()  # refused; never the same request
+        params["claims"] = [c.to_dict() for c in self.claims]
+        params["infringement_known_on"] = self.infringement_known_on
+        if self.representatives:
+            params["representatives"] = list(self.representatives)
         if self.employment_ended_on is not None:  # fingerprints of older requests unchanged
             params["employment_ended_on"] = self.employment_ended_on
         return params
@@ -408,12 +431,28 @@ class ReceiveCase(Command):
             policy=policy,
             region_code=self.region_code,
             received_on=self.received_on,
-            applicant=self.applicant,
-            respondent=self.respondent,
+            applicants=self.all_applicants(),
+            respondents=self.all_respondents(),
+            representatives=self.representatives,
             claims=self.claims,
             infringement_known_on=self.infringement_known_on,
             employment_ended_on=self.employment_ended_on,
         )
+
+
+P = TypeVar("P", ApplicantInput, RespondentInput)
+_WHO = {"applicant": "申请人", "respondent": "被申请人"}
+
+
+def _side(single: P | None, listed: Sequence[P], name: str) -> list[P]:
+    """One side's parties from the v1 field and the v1.1 list (contract v1.1, "Parties")."""
+    if listed and single is not None and listed[0] != single:
+        raise ValidationFailed(message("party_forms_differ", who=_WHO[name]), field=f"{name}s.0")
+    if listed:
+        return list(listed)
+    if single is None:
+        raise ValidationFailed(message("party_required", who=_WHO[name]), field=f"{name}s")
+    return [single]
 
 
 # --- studios -----------------------------------------------------------------------------

@@ -343,3 +343,28 @@ class TransferInvalid(RuleViolation):
 
 
 RULES += (ExtensionNeedsBothParties, NotAMediationBody, MediatorNotActive, TransferInvalid)
+
+
+# --- issue 17: several parties, collective disputes ---------------------------------------
+
+LDMAL_7 = (
+    "《劳动争议调解仲裁法》第7条：劳动者一方在十人以上并有共同请求的，可以推举代表参加调解、仲裁"
+    "或者诉讼活动（接口约定：集体劳动争议须推举一至五名代表人）"
+)
+
+
+class RepresentativesRequired(RuleViolation):
+    code = "representatives_required"
+    source = LDMAL_7
+    title = "A collective dispute (ten or more workers, a common claim) names 1-5 representatives"
+    title_zh = "劳动者一方在十人以上并有共同请求的集体劳动争议，须推举一至五名代表人"
+
+
+class RepresentativesInvalid(RuleViolation):
+    code = "representatives_invalid"
+    source = LDMAL_7
+    title = (
+        "Representatives are named by a collective dispute only: at most five different "
+        "applicants of the case"
+    )
+    title_zh = "代表人须为本案申请人，不得重复，最多五名，且仅集体劳动争议推举代表人"

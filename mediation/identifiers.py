@@ -177,3 +177,9 @@ def mask_resident_id(value: str) -> str:
 def mask_name(value: str) -> str:
     """Keep the first character and replace each remaining one with ``*``."""
     return value[:1] + "*" * (len(value) - 1) if value else ""
+
+
+def mask_address(value: str) -> str:
+    """Keep the first six characters (province and city, as a rule) and mask the rest."""
+    keep = min(6, len(value))
+    return value[:keep] + "*" * (len(value) - keep)

@@ -33,7 +33,7 @@ import cn2an
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
-from mediation import identifiers, labels
+from mediation import identifiers, labels, parties
 from mediation.case import Case
 from mediation.document_numbers import DocumentNumbers
 from mediation.document_store import DocumentFiles, FileRecord
@@ -147,7 +147,8 @@ def _party(data: Mapping[str, Any], reveal: Reveal, role: str) -> dict[str, Any]
     """A party's particulars (Rules art. 29), every key present (the templates are strict)."""
     opened = reveal({k: v for k, v in data.items() if isinstance(v, str)})
     out: dict[str, Any] = {k: "" for k in _PARTY_KEYS}
-    out.update({**data, **opened})
+    # stored flat (mediation.parties): the agent as {"name", "kind"}, as the views show it
+    out.update(parties.shown({**data, **opened}))
     out["role"] = role
     out["worker_category_label"] = (
         labels.label(labels.WORKER, out["worker_category"]) if out.get("worker_category") else ""

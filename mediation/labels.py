@@ -237,6 +237,16 @@ FIELD: Final[dict[str, str]] = {
     "method": "核实方式",
     "note": "核实情况",
     "acceptance_resumes_on": "暂缓受理结束后的受理审查期限",
+    # issue 17: every party
+    "applicants": "申请人",
+    "respondents": "被申请人",
+    "representatives": "代表人",
+    "representative": "代表人",
+    "collective": "集体劳动争议",
+    "address": "送达地址",
+    "agent": "委托代理人",
+    "agent_kind": "代理人类别",
+    "legal_representative": "法定代表人",
     # documents (issue 17)
     "kind": "文书种类",
     "document_number": "文号",
@@ -283,6 +293,17 @@ DOCUMENT_KIND: Final[dict[str, str]] = {
     "non_acceptance_notice": "不予受理通知书",
     "service_receipt": "送达回证",
 }
+
+# issue 17: who acts for a party (委托代理人), and the words of a collective dispute
+AGENT_KIND: Final[dict[str, str]] = {
+    "lawyer": "律师",
+    "union": "工会",
+    "relative": "近亲属",
+    "other": "其他公民",
+}
+COLLECTIVE: Final[str] = (
+    "集体劳动争议（劳动者一方十人以上并有共同请求，《劳动争议调解仲裁法》第7条）"
+)
 
 # --- law-a (issue 15) ---------------------------------------------------------------------
 
@@ -506,6 +527,17 @@ MESSAGE: Final[dict[str, str]] = {
     "consent_stale": "前次调解已于 {on} 结束，此后尚未记录{parties}重新同意调解",
     "done": "已办理：{what}",
     "payments_short": "累计履行 {paid} 元，低于协议金额 {agreed} 元，且未填写劳动者书面确认",
+    # issue 17: every party
+    "party_required": "请至少填写一名{who}",
+    "party_too_many": "每案{who}不超过 {limit} 名",
+    "party_same_id": "第{a}名与第{b}名申请人的公民身份号码相同：同一人只列一次",
+    "party_same_credit": "第{a}名与第{b}名被申请人的统一社会信用代码相同：同一单位只列一次",
+    "party_forms_differ": "{who}与{who}列表的第一名不一致：两种写法只用一种，或保持一致",
+    "representatives_required": "申请人共 {n} 名，共有仲裁请求，须从中推举一至五名代表人",
+    "representatives_too_many": "代表人最多五名",
+    "representatives_not_collective": "劳动者一方十人以上并有共同请求的，才推举代表人",
+    "representative_unknown": "第{n}名代表人不是本案申请人",
+    "representative_twice": "第{n}名代表人重复",
 }
 
 
@@ -545,6 +577,11 @@ def field_label(path: str) -> str:
     if path in FORM_FIELD:
         return FORM_FIELD[path]
     parts = path.split(".")
+    if len(parts) >= 3 and parts[0] in ("applicants", "respondents") and parts[1].isdigit():
+        who = "申请人" if parts[0] == "applicants" else "被申请人"
+        rest = ".".join(parts[2:])
+        what = FORM_FIELD.get(f"{parts[0][:-1]}.{rest}") or FIELD.get(parts[-1], "")
+        return f"第{int(parts[1]) + 1}名{who}{what.removeprefix(who)}"
     if len(parts) == 3 and parts[0] == "claims" and parts[1].isdigit():
         what = "请求类别" if parts[2] == "category" else "请求金额"
         return f"第{int(parts[1]) + 1}项{what}"

@@ -1,6 +1,8 @@
 """Personal data sealed per person, so that destroying one key erases one person.
 
-An applicant's name, resident ID number and phone are stored in the case's events as
+Each applicant's name, resident ID number, phone, address and agent's name (and each
+respondent's legal representative, address and agent's name, under a key per respondent)
+are stored in the case's events as
 *sealed values*: ``"pd1:" + subject + ":" + base64(nonce | AES-GCM ciphertext)``, each
 field under the person's own data key (``subject`` is a random id, never derived from
 the person's data; the associated data binds the value to its subject and field). The
@@ -29,8 +31,12 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 PREFIX = "pd1:"
-# the personal fields of an applicant; worker_category stays plain (the statistics use it)
-PERSONAL_FIELDS = ("name", "id_number", "phone")
+# the personal fields of an applicant (and, v1.1, their address and agent's name);
+# worker_category and the agent's kind stay plain (the statistics use the category)
+PERSONAL_FIELDS = ("name", "id_number", "phone", "address", "agent_name")
+# a respondent is an organisation: its name and credit code stay plain (public registry
+# data, searched and counted); the people and places recorded with it are sealed
+RESPONDENT_PERSONAL_FIELDS = ("legal_representative", "address", "agent_name")
 # what a view shows for a value whose person was erased
 ERASED = "已删除"
 
@@ -112,6 +118,20 @@ def seal_applicant(data: Mapping[str, str]) -> dict[str, str]:
     for name in PERSONAL_FIELDS:
         if name in out:
             out[name] = seal(cipher, subject, name, out[name])
+    return out
+
+
+def seal_respondent(data: Mapping[str, str]) -> dict[str, str]:
+    """A respondent's fields with its personal ones sealed under a key of its own (one per
+    respondent of a case: erased with the case's other parties). Nothing personal: no key."""
+    out = dict(data)
+    vault = current_vault()
+    if vault is None or not any(out.get(name) for name in RESPONDENT_PERSONAL_FIELDS):
+        return out
+    subject, key = vault.key_for(None)
+    for name in RESPONDENT_PERSONAL_FIELDS:
+        if out.get(name):
+            out[name] = seal(key, subject, name, out[name])
     return out
 
 

@@ -1,15 +1,17 @@
 """Retention: whose personal data may be erased, and erasing it (``mediation retention``).
 
-A person (a subject of the key table) is erased when every case that carries their sealed
+A person (a subject of the key table: each applicant, and each respondent's legal
+representative, address and agent) is erased when every case that carries their sealed
 data concluded (closed, not accepted, or succeeded) on or before the cutoff: ``today``
 minus the retention period (default :data:`DEFAULT_YEARS`). One open case, or one that
 concluded later, keeps the person. A key that no case uses (a command refused after the
 key was made) is erased too.
 
 Erasing deletes keys only: no event changes, so the chains, the checkpoints and every
-read model (none holds personal fields) stay exactly as they were. Cases recorded before
-per-person keys hold their personal data plain inside immutable events: they are
-reported (``legacy``) and cannot be erased by this command.
+read model (none holds a personal field in clear: ``rm_cases.parties`` keeps them
+sealed) stay exactly as they were. Cases recorded before per-person keys hold their
+personal data plain inside immutable events: they are reported (``legacy``) and cannot be
+erased by this command.
 """
 
 from __future__ import annotations
@@ -91,15 +93,19 @@ def plan(app: MediationApplication, today: date, years: int = DEFAULT_YEARS) -> 
     for case in _cases(app):
         concluded = case.status_since if case.status in CONCLUDED else None
         past = concluded is not None and concluded <= cutoff
-        subjects = personal.subjects_in(case.applicant)
+        # every party's subjects: each applicant, and each respondent with personal fields
+        subjects: dict[str, dict[str, str]] = {}
+        for party in (*case.applicants, *case.respondents):
+            for subject in personal.subjects_in(party):
+                subjects.setdefault(subject, party)
         if not subjects and past:
             legacy.append(case.id)
-        for subject in subjects:
+        for subject, party in subjects.items():
             if not past:
                 kept.add(subject)
                 continue
             if subject not in people:
-                name = app.personal.reveal(case.applicant).get("name", "")
+                name = app.personal.reveal(party).get("name", "")
                 shown = name if name == personal.ERASED else mask_name(name)
                 people[subject] = Person(subject, shown)
             person = people[subject]

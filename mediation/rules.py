@@ -351,22 +351,24 @@ def require_known_region(code: str) -> None:
         raise ValidationFailed(message("region_province"), field="region_code")
 
 
-def validated_phone(phone: str, *, recorded: bool = False) -> str:
+def validated_phone(phone: str, *, recorded: bool = False, field: str = "applicant.phone") -> str:
     """A phone typed at intake (``identifiers.validate_phone``); ``recorded``: one the
     system or a historic record already holds (a severed case's, an import's), kept as the
     rule of its day had it (7 to 15 digits)."""
     if recorded:
         phone = phone.strip()
         if not (phone.isdigit() and 7 <= len(phone) <= 15):
-            raise ValidationFailed(message("phone"), field="applicant.phone")
+            raise ValidationFailed(message("phone"), field=field)
         return phone
-    return _valid(identifiers.validate_phone, phone, "applicant.phone")
+    return _valid(identifiers.validate_phone, phone, field)
 
 
-def validated_applicant(applicant: ApplicantInput, *, recorded: bool = False) -> dict[str, str]:
-    require_text(applicant.name, "applicant.name", 100)
-    id_number = _valid(identifiers.validate_resident_id, applicant.id_number, "applicant.id_number")
-    phone = validated_phone(applicant.phone, recorded=recorded)
+def validated_applicant(
+    applicant: ApplicantInput, field: str = "applicant", *, recorded: bool = False
+) -> dict[str, str]:
+    require_text(applicant.name, f"{field}.name", 100)
+    id_number = _valid(identifiers.validate_resident_id, applicant.id_number, f"{field}.id_number")
+    phone = validated_phone(applicant.phone, recorded=recorded, field=f"{field}.phone")
     return {
         "name": applicant.name.strip(),
         "id_number": id_number,
@@ -375,11 +377,9 @@ def validated_applicant(applicant: ApplicantInput, *, recorded: bool = False) ->
     }
 
 
-def validated_respondent(respondent: RespondentInput) -> dict[str, str]:
-    require_text(respondent.name, "respondent.name", 200)
-    code = _valid(
-        identifiers.validate_credit_code, respondent.credit_code, "respondent.credit_code"
-    )
+def validated_respondent(respondent: RespondentInput, field: str = "respondent") -> dict[str, str]:
+    require_text(respondent.name, f"{field}.name", 200)
+    code = _valid(identifiers.validate_credit_code, respondent.credit_code, f"{field}.credit_code")
     return {"name": respondent.name.strip(), "credit_code": code}
 
 

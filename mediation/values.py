@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 from mediation.labels import message
@@ -242,18 +243,55 @@ class Deadline:
     overdue: bool
 
 
+class AgentKind(StrEnum):
+    """Who acts for a party (委托代理人): a lawyer, a union, a close relative, another."""
+
+    LAWYER = "lawyer"
+    UNION = "union"
+    RELATIVE = "relative"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class AgentInput:
+    name: str
+    kind: AgentKind
+
+
 @dataclass(frozen=True)
 class ApplicantInput:
     name: str
     id_number: str
     phone: str
     worker_category: WorkerCategory
+    # v1.1 (brief §8, "several parties"): the address for service and an agent
+    address: str = ""
+    agent: AgentInput | None = None
+
+    def params(self) -> dict[str, Any]:
+        """The fields as a command fingerprints them (v1.1 ones only when given)."""
+        return _given(self, ("address", "agent"))
 
 
 @dataclass(frozen=True)
 class RespondentInput:
     name: str
     credit_code: str
+    address: str = ""
+    agent: AgentInput | None = None
+    legal_representative: str = ""  # 法定代表人 (Rules art. 29)
+
+    def params(self) -> dict[str, Any]:
+        return _given(self, ("address", "agent", "legal_representative"))
+
+
+def _given(party: ApplicantInput | RespondentInput, added: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in party.__dict__.items():
+        if name in added and not value:
+            continue
+        out[name] = value.__dict__ if isinstance(value, AgentInput) else value
+    return out
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,10 @@ The figures follow ``shared/api-contract.md`` ("Statistics") to the letter:
   the period; ``concluded`` = ``succeeded`` + ``failed``;
 * ``pending`` — mediations entrusted on or before ``to`` and not concluded by ``to``
   (a mediation is concluded by its unreversed success or by its failure);
-* ``overdue`` — pending mediations whose window (as extended by ``to``) ended before ``to``.
+* ``overdue`` — pending mediations whose window (as extended by ``to``) ended before ``to``;
+* ``workers`` — the applicants of the received cases (a severed case is its own case, so
+  its applicants count with it, as its ``received`` does); ``collective`` — the received
+  cases that are collective disputes (ten or more applicants, LDMAL art. 7).
 
 With ``as_of`` only what was recorded at or before that moment counts. A fact counts under
 the region, studio and mediator the case had when the fact happened; ``pending`` and
@@ -60,6 +63,8 @@ Count = Literal[
     "failed",
     "pending",
     "overdue",
+    "workers",  # issue 17: applicants in received cases
+    "collective",  # issue 17: collective disputes received
 ]
 COUNTS: tuple[str, ...] = get_args(Count)
 RATES = ("success_rate", "mediation_share")

@@ -41,8 +41,10 @@ def level_of(prefix: str) -> tuple[str, str]:
     return {2: "p", 4: "c", 6: "d"}[len(prefix)], (prefix + "0000")[:6]
 
 
-_FLOW_COLUMNS = "n, received, claimed, entrusted, perf, stmt, failed, agreed, paid"
-_ZERO_FLOWS = "0, 0, 0, 0, 0, 0, 0, 0, 0"
+_FLOW_COLUMNS = (
+    "n, received, claimed, entrusted, perf, stmt, failed, agreed, paid, workers, collective"
+)
+_ZERO_FLOWS = "0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0"
 
 
 def _pieces(from_: date, to: date) -> list[tuple[str, date]]:
@@ -196,7 +198,8 @@ def read(
     policy_version = DEFAULT_POLICY_VERSION
     city = group_by == "city"
     for row in result:
-        part, row_scope, key, n, rec, cla, ent, perf, stmt, fail, agr, paid, pen, ovd, hist = row
+        part, row_scope, key, n, rec, cla, ent, perf, stmt, fail, agr, paid, wrk, col = row[:14]
+        pen, ovd, hist = row[14:]
         if part == "v":
             policy_version = row_scope
             continue
@@ -218,6 +221,8 @@ def read(
             fig.failed += fail
             fig.agreed += agr
             fig.paid += paid
+            fig.workers += wrk
+            fig.collective += col
             if hist:
                 fig.add_hist(hist)
         else:

@@ -13,7 +13,6 @@ from sqlalchemy import (
     and_,
     case,
     cast,
-    distinct,
     func,
     literal,
     or_,
@@ -119,18 +118,40 @@ def aggregate(
         on=cl.received_on,
         category=cl.category,
     )
-    inner = (
-        select(key.label("k"), cl.case_id, cl.amount_cents)
+    # one row per (key, case): its claims' sum, its applicants, whether it is collective
+    claimed = (
+        select(
+            key.label("k"),
+            cl.case_id,
+            cl.amount_cents,
+            cl.applicants,
+            case((cl.collective, 1), else_=0).label("collective"),
+        )
         .where(and_(*claims_received(prefix, from_, to, cutoff)))
+        .subquery("c")
+    )
+    c = claimed.c
+    per_case = (
+        select(
+            c.k,
+            func.sum(c.amount_cents).label("cents"),
+            func.max(c.applicants).label("applicants"),
+            func.max(c.collective).label("collective"),
+        )
+        .group_by(c.k, c.case_id)
         .subquery("r")
     )
-    for k, cases, cents in conn.execute(
+    r = per_case.c
+    for k, cases, cents, workers, collective in conn.execute(
         select(
-            inner.c.k, func.count(distinct(inner.c.case_id)), func.sum(inner.c.amount_cents)
-        ).group_by(inner.c.k)
+            r.k, func.count(), func.sum(r.cents), func.sum(r.applicants), func.sum(r.collective)
+        ).group_by(r.k)
     ):
-        figs[k].received += cases
-        figs[k].claimed += int(cents or 0)
+        fig = figs[k]
+        fig.received += cases
+        fig.claimed += int(cents or 0)
+        fig.workers += int(workers or 0)
+        fig.collective += int(collective or 0)
 
     # facts dated in the period
     facts = t["facts"]

@@ -7,7 +7,8 @@ case rows across its batches (``cases_load``). Every value written is derived fr
 events alone, so a rebuild gives identical rows.
 
 * ``rm_cases`` — one row per case as it stands now (status, studio, mediator, open
-  deadlines, ``sort_due`` = the earliest open deadline): work lists and case lists.
+  deadlines, ``sort_due`` = the earliest open deadline): work lists and case lists; its
+  ``parties`` (JSON, see ``party_rows``), number of applicants and collective flag.
 * ``rm_claims`` — one row per claim with the recorded interval during which it belonged
   to the case (``recorded_to`` is set when the claim is severed into a new case): the
   ``received`` figures and claimed amounts, as of any moment.
@@ -91,8 +92,22 @@ def _days(row: Row, on: date) -> int:
 
 def _count_received(batch: Batch, row: Row, claims: list[list[Any]], sign: int) -> None:
     region, worker, received_on = row["region_code"], row["worker_category"], row["received_on"]
-    contribution = counters.received_contribution(region, worker, received_on, claims)
+    contribution = counters.received_contribution(
+        region, worker, received_on, claims, row["applicants"], row["collective"]
+    )
     counters.apply_received(batch.agg, region, received_on, contribution, sign)
+
+
+def party_rows(d: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``parties`` of a case row: each applicant, then each respondent, as stored by its
+    ``Received`` event (personal values sealed), with its ``role``; a representative
+    applicant (LDMAL art. 7) also has ``"representative": true``."""
+    chosen = set(d["representatives"])
+    out: list[dict[str, Any]] = []
+    for i, a in enumerate(d["applicants"]):
+        out.append({"role": "applicant", **a, **({"representative": True} if i in chosen else {})})
+    out.extend({"role": "respondent", **r} for r in d["respondents"])
+    return out
 
 
 class CasesView:
@@ -220,8 +235,11 @@ class CasesView:
             region_code=d["region_code"],
             received_on=on,
             received_at=recorded,
-            worker_category=d["applicant"]["worker_category"],
+            worker_category=d["applicants"][0]["worker_category"],
             claims=json.dumps(claims),
+            parties=json.dumps(party_rows(d), ensure_ascii=False, separators=(",", ":")),
+            applicants=len(d["applicants"]),
+            collective=bool(d["collective"]),
             categories=_categories(claims),
             status=Status.RECEIVED.value,
             status_since=on,
@@ -257,6 +275,8 @@ class CasesView:
                     "recorded_from": recorded,
                     "recorded_to": None,
                     "policy_version": ev.policy_version,
+                    "applicants": row["applicants"],
+                    "collective": row["collective"],
                 }
             )
         _count_received(batch, row, claims, 1)

@@ -19,7 +19,8 @@ change per dim (and per claim category for ``category``).
 
 Columns: ``n`` (presence: the number of contributions — a case received, a mediation
 entrusted, concluded, an agreement, a payment — that make a key appear in a report),
-``received``, ``claimed`` (cents), ``entrusted``, ``perf`` / ``stmt`` (unreversed
+``received``, ``claimed`` (cents), ``workers`` (the received cases' applicants) and
+``collective`` (received collective disputes), ``entrusted``, ``perf`` / ``stmt`` (unreversed
 successes by branch), ``failed``, ``agreed``, ``paid`` (cents); the stocks ``pending`` and
 ``overdue`` as the stock at the month's end minus each mediation's final value (month rows
 only), and ``open_pending`` / ``open_overdue``, the final values (1 while a mediation is
@@ -517,13 +518,20 @@ def _insert(conn: Connection, table: Table, rows: list[tuple[Any, ...]]) -> None
 
 
 def received_contribution(
-    region: str, worker: str, received_on: date, claims: list[list[Any]]
+    region: str,
+    worker: str,
+    received_on: date,
+    claims: list[list[Any]],
+    applicants: int = 1,
+    collective: bool = False,
 ) -> list[tuple[Key, dict[str, int]]]:
-    """What a case's current claims add to ``received`` / ``claimed`` (and presence)."""
+    """What a case's current claims add to ``received`` / ``claimed`` (and presence), and
+    its parties to ``workers`` (its applicants) and ``collective`` (issue 17)."""
     if not claims:
         return []
     total = sum(int(c[1]) for c in claims)
-    whole = {"n": 1, "received": 1, "claimed": total}
+    people = {"workers": applicants, "collective": int(collective)}
+    whole = {"n": 1, "received": 1, "claimed": total, **people}
     out: list[tuple[Key, dict[str, int]]] = [
         (("none", ""), whole),
         (("studio", NONE_KEY), whole),
@@ -536,7 +544,7 @@ def received_contribution(
     for category, amount in claims:
         per[str(category)] += int(amount)
     for category, amount in sorted(per.items()):
-        out.append((("category", category), {"n": 1, "received": 1, "claimed": amount}))
+        out.append((("category", category), {"n": 1, "received": 1, "claimed": amount, **people}))
     return out
 
 

@@ -33,6 +33,7 @@ class _Cases:
     """The cases (or mediations) one row's figures count."""
 
     received: set[str] = field(default_factory=set)
+    collective: set[str] = field(default_factory=set)
     entrusted: set[Mediation] = field(default_factory=set)
     succeeded: dict[Mediation, str] = field(default_factory=dict)  # by branch
     failed: set[Mediation] = field(default_factory=set)
@@ -48,6 +49,8 @@ class _Cases:
         by_measure: dict[str, Callable[[], set[str]]] = {
             "received": lambda: set(self.received),
             "amount_claimed": lambda: set(self.received),
+            "workers": lambda: set(self.received),
+            "collective": lambda: set(self.collective),
             "entrusted": lambda: ids(self.entrusted),
             "succeeded": lambda: ids(self.succeeded),
             "succeeded_by_performance": lambda: ids(
@@ -132,6 +135,8 @@ def _fold(
             }
             for cases in rows_of(dims, first.received_on):
                 cases.received.add(case_id)
+                if first.collective:
+                    cases.collective.add(case_id)
 
         # facts dated in the period (and the reversals of successes dated in it)
         f = t["facts"].c

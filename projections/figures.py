@@ -32,6 +32,8 @@ class CaseloadRow:
     amount_agreed: Decimal
     amount_paid: Decimal
     median_days_to_conclusion: float | None
+    workers: int = 0  # issue 17: applicants in the received cases
+    collective: int = 0  # issue 17: collective disputes received (LDMAL art. 7)
 
 
 _SUMMED = (
@@ -45,6 +47,8 @@ _SUMMED = (
     "claimed",
     "agreed",
     "paid",
+    "workers",
+    "collective",
 )
 
 
@@ -62,6 +66,8 @@ class Figures:
     claimed: int = 0
     agreed: int = 0
     paid: int = 0
+    workers: int = 0
+    collective: int = 0
     days: Counter[int] = field(default_factory=Counter)
     # or a dense histogram: dense[i] conclusions after dense_lo + i days
     dense_lo: int = 0
@@ -140,4 +146,6 @@ class Figures:
             amount_agreed=money(self.agreed),
             amount_paid=money(self.paid),
             median_days_to_conclusion=self.median(),
+            workers=self.workers,
+            collective=self.collective,
         )

@@ -50,6 +50,8 @@ STATS_MEASURES = (
     "n",
     "received",
     "claimed",
+    "workers",  # issue 17: applicants of the received cases
+    "collective",  # issue 17: received collective disputes (LDMAL art. 7)
     "entrusted",
     "perf",
     "stmt",
@@ -145,8 +147,13 @@ def case_tables(suffix: str = "") -> dict[str, Table]:
         _region(),
         Column("received_on", Date, nullable=False),
         Column("received_at", DateTime, nullable=False),
-        Column("worker_category", String(32), nullable=False),
+        Column("worker_category", String(32), nullable=False),  # the first applicant's
         Column("claims", Text, nullable=False),  # JSON [[category, cents], ...]
+        # issue 17: every party, as a JSON list of dicts (see docs/read-models.md):
+        # {"role": "applicant"|"respondent", ...the fields as the event stores them}
+        Column("parties", Text, nullable=False),
+        Column("applicants", Integer, nullable=False),
+        Column("collective", Boolean, nullable=False),
         Column("categories", String(255), nullable=False),  # comma-separated, sorted
         Column("status", String(24), nullable=False),
         Column("status_since", Date, nullable=False),
@@ -187,6 +194,10 @@ def case_tables(suffix: str = "") -> dict[str, Table]:
         Column("recorded_from", DateTime, nullable=False),
         Column("recorded_to", DateTime),  # set when the claim is severed away
         Column("policy_version", String(40), nullable=False),
+        # issue 17: its case's applicants and whether it is collective (``workers``,
+        # ``collective``: counted once per case, like ``received``)
+        Column("applicants", Integer, nullable=False),
+        Column("collective", Boolean, nullable=False),
         PrimaryKeyConstraint("position", "idx", name=f"pk_rm_claims{s}"),
         Index(f"ix_rm_claims_region{s}", "region_code", "received_on"),
         Index(f"ix_rm_claims_case{s}", "case_id"),

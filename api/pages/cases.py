@@ -19,6 +19,7 @@ from api import authz
 from api.commands import BY_FORM, CaseCommandRow
 from api.integrity import case_integrity
 from api.pages import forms as F
+from api.pages import party_forms as PF
 from api.pages import prg
 from api.pages.common import (
     PageError,
@@ -44,7 +45,7 @@ from api.pages.reads import (
 from api.users import User
 from api.views import case_view, history_event
 from mediation import commands as C
-from mediation import documents, identifiers, next_step
+from mediation import documents, next_step
 from mediation import labels as L
 from mediation.application import CommandContext
 from mediation.calendar import HolidayCalendar
@@ -61,17 +62,14 @@ from mediation.labels import (
 )
 from mediation.regions import children, get_region, is_valid_region_code, region_prefix
 from mediation.values import (
-    ApplicantInput,
     Claim,
     ClaimCategory,
     FailureReason,
     Party,
-    RespondentInput,
     Role,
     Route,
     Status,
     StudioKind,
-    WorkerCategory,
 )
 from projections import search
 
@@ -583,6 +581,10 @@ def intake_page(
             "values": values or {},
             "today": runtime(request).today().isoformat(),
             "claim_rows": range(MAX_CLAIMS),
+            # the repeatable parties: the rows filled (after a refusal) and blank ones
+            "party_rows": PF.rows_to_show,
+            "applicant_blank": PF.APPLICANT_ROWS,
+            "respondent_blank": PF.RESPONDENT_ROWS,
             "form_key": uuid4().hex,
         },
         status=status,
@@ -633,7 +635,7 @@ async def create_case(request: Request) -> Response:
 
 def _intake_values(
     r: F.Reader, user: User
-) -> tuple[str, date, ApplicantInput, RespondentInput, list[Claim], date | None, date | None]:
+) -> tuple[str, date, PF.PartyRows, list[Claim], date | None, date | None]:
     """Every field of the intake form read and checked by the domain's own validators,
     so that all problems show at once (``FormInvalid``)."""
     region = r.read(F.text, "region_code") or ""
@@ -642,12 +644,7 @@ def _intake_values(
     elif region and not authz.in_jurisdiction(user, region):
         r.refuse("region_code", message("region_outside"))
     received_on = r.read(F.day, "received_on")
-    name = r.read(F.text, "applicant.name")
-    id_number = r.read(F.checked, "applicant.id_number", identifiers.validate_resident_id)
-    phone = r.read(F.checked, "applicant.phone", identifiers.validate_phone)
-    worker = r.read(F.choice, "applicant.worker_category", WorkerCategory)
-    employer = r.read(F.text, "respondent.name")
-    credit = r.read(F.checked, "respondent.credit_code", identifiers.validate_credit_code)
+    parties = PF.read(r, received_on)  # every row of both sides (issue 17)
     claims = _claims(r)
     known = r.read(F.optional_day, "infringement_known_on")
     ended = r.read(F.optional_day, "employment_ended_on")
@@ -656,32 +653,20 @@ def _intake_values(
             r.refuse("infringement_known_on", message("known_after_receipt"))
         if ended is not None and ended > received_on:
             r.refuse("employment_ended_on", message("ended_after_receipt"))
-        if id_number is not None:
-            try:
-                identifiers.require_born_by(id_number, received_on)
-            except ValidationFailed as exc:
-                r.refuse("applicant.id_number", exc.detail)
     r.check()
-    assert received_on and name and id_number and phone and worker and employer and credit
-    return (
-        region,
-        received_on,
-        ApplicantInput(name, id_number, phone, worker),
-        RespondentInput(employer, credit),
-        claims,
-        known,
-        ended,
-    )
+    assert received_on
+    return region, received_on, parties, claims, known, ended
 
 
 def _create_sync(request: Request, user: User, form: FormData) -> Response:
     rt = runtime(request)
     values = F.values_of(form)
+    parties: PF.PartyRows | None = None
     try:
-        region, received_on, applicant, respondent, claims, known, ended = _intake_values(
-            F.Reader(form), user
-        )
-        # the same worker against the same employer with an open case: say so, once
+        region, received_on, parties, claims, known, ended = _intake_values(F.Reader(form), user)
+        # the same (first) worker against the same (first) employer with an open case: say
+        # so, once
+        applicant, respondent = parties.applicants[0], parties.respondents[0]
         twins = possible_duplicates(
             rt,
             region_code=region,
@@ -706,14 +691,17 @@ def _create_sync(request: Request, user: User, form: FormData) -> Response:
             ctx,
             region_code=region,
             received_on=received_on,
-            applicant=applicant,
-            respondent=respondent,
+            applicants=parties.applicants,
+            respondents=parties.respondents,
+            representatives=parties.representatives,
             claims=claims,
             infringement_known_on=known,
             employment_ended_on=ended,
         )
     except DomainError as exc:
         errors = F.problems(exc) if isinstance(exc, ValidationFailed) else {}
+        if parties is not None:  # the domain names a party by its place among those read
+            errors = {parties.form_field(f) or f: text for f, text in errors.items()}
         return prg.refused(request, "/cases/new", refusal(exc), values, errors=errors)
     rt.after_write()
     return prg.done(request, f"/cases/{case.id}", L.message("done", what="收案登记"))

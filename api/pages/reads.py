@@ -182,7 +182,8 @@ def case_rows(rt: Runtime, ids: list[UUID], *, mask: bool) -> list[dict[str, Any
                 "status": view.status,
                 "region": region_name(view.region_code),
                 "received_on": view.received_on.isoformat(),
-                "applicant": view.applicant.name,
+                "applicant": view.applicant.name
+                + (f" 等{len(view.applicants)}人" if len(view.applicants) > 1 else ""),
                 "respondent": view.respondent.name,
                 "worker": labels.label(labels.WORKER, view.applicant.worker_category),
                 "claims": "、".join(

@@ -24,7 +24,7 @@ from mediation.case import Case
 from mediation.commands import ReceiveCase
 from mediation.errors import NotFound
 from mediation.regions import is_valid_region_code, region_prefix
-from mediation.values import ApplicantInput, Claim, ClaimCategory, RespondentInput, Status, money
+from mediation.values import Claim, ClaimCategory, Status, money
 from projections import search, worklists
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
@@ -190,13 +190,11 @@ def create_case(
     command = ReceiveCase(
         region_code=body.region_code,
         received_on=body.received_on,
-        applicant=ApplicantInput(
-            body.applicant.name,
-            body.applicant.id_number,
-            body.applicant.phone,
-            body.applicant.worker_category,
-        ),
-        respondent=RespondentInput(body.respondent.name, body.respondent.credit_code),
+        applicant=body.applicant.to_input() if body.applicant else None,
+        respondent=body.respondent.to_input() if body.respondent else None,
+        applicants=[a.to_input() for a in body.applicants or ()],
+        respondents=[r.to_input() for r in body.respondents or ()],
+        representatives=list(body.representatives or ()),
         claims=[
             Claim(ClaimCategory(c.category), _money(c.amount or "0.00", f"claims.{i}.amount"))
             for i, c in enumerate(body.claims)

@@ -61,6 +61,8 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("amount_agreed", "协议金额(元)", "Amount agreed (CNY)"),
     ("amount_paid", "履行金额(元)", "Amount paid (CNY)"),
     ("median_days_to_conclusion", "结案天数中位数", "Median days to conclusion"),
+    ("workers", "涉及劳动者人数", "Workers"),
+    ("collective", "集体劳动争议数", "Collective disputes"),
 )
 
 Region = Annotated[

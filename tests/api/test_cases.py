@@ -407,7 +407,7 @@ def test_history_and_auditor_masking(world: World) -> None:
     h = world.get(f"{CASES}/{case_id}/history", who="auditor").json()
     received = h["events"][0]
     assert received["actor"] == "clerk" and received["actor_role"] == "clerk"
-    assert received["data"]["applicant"]["name"] == "张*"
+    assert received["data"]["applicants"][0]["name"] == "张*"  # v2: lists of parties
     assert "recorded_at" in received
     r = world.post(
         f"{CASES}/{case_id}/assessment",

@@ -87,12 +87,12 @@ def _form(seed: int, **over: str) -> dict[str, str]:
     form = {
         "region_code": body["region_code"],
         "received_on": body["received_on"],
-        "applicant.name": "张三",
-        "applicant.id_number": body["applicant"]["id_number"],
-        "applicant.phone": "027-8888888",
-        "applicant.worker_category": "employee",
-        "respondent.name": "武汉某某物流有限公司",
-        "respondent.credit_code": body["respondent"]["credit_code"],
+        "applicants.0.name": "张三",
+        "applicants.0.id_number": body["applicant"]["id_number"],
+        "applicants.0.phone": "027-8888888",
+        "applicants.0.worker_category": "employee",
+        "respondents.0.name": "武汉某某物流有限公司",
+        "respondents.0.credit_code": body["respondent"]["credit_code"],
         "claims.0.category": "remuneration",
         "claims.0.amount": "8,500",
     }
@@ -109,9 +109,9 @@ def test_the_intake_page_takes_separators_and_lists_every_problem(world: World) 
     bad = _form(
         37,
         **{
-            "applicant.name": "",
-            "applicant.phone": "1380013800",
-            "respondent.credit_code": "ABC",
+            "applicants.0.name": "",
+            "applicants.0.phone": "1380013800",
+            "respondents.0.credit_code": "ABC",
             "claims.0.amount": "-5",
             "received_on": "2026-02-30",
         },
@@ -119,9 +119,9 @@ def test_the_intake_page_takes_separators_and_lists_every_problem(world: World) 
     status, location, shown = _intake(world, bad)
     assert (status, location) == (303, "/cases/new")
     for field in (
-        "applicant.name",
-        "applicant.phone",
-        "respondent.credit_code",
+        "applicants.0.name",
+        "applicants.0.phone",
+        "respondents.0.credit_code",
         "claims.0.amount",
         "received_on",
     ):

@@ -102,17 +102,20 @@ def test_entrusting_a_labour_relationship_claim_is_refused_naming_the_rule(
 def test_intake_refusal_keeps_what_was_typed(page_for, site: Site) -> None:  # type: ignore[no-untyped-def]
     page: Page = page_for("clerk")
     page.goto(f"{site.base_url}/cases/new")
-    page.get_by_label("姓名").fill("钱七")
-    page.get_by_label("公民身份号码").fill("420102199001011234")  # wrong check digit
-    page.get_by_label("联系电话").fill("13800000000")
-    page.get_by_label("单位名称").fill("某公司")
-    page.get_by_label("统一社会信用代码").fill(credit_code(5))
+    worker = page.get_by_role("group", name="第1名申请人")
+    worker.locator('[name="applicants.0.name"]').fill("钱七")
+    worker.get_by_label("公民身份号码").fill("420102199001011234")  # wrong check digit
+    worker.get_by_label("联系电话").fill("13800000000")
+    employer = page.get_by_role("group", name="第1名被申请人")
+    employer.get_by_label("单位名称").fill("某公司")
+    employer.get_by_label("统一社会信用代码").fill(credit_code(5))
     page.get_by_label("第1项 请求类别").select_option("contract")
     page.get_by_label("第1项 金额（元）").fill("100.00")
     page.get_by_role("button", name="登记").click()
     expect(page.locator(".refusal")).to_contain_text("输入有误")
-    expect(page.get_by_label("公民身份号码")).to_have_attribute("aria-invalid", "true")
-    expect(page.get_by_label("姓名")).to_have_value("钱七")
+    worker = page.get_by_role("group", name="第1名申请人")
+    expect(worker.get_by_label("公民身份号码")).to_have_attribute("aria-invalid", "true")
+    expect(worker.locator('[name="applicants.0.name"]')).to_have_value("钱七")
     expect(page.get_by_label("第1项 金额（元）")).to_have_value("100.00")
 
 
@@ -125,3 +128,27 @@ def test_pages_enforce_the_api_authorisation(page_for, site: Site) -> None:  # t
     expect(page.get_by_role("heading", name="当前角色无权执行此操作")).to_be_visible()
     page.goto(f"{site.base_url}/cases/00000000-0000-0000-0000-000000000000")
     expect(page.get_by_role("heading", name="未找到，或不在您的管辖范围内")).to_be_visible()
+
+
+def test_intake_adds_rows_for_more_parties(page_for, site: Site) -> None:  # type: ignore[no-untyped-def]
+    """The script adds a fourth applicant row (three are offered without it)."""
+    page: Page = page_for("clerk")
+    page.goto(f"{site.base_url}/cases/new")
+    expect(page.locator('[name="applicants.3.name"]')).to_have_count(0)
+    page.get_by_role("button", name="增加一名申请人").click()
+    row = page.get_by_role("group", name="第4名申请人")
+    expect(row).to_be_visible()
+    for i, seed in ((0, 81), (3, 82)):
+        page.locator(f'[name="applicants.{i}.name"]').fill(f"工友{seed}")
+        page.locator(f'[name="applicants.{i}.id_number"]').fill(resident_id(seed))
+        page.locator(f'[name="applicants.{i}.phone"]').fill("13800000000")
+    employer = page.get_by_role("group", name="第1名被申请人")
+    employer.get_by_label("单位名称").fill("某公司")
+    employer.get_by_label("统一社会信用代码").fill(credit_code(8))
+    page.get_by_label("第1项 请求类别").select_option("contract")
+    page.get_by_label("第1项 金额（元）").fill("100.00")
+    page.get_by_role("button", name="登记").click()
+    expect(page.locator("#case-status")).to_have_text("已收案")
+    parties = page.locator("ol.parties.applicants > li")
+    expect(parties).to_have_count(2)
+    expect(parties.nth(1)).to_contain_text("工友82")

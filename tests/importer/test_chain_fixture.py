@@ -23,6 +23,7 @@ FIXTURE = Path(__file__).parent.parent / "fixtures" / "stored_events_v1.json"
 def test_stored_v1_fixture_chains_recompute() -> None:
     app = MediationApplication({"PERSISTENCE_MODULE": "eventsourcing.popo"})
     events: dict[tuple[UUID, int], Any] = {}
+    stored: dict[tuple[UUID, int], bytes] = {}
     for r in json.loads(FIXTURE.read_text(encoding="utf-8")):
         event = app.mapper.to_domain_event(
             StoredEvent(
@@ -30,6 +31,7 @@ def test_stored_v1_fixture_chains_recompute() -> None:
             )
         )
         events[(event.originator_id, event.originator_version)] = event
+        stored[(event.originator_id, event.originator_version)] = r["state"].encode()
     checked = 0
     for (originator_id, version), event in events.items():
         previous = (
@@ -39,7 +41,10 @@ def test_stored_v1_fixture_chains_recompute() -> None:
         )
         if previous is None:
             continue
-        fields = dict(event.__dict__)
+        # the stored fields, not upcast: what the chain was computed on (a v1 Received is
+        # read as lists of parties, issue 17, but its stored bytes and chain are v1's)
+        fields = app.mapper.transcoder.decode(stored[(originator_id, version)])
+        fields.pop("class_version", None)
         assert event.chain == chain_hash(
             previous, type(event).TOPIC, originator_id, version, fields["timestamp"], fields
         ), (originator_id, version)

@@ -117,7 +117,7 @@ def _store_by_case(url: str) -> tuple[dict[Any, list[tuple[int, str]]], Counter[
                     cases.setdefault(n.originator_id, []).append((n.originator_version, n.topic))
                 if n.topic == "mediation.case.Received":
                     event: Any = app.mapper.to_domain_event(n)
-                    subjects[event.applicant["id_number"].split(":")[1]] += 1
+                    subjects[event.applicants[0]["id_number"].split(":")[1]] += 1
         assert verify(app).ok
         return cases, subjects
     finally:

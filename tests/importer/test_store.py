@@ -41,8 +41,8 @@ def _new_cases(app: MediationApplication, n: int) -> list[Any]:
                 policy=app.policy_on(date(2025, 3, 3)),
                 region_code="420102",
                 received_on=date(2025, 3, 3),
-                applicant=applicant(seed + 1),
-                respondent=respondent(seed + 1),
+                applicants=[applicant(seed + 1)],
+                respondents=[respondent(seed + 1)],
                 claims=claims(),
             )
             case.assess(

@@ -81,12 +81,19 @@ def drive(
             ):
                 categories.append(ClaimCategory.LABOUR_RELATIONSHIP_CONFIRMATION)
             received_on = today - timedelta(days=rng.choice([0, 0, 1, 3]))
+            region = rng.choice(CASE_REGIONS)
+            seed, worker = rng.randint(1, 9999), rng.choice(list(WorkerCategory))
+            # issue 17: some cases have several applicants, some are collective (the same
+            # draws as before, so that every other figure of a history stays as it was)
+            count = 12 if seed % 7 == 0 else 2 if seed % 5 == 0 else 1
+            applicants = [applicant(seed + j, worker) for j in range(count)]
             case = app.receive_case(
                 CLERK,
-                region_code=rng.choice(CASE_REGIONS),
+                region_code=region,
                 received_on=received_on,
-                applicant=applicant(rng.randint(1, 9999), rng.choice(list(WorkerCategory))),
-                respondent=respondent(rng.randint(1, 9999)),
+                applicants=applicants,
+                respondents=[respondent(rng.randint(1, 9999))],
+                representatives=[applicants[0].id_number] if count >= 10 else [],
                 claims=[Claim(c, Decimal(rng.randint(100, 50000))) for c in categories],
             )
             case_ids.append(case.id)
@@ -314,7 +321,9 @@ def fold(
         if isinstance(ev, Case.Received):
             cases[cid] = {
                 "region": ev.region_code,
-                "worker": ev.applicant["worker_category"],
+                "worker": ev.applicants[0]["worker_category"],
+                "applicants": len(ev.applicants),
+                "collective": ev.collective,
                 "received_on": ev.on,
                 "claims": [(c["category"], Decimal(c["amount"])) for c in ev.claims],
                 "n": 0,
@@ -396,6 +405,9 @@ def fold(
         }
         for g in targets(d, c["received_on"]):
             g["received"].add(cid)
+            g["workers"][cid] = c["applicants"]
+            if c["collective"]:
+                g["collective"].add(cid)
         for cat, amount in c["claims"]:
             total["claimed"] += amount
             if group_by == "claim_category":
@@ -444,6 +456,8 @@ def fold(
 def _empty() -> dict[str, Any]:
     return {
         "received": set(),
+        "workers": {},
+        "collective": set(),
         "entrusted": set(),
         "succeeded": {},
         "failed": set(),
@@ -481,6 +495,8 @@ def _figures(g: dict[str, Any]) -> dict[str, Any]:
         "concluded": ids(g["succeeded"]) | ids(g["failed"]),
         "pending": ids(g["pending"]),
         "overdue": ids(g["overdue"]),
+        "workers": ids(g["received"]),
+        "collective": ids(g["collective"]),
     }
     return {
         "cases": cases,
@@ -499,4 +515,6 @@ def _figures(g: dict[str, Any]) -> dict[str, Any]:
         "amount_agreed": (Decimal(g["agreed"]) / 100).quantize(Decimal("0.01")),
         "amount_paid": (Decimal(g["paid"]) / 100).quantize(Decimal("0.01")),
         "median_days_to_conclusion": float(statistics.median(days)) if days else None,
+        "workers": sum(g["workers"].values()),
+        "collective": len(g["collective"]),
     }

@@ -32,6 +32,8 @@ FIELDS = [
     "amount_agreed",
     "amount_paid",
     "median_days_to_conclusion",
+    "workers",  # issue 17
+    "collective",
 ]
 
 

@@ -159,11 +159,15 @@ def edit_and_rechain(
     with owner(database_url) as run:
         for _, version, topic, state in rows:
             fields = transcoder.transcoder.decode(state)
-            if version == 1:
-                fields["applicant"]["name"] = "李四"
+            if version == 1:  # v1 stored one applicant, v2 (issue 17) a list
+                party = fields["applicants"][0] if "applicants" in fields else fields["applicant"]
+                party["name"] = "李四"
+            class_version = fields.pop("class_version", None)  # not covered by the chain
             chain = rechain or (_guessed_key_chain if guessed_key else chain_hash)
             fields["chain"] = chain(previous, topic, case_id, version, fields["timestamp"], fields)
             previous = fields["chain"]
+            if class_version is not None:
+                fields["class_version"] = class_version
             run(
                 f"UPDATE {table(database_url)} SET state = ? "
                 "WHERE originator_id = ? AND originator_version = ?",

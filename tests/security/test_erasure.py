@@ -316,7 +316,7 @@ def test_retention_erases_old_people_everywhere_and_keeps_the_statistics(
             assert shown["worker_category"] == "employee"
             history = store.client.get(f"/api/v1/cases/{case_id}/history", headers=store.headers)
             assert history.status_code == 200, history.text
-            received = history.json()["events"][0]["data"]["applicant"]
+            received = history.json()["events"][0]["data"]["applicants"][0]
             assert received["name"] == ERASED and who.name not in history.text
     store.client.cookies.set(COOKIE, store.headers["Authorization"].split()[1])
     try:
@@ -411,10 +411,10 @@ def test_cases_recorded_before_per_person_keys_are_reported(store: Store, cli: t
             policy=app.policy_on(date(2026, 3, 2)),
             region_code="420102",
             received_on=date(2026, 3, 2),
-            applicant=ApplicantInput(
-                "旧案人", resident_id(15), "13912345675", WorkerCategory.EMPLOYEE
-            ),
-            respondent=respondent(),
+            applicants=[
+                ApplicantInput("旧案人", resident_id(15), "13912345675", WorkerCategory.EMPLOYEE)
+            ],
+            respondents=[respondent()],
             claims=claims(),
         )
     app.save(legacy)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
@@ -13,6 +13,8 @@ from mediation.case import Case
 from mediation.identifiers import credit_code_check_char, resident_id_check_char
 from mediation.values import (
     Actor,
+    AgentInput,
+    AgentKind,
     ApplicantInput,
     Claim,
     ClaimCategory,
@@ -59,6 +61,61 @@ def applicant(seed: int = 1, category: WorkerCategory = WorkerCategory.EMPLOYEE)
 
 def respondent(seed: int = 1) -> RespondentInput:
     return RespondentInput("武汉某某物流有限公司", credit_code(seed))
+
+
+def workers(count: int, start: int = 100) -> list[ApplicantInput]:
+    """``count`` different applicants (seeds ``start``...), the first with address and agent."""
+    out = [
+        ApplicantInput(
+            f"工人{i:03d}", resident_id(start + i), f"1380013{i:04d}", WorkerCategory.EMPLOYEE
+        )
+        for i in range(count)
+    ]
+    if out:
+        out[0] = replace(
+            out[0],
+            address="湖北省武汉市江岸区解放大道1号",
+            agent=AgentInput("李律师", AgentKind.LAWYER),
+        )
+    return out
+
+
+def employers(count: int, start: int = 200) -> list[RespondentInput]:
+    out = [
+        RespondentInput(f"武汉第{i + 1}建筑劳务有限公司", credit_code(start + i))
+        for i in range(count)
+    ]
+    if out:
+        out[0] = replace(
+            out[0],
+            address="湖北省武汉市江汉区建设大道2号",
+            legal_representative="赵法人",
+            agent=AgentInput("钱代理", AgentKind.OTHER),
+        )
+    return out
+
+
+def collective_case(
+    app: MediationApplication,
+    count: int = 12,
+    *,
+    representatives: int = 3,
+    start: int = 100,
+    received_on: date = date(2026, 3, 2),
+    region_code: str = "420102",
+) -> Case:
+    """A collective dispute: ``count`` workers against two employers, ``representatives``
+    of them chosen (LDMAL art. 7)."""
+    people = workers(count, start)
+    return app.receive_case(
+        CLERK,
+        region_code=region_code,
+        received_on=received_on,
+        applicants=people,
+        respondents=employers(2, start),
+        representatives=[p.id_number for p in people[:representatives]],
+        claims=claims(ClaimCategory.REMUNERATION, ClaimCategory.CONTRACT),
+    )
 
 
 def claims(*categories: ClaimCategory, amount: str = "12800.00") -> list[Claim]:

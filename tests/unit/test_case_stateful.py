@@ -103,8 +103,8 @@ class CaseMachine(RuleBasedStateMachine):
             policy=POLICY,
             region_code="420102",
             received_on=START,
-            applicant=applicant(7),
-            respondent=respondent(7),
+            applicants=[applicant(7)],
+            respondents=[respondent(7)],
             claims=[Claim(c, amount) for c in categories],
         )
         self.events.extend(self.case.collect_events())

@@ -44,6 +44,8 @@ def test_field_labels_for_the_list_of_problems() -> None:
     assert labels.field_label("claims.2.category") == "第3项请求类别"
     assert labels.field_label("applicant.phone") == "联系电话"
     assert labels.field_label("something.unknown") == "此项"
+    assert labels.field_label("applicants.2.name") == "第3名申请人姓名"  # issue 17
+    assert labels.field_label("respondents.0.credit_code") == "第1名被申请人统一社会信用代码"
 
 
 def test_an_untranslated_detail_is_held_back() -> None:

@@ -11,6 +11,7 @@ from mediation.commands import CASE_COMMANDS
 from mediation.numbering import NumberKind
 from mediation.organisation import QUALIFICATIONS
 from mediation.values import (
+    AgentKind,
     ClaimCategory,
     Disposition,
     Party,
@@ -37,6 +38,7 @@ from tests.unit.test_stored_format import event_classes
         (labels.ROLE, Role),
         (labels.OUTCOME, SuccessBranch),
         (labels.NUMBER_KIND, NumberKind),
+        (labels.AGENT_KIND, AgentKind),
     ],
 )
 def test_every_code_has_a_label(table: dict[str, str], codes: type[StrEnum]) -> None:

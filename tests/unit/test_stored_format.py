@@ -74,6 +74,10 @@ STABLE_TOPICS = {
 }
 
 
+# event classes past their first version (each with its upcasters and a fixture per version)
+CLASS_VERSIONS = {"Case.Received": 2}  # issue 17: lists of parties
+
+
 def _subclasses(cls: type) -> Iterator[type]:
     for sub in cls.__subclasses__():
         yield sub
@@ -129,7 +133,7 @@ def test_event_topics_are_explicit_and_stable() -> None:
     assert topics == stable
     for q, cls in classes.items():
         if not q.endswith(".Created"):
-            assert getattr(cls, "class_version", None) == 1, q
+            assert getattr(cls, "class_version", None) == CLASS_VERSIONS.get(q, 1), q
 
 
 def test_every_event_class_has_a_v1_fixture_and_decodes() -> None:
@@ -143,6 +147,7 @@ def test_every_event_class_has_a_v1_fixture_and_decodes() -> None:
             "stored_events_v1_1_agreement.json",
             "stored_document_events_v1.json",
             "stored_numbering_events_v1.json",
+            "stored_events_v1_1_parties.json",
         )
         for record in json.loads((FIXTURES / name).read_text(encoding="utf-8"))
     ]
@@ -244,3 +249,32 @@ def test_numbering_events_read_as_written() -> None:
         registration.assigned,  # type: ignore[attr-defined]
         filing.assigned,  # type: ignore[attr-defined]
     ]
+
+
+def test_v1_received_reads_as_one_element_lists() -> None:
+    """A ``Received`` stored at class_version 1 (one applicant, one respondent) upcasts to
+    one-element lists, no representatives, not collective; its stored fields are untouched."""
+    v1 = _records("stored_events_v1.json")[_C + "Received"]
+    stored = json.loads(str(v1["state"]))
+    assert "class_version" not in stored and "applicants" not in stored
+    received: Any = _event(v1)
+    assert received.applicants == [stored["applicant"]]
+    assert received.respondents == [stored["respondent"]]
+    assert (received.representatives, received.collective) == ([], False)
+    assert not hasattr(received, "applicant")
+
+
+def test_v2_received_keeps_every_party() -> None:
+    received: Any = _event(_records("stored_events_v1_1_parties.json")[_C + "Received"])
+    assert len(received.applicants) == 11 and len(received.respondents) == 2
+    assert received.collective is True and received.representatives == [0, 1, 2]
+    first = received.applicants[0]
+    assert first["agent_kind"] == "lawyer" and first["worker_category"] == "employee"
+    # every personal value is sealed per person: nothing personal in clear
+    for field in ("name", "id_number", "phone", "address", "agent_name"):
+        assert first[field].startswith("pd1:"), field
+    employer = received.respondents[0]
+    assert employer["name"].startswith("武汉") and employer["credit_code"][:2] == "91"
+    for field in ("legal_representative", "address", "agent_name"):
+        assert employer[field].startswith("pd1:"), field
+    assert "legal_representative" not in received.respondents[1]
