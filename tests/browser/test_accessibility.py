@@ -18,7 +18,7 @@ from tests.browser.conftest import WIDTHS, Site, shape
 
 # each role's pages beyond its navigation links (which every walk follows)
 EXTRA = {
-    "clerk": ["CASE", "/cases/new", "/cases?overdue=1"],
+    "clerk": ["CASE", "/cases/new", "/cases?overdue=1", "/no/such/page"],  # the last: 404
     "mediator": ["CASE", "/dashboard"],  # the second: a 403 page
     "coordinator": ["CASE", "/cases/00000000-0000-0000-0000-000000000000"],  # a 404 page
     "auditor": ["CASE", "/dashboard/cases?measure=succeeded&key=total", "/subsidies?month=PREV"],
