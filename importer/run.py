@@ -400,15 +400,7 @@ def _may_fork(app: MediationApplication) -> bool:
         and threading.current_thread() is threading.main_thread()
         and not multiprocessing.current_process().daemon
         and not _in_memory(app)
-        # SQLite's process-wide mutexes: a thread inside SQLite at the fork leaves the
-        # child's copy of its lock held for ever (seen: a worker hung in sqlite3Malloc
-        # while a server thread of the same process walked the store)
-        and not (isinstance(app.recorder, SQLiteApplicationRecorder) and _other_threads())
     )
-
-
-def _other_threads() -> bool:
-    return threading.active_count() > 1
 
 
 def _in_memory(app: MediationApplication) -> bool:

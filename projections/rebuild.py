@@ -16,7 +16,6 @@ import logging
 import multiprocessing
 import os
 import signal
-import threading
 import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -214,9 +213,6 @@ class Rebuilder(Runner):
             and self.opener is not None
             and "fork" in multiprocessing.get_all_start_methods()
             and not multiprocessing.current_process().daemon  # may not start processes
-            # SQLite's process-wide mutexes: a thread inside SQLite at the fork leaves the
-            # child's copy of its lock held for ever (a forked worker hangs)
-            and not (self.engine.dialect.name == "sqlite" and threading.active_count() > 1)
         ):
             parts = 1
         if carry:

@@ -64,6 +64,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# package scope, not session: the server thread (and its integrity monitor, which walks the
+# SQLite store on its own) must be gone before later packages fork import/rebuild workers —
+# a fork while a thread is inside SQLite leaves the child stuck on SQLite's mutex (seen in CI)
 @pytest.fixture(scope="package")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     import api.pages
