@@ -20,9 +20,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -31,10 +28,9 @@ from uuid import UUID
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
-from mediation.keystore import DEVELOPMENT_ROOT
+from mediation.keystore import DEVELOPMENT_ROOT, SideTables
 
 
 @dataclass(frozen=True)
@@ -80,57 +76,17 @@ class DocumentCorrupted(RuntimeError):
     """The stored bytes no longer hash to the recorded value (never served)."""
 
 
-class DocumentFiles:
+class DocumentFiles(SideTables):
+    TABLES = ("document_files",)
+    SQLITE_DDL = (_SQLITE_DDL,)
+    POSTGRES_DDL = (_POSTGRES_DDL,)
+
     def __init__(self, datastore: Any, cipher_key: str | None) -> None:
-        if isinstance(datastore, PostgresDatastore):
-            self._postgres = True
-            self._schema = '"' + datastore.schema.replace('"', '""') + '"'
-        elif isinstance(datastore, SQLiteDatastore):
-            self._postgres = False
-            self._schema = ""
-        else:  # pragma: no cover
-            raise TypeError(f"no document table for {type(datastore).__name__}")
-        self._datastore = datastore
+        super().__init__(datastore)
         root = base64.b64decode(cipher_key) if cipher_key else DEVELOPMENT_ROOT
         self._key = HKDF(
             algorithm=hashes.SHA256(), length=32, salt=None, info=b"mediation documents v1"
         ).derive(root)
-        self._ready = False
-        self._lock = threading.Lock()
-
-    def _sql(self, text: str) -> str:
-        if self._postgres:
-            return text.replace("{s}.", self._schema + ".").replace("?", "%s")
-        return text.replace("{s}.", "")
-
-    @contextmanager
-    def _transaction(self) -> Iterator[Any]:
-        self.ensure_table()
-        with self._datastore.transaction(commit=True) as curs:
-            yield curs
-
-    def ensure_table(self) -> None:
-        if self._ready:
-            return
-        with self._lock:
-            if self._ready:
-                return
-            with self._datastore.transaction(commit=True) as curs:
-                if self._postgres:
-                    curs.execute(
-                        "SELECT pg_advisory_xact_lock(hashtext(%s))",
-                        (f"mediation.create:{self._schema}.document_files",),
-                    )
-                    curs.execute(
-                        "SELECT to_regclass(%s) IS NOT NULL AS present",
-                        (f"{self._schema}.document_files",),
-                    )
-                    row = curs.fetchone()
-                    if not (row and row["present"]):
-                        curs.execute(_POSTGRES_DDL.replace("{s}", self._schema))
-                else:
-                    curs.execute(_SQLITE_DDL)
-            self._ready = True
 
     # ------------------------------------------------------------------ write
 

@@ -119,12 +119,19 @@ _POSTGRES_DDL = (
 )
 
 
-class PersonalKeys:
-    """The key table of one store: the ``Vault`` the application seals and reveals with."""
+class SideTables:
+    """Tables of our own in the event store's database and schema (keys, document files).
 
-    def __init__(
-        self, datastore: Any, cipher_key: str | None, clock: Callable[[], datetime]
-    ) -> None:
+    ``TABLES`` are created from ``SQLITE_DDL`` / ``POSTGRES_DDL`` (``{s}`` is the schema) on
+    first use, once per process; on PostgreSQL under an advisory lock, and only when one of
+    them is missing (a role that owns nothing, docs/operations.md, skips the DDL).
+    """
+
+    TABLES: tuple[str, ...] = ()
+    SQLITE_DDL: Sequence[str] = ()
+    POSTGRES_DDL: Sequence[str] = ()
+
+    def __init__(self, datastore: Any) -> None:
         if isinstance(datastore, PostgresDatastore):
             self._postgres = True
             self._schema = '"' + datastore.schema.replace('"', '""') + '"'
@@ -132,19 +139,10 @@ class PersonalKeys:
             self._postgres = False
             self._schema = ""
         else:  # pragma: no cover
-            raise TypeError(f"no key table for {type(datastore).__name__}")
+            raise TypeError(f"no {self.TABLES[0]} table for {type(datastore).__name__}")
         self._datastore = datastore
-        self._clock = clock
-        root = base64.b64decode(cipher_key) if cipher_key else DEVELOPMENT_ROOT
-        self.unprotected = not cipher_key
-        self._wrap_key = _derive(root, "wrapping")
-        self._lookup_key = _derive(root, "lookup")
-        self._search_mac = hmac.new(_derive(root, "search"), digestmod="sha256")
-        self.wrap_id = hashlib.sha256(self._wrap_key).hexdigest()[:16]
         self._ready = False
         self._lock = threading.Lock()
-
-    # ------------------------------------------------------------------ plumbing
 
     def _sql(self, text: str) -> str:
         if self._postgres:
@@ -167,27 +165,53 @@ class PersonalKeys:
                 if self._postgres:
                     curs.execute(
                         "SELECT pg_advisory_xact_lock(hashtext(%s))",
-                        (f"mediation.create:{self._schema}.personal_keys",),
+                        (f"mediation.create:{self._schema}.{self.TABLES[0]}",),
                     )
-                    # a role that owns nothing (docs/operations.md) skips the DDL
                     curs.execute(
-                        "SELECT to_regclass(%s) IS NOT NULL AND to_regclass(%s) IS NOT NULL "
-                        "AS present",
-                        (f"{self._schema}.personal_keys", f"{self._schema}.personal_erasures"),
+                        "SELECT "
+                        + " AND ".join("to_regclass(%s) IS NOT NULL" for _ in self.TABLES)
+                        + " AS present",
+                        tuple(f"{self._schema}.{table}" for table in self.TABLES),
                     )
                     row = curs.fetchone()
                     if not (row and row["present"]):
-                        for statement in _POSTGRES_DDL:
+                        for statement in self.POSTGRES_DDL:
                             curs.execute(statement.replace("{s}", self._schema))
                 else:
-                    for statement in _SQLITE_DDL:
+                    for statement in self.SQLITE_DDL:
                         curs.execute(statement)
             self._ready = True
-            if self.unprotected:
-                log.warning(
-                    "no MEDIATION_ENCRYPTION_KEY: personal data keys are wrapped by a public "
-                    "development key (erasure works; nothing is confidential at rest)"
-                )
+            self._created()
+
+    def _created(self) -> None:
+        """Called once, when the tables are known to exist."""
+
+
+class PersonalKeys(SideTables):
+    """The key table of one store: the ``Vault`` the application seals and reveals with."""
+
+    TABLES = ("personal_keys", "personal_erasures")
+    SQLITE_DDL = _SQLITE_DDL
+    POSTGRES_DDL = _POSTGRES_DDL
+
+    def __init__(
+        self, datastore: Any, cipher_key: str | None, clock: Callable[[], datetime]
+    ) -> None:
+        super().__init__(datastore)
+        self._clock = clock
+        root = base64.b64decode(cipher_key) if cipher_key else DEVELOPMENT_ROOT
+        self.unprotected = not cipher_key
+        self._wrap_key = _derive(root, "wrapping")
+        self._lookup_key = _derive(root, "lookup")
+        self._search_mac = hmac.new(_derive(root, "search"), digestmod="sha256")
+        self.wrap_id = hashlib.sha256(self._wrap_key).hexdigest()[:16]
+
+    def _created(self) -> None:
+        if self.unprotected:
+            log.warning(
+                "no MEDIATION_ENCRYPTION_KEY: personal data keys are wrapped by a public "
+                "development key (erasure works; nothing is confidential at rest)"
+            )
 
     def _time(self, value: Any) -> datetime:
         return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
