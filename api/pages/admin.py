@@ -29,6 +29,7 @@ from api.pages.common import (
     actor,
     check_origin,
     from_api_error,
+    load_studio,
     page_user,
     refusal,
     render,
@@ -42,7 +43,6 @@ from api.users import LOGIN_ROLES, NoSuchUser, User, UserError, WeakPasswordErro
 from mediation.application import CommandContext
 from mediation.errors import DomainError, NotFound, ValidationFailed
 from mediation.labels import ROLE, label
-from mediation.organisation import Studio
 from mediation.regions import children, get_region, region_prefix
 from mediation.values import Role, StudioKind
 
@@ -236,18 +236,6 @@ def _register_sync(request: Request, user: User, form: FormData) -> Response:
     return RedirectResponse(f"/admin?done=registered&studio={studio.id}", status_code=303)
 
 
-def _load_studio(request: Request, user: User, raw: str, action: str) -> Studio:
-    try:
-        studio = runtime(request).app.get_studio(UUID(raw))
-    except (ValueError, NotFound):
-        raise PageError(404, "未找到，或不在您的管辖范围内") from None
-    try:
-        authz.authorize_studio(user, action, studio_id=studio.id, region_code=studio.region_code)
-    except ApiError as exc:
-        raise from_api_error(exc) from None
-    return studio
-
-
 @router.post("/admin/studios/{studio_id}/closure", include_in_schema=False)
 async def close_studio(request: Request, studio_id: str) -> Response:
     user = page_user(request)
@@ -257,7 +245,7 @@ async def close_studio(request: Request, studio_id: str) -> Response:
 
 
 def _close_sync(request: Request, user: User, studio_id: str, form: FormData) -> Response:
-    studio = _load_studio(request, user, studio_id, "studio.close")
+    studio = load_studio(request, user, studio_id, "studio.close")
     rt = runtime(request)
     try:
         if form.get("confirm") != "yes":

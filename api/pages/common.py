@@ -26,7 +26,8 @@ from api.pages import names, prg
 from api.users import User
 from mediation import labels
 from mediation.calendar import calendar_warning
-from mediation.errors import DomainError
+from mediation.errors import DomainError, NotFound
+from mediation.organisation import Studio
 from mediation.values import Actor, Role
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -90,6 +91,19 @@ def from_api_error(exc: ApiError, user: User | None = None) -> PageError:
 
 def runtime(request: Request) -> Runtime:
     return runtime_of(request)
+
+
+def load_studio(request: Request, user: User, raw: str, action: str) -> Studio:
+    """The studio a page form names, if ``user`` may do ``action`` on it (else 404/403)."""
+    try:
+        studio = runtime(request).app.get_studio(UUID(raw))
+    except (ValueError, NotFound):
+        raise PageError(404, "未找到，或不在您的管辖范围内") from None
+    try:
+        authz.authorize_studio(user, action, studio_id=studio.id, region_code=studio.region_code)
+    except ApiError as exc:
+        raise from_api_error(exc) from None
+    return studio
 
 
 def current_user(request: Request) -> User | None:

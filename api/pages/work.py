@@ -27,7 +27,7 @@ from api.pages.common import (
     actor,
     check_origin,
     current_user,
-    from_api_error,
+    load_studio,
     page_user,
     refusal,
     render,
@@ -39,7 +39,7 @@ from api.pages.reads import Page, case_rows, from_cursor, list_case_ids, studios
 from api.security import issue_token
 from api.users import NoSuchUser, User
 from mediation.application import CommandContext
-from mediation.errors import DomainError, NotFound, ValidationFailed
+from mediation.errors import DomainError, ValidationFailed
 from mediation.labels import message
 from mediation.organisation import QUALIFICATIONS, Studio
 from mediation.regions import region_prefix
@@ -181,18 +181,6 @@ def _visible_studios(request: Request, user: User) -> list[Any]:
     return [s for s in studios(runtime(request)) if authz.studio_visible(user, s.region_code)]
 
 
-def _load_studio(request: Request, user: User, raw: str, action: str) -> Studio:
-    try:
-        studio = runtime(request).app.get_studio(UUID(raw))
-    except (ValueError, NotFound):
-        raise PageError(404, "未找到，或不在您的管辖范围内") from None
-    try:
-        authz.authorize_studio(user, action, studio_id=studio.id, region_code=studio.region_code)
-    except ApiError as exc:
-        raise from_api_error(exc) from None
-    return studio
-
-
 def roster_page(
     request: Request,
     user: User,
@@ -207,7 +195,7 @@ def roster_page(
     chosen = studio_id or (str(user.studio_id) if user.studio_id else None)
     if chosen is None and visible:
         chosen = str(visible[0].studio_id)
-    studio = _load_studio(request, user, chosen, "studio.read") if chosen else None
+    studio = load_studio(request, user, chosen, "studio.read") if chosen else None
     pending: list[dict[str, Any]] = []
     active: list[Any] = []
     if studio is not None:
@@ -275,7 +263,7 @@ async def appoint(request: Request, studio_id: str) -> Response:
 
 
 def _appoint_sync(request: Request, user: User, studio_id: str, form: FormData) -> Response:
-    studio = _load_studio(request, user, studio_id, "studio.appoint")
+    studio = load_studio(request, user, studio_id, "studio.appoint")
     rt = runtime(request)
     try:
         qualification = F.text(form, "qualification")
@@ -311,7 +299,7 @@ async def retire(request: Request, studio_id: str, mediator_id: str) -> Response
 def _retire_sync(
     request: Request, user: User, studio_id: str, mediator_id: str, form: FormData
 ) -> Response:
-    studio = _load_studio(request, user, studio_id, "studio.retire")
+    studio = load_studio(request, user, studio_id, "studio.retire")
     rt = runtime(request)
     try:
         if form.get("confirm") != "yes":
