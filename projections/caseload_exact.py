@@ -17,6 +17,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    true,
     union_all,
 )
 
@@ -215,10 +216,9 @@ def aggregate(
     return figs
 
 
-def _pending(
-    group_by: str | None, prefix: str, to: date, cutoff: datetime | None, cats: Any
-) -> Any:
-    """Per key: the mediations pending at ``to`` and how many of them are overdue."""
+def _pending_candidates(prefix: str, to: date, cutoff: datetime | None) -> Any:
+    """The mediations pending at ``to``: their case, dimensions (mediator as assigned by
+    ``to``) and the window's end as extended by ``to``, as known at ``cutoff``."""
     facts = case_tables()["facts"]
     e, a, w = (facts.alias(n) for n in ("e", "a", "w"))
     mediator_at = (
@@ -241,8 +241,9 @@ def _pending(
     open_then = [e.c.closed_on.is_(None), e.c.closed_on > to]
     if cutoff is not None:
         open_then.append(e.c.closed_at > cutoff)
-    candidates = (
+    return (
         select(
+            e.c.case_id,
             e.c.region_code,
             e.c.studio_id,
             mediator_at.label("mediator_id"),
@@ -264,6 +265,13 @@ def _pending(
         )
         .subquery("p")
     )
+
+
+def _pending(
+    group_by: str | None, prefix: str, to: date, cutoff: datetime | None, cats: Any
+) -> Any:
+    """Per key: the mediations pending at ``to`` and how many of them are overdue."""
+    candidates = _pending_candidates(prefix, to, cutoff)
     p = candidates.c
     category = cats.c.category if group_by == "claim_category" else None
     query = select(
@@ -274,6 +282,100 @@ def _pending(
         query = _with_categories(query, p.categories, cats)
     keyed = query.subquery("q")
     return select(keyed.c.k, func.count(), func.sum(keyed.c.late)).group_by(keyed.c.k)
+
+
+# ---------------------------------------------------------------------- the cases behind a figure
+
+# the fact kinds each measure counts (``succeeded`` only unreversed; ``pending`` and
+# ``overdue`` come from the pending mediations, the received measures from the claims)
+_FACT_KINDS: dict[str, tuple[str, ...]] = {
+    "entrusted": ("entrusted",),
+    "succeeded": ("succeeded",),
+    "succeeded_by_performance": ("succeeded",),
+    "succeeded_by_statement": ("succeeded",),
+    "failed": ("failed",),
+    "concluded": ("succeeded", "failed"),
+    "amount_agreed": ("agreed",),
+    "amount_paid": ("paid",),
+}
+_RECEIVED = ("received", "amount_claimed", "workers", "collective")
+
+
+def _narrowed(group_by: str | None, key: str, prefix: str) -> str:
+    """The region prefix of a city's or county's row inside ``prefix`` (an index range
+    instead of a computed key); ``prefix`` itself otherwise."""
+    if group_by not in ("city", "county") or not key.isdigit() or len(key) != 6:
+        return prefix
+    own = key[:4] if group_by == "city" else key
+    return own if own.startswith(prefix) else prefix
+
+
+def case_ids(
+    measure: str,
+    group_by: str | None,
+    key: str,
+    prefix: str,
+    from_: date,
+    to: date,
+    cutoff: datetime | None,
+) -> Any:
+    """One statement: the distinct ids of the cases one figure counts — the row ``key`` of
+    ``group_by`` (``None``: the totals) — by the same predicates as :func:`aggregate`."""
+    prefix = _narrowed(group_by, key, prefix)
+    by_category = group_by == "claim_category"
+    cats = _categories()
+    category = cats.c.category if by_category else None
+    if measure in _RECEIVED:
+        cl = case_tables()["claims"].c
+        where = claims_received(prefix, from_, to, cutoff)
+        if measure == "collective":
+            where.append(cl.collective.is_(True))
+        k = _key_expr(
+            group_by,
+            region=cl.region_code,
+            studio=None,
+            mediator=None,
+            route=None,
+            worker=cl.worker_category,
+            on=cl.received_on,
+            category=cl.category,
+        )
+        if group_by is not None:
+            where.append(k == key)
+        return select(cl.case_id).where(and_(*where)).distinct()
+    if measure in ("pending", "overdue"):
+        candidates = _pending_candidates(prefix, to, cutoff)
+        p = candidates.c
+        query = select(p.case_id).select_from(candidates)
+        if category is not None:
+            query = _with_categories(query, p.categories, cats)
+        where = [] if group_by is None else [_fact_key(group_by, p, category) == key]
+        if measure == "overdue":
+            where.append(p.window_end < to)
+        return query.where(and_(true(), *where)).distinct()
+    facts = case_tables()["facts"]
+    f = facts.c
+    reversed_: ColumnElement[bool] = f.reversed_at.is_not(None)
+    if cutoff is not None:
+        reversed_ = and_(reversed_, f.reversed_at <= cutoff)
+    where = [
+        starts_with(f.region_code, prefix),
+        f.kind.in_(_FACT_KINDS[measure]),
+        f.on >= from_,
+        f.on <= to,
+        *known(f, cutoff),
+        or_(f.kind != "succeeded", ~reversed_),  # a reversed success counts nowhere
+    ]
+    if measure == "succeeded_by_performance":
+        where.append(f.branch == "performance")
+    elif measure == "succeeded_by_statement":
+        where.append(func.coalesce(f.branch, "") != "performance")  # as aggregate() counts
+    query = select(f.case_id).select_from(facts)
+    if category is not None:
+        query = _with_categories(query, f.categories, cats)
+    if group_by is not None:
+        where.append(_fact_key(group_by, f, category) == key)
+    return query.where(and_(*where)).distinct()
 
 
 def latest_policy(conn: Any, to: date) -> str:
