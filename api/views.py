@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date
+from functools import cache
 from typing import Any, Literal, TypeVar
 from uuid import UUID
 
@@ -36,8 +37,15 @@ M = TypeVar("M", bound=BaseModel)
 
 def copied(model: type[M], source: object, **values: Any) -> M:
     """``model`` from ``values``; every other field is ``source``'s attribute of that name."""
-    fields = {name: getattr(source, name) for name in model.model_fields if name not in values}
+    fields = {name: getattr(source, name) for name in _field_names(model) if name not in values}
     return model.model_validate({**fields, **values})
+
+
+@cache
+def _field_names(model: type[BaseModel]) -> tuple[str, ...]:
+    # pydantic's ``model_fields`` is a deprecation-checking property: 10 % of a list page
+    # when read per row (py-spy, the clerk's queue, docs/performance.md)
+    return tuple(model.model_fields)
 
 
 # opens an applicant's sealed personal fields (``app.personal.reveal``; erased: "已删除")

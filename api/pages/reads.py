@@ -167,8 +167,13 @@ def case_rows(rt: Runtime, ids: list[UUID], *, mask: bool) -> list[dict[str, Any
     today, calendar = rt.today(), rt.app.calendars.current()
     names = studio_names(rt)
     out = []
-    for case in rt.app.get_cases(ids):  # one read for the list
-        view = case_view(case, today, calendar=calendar, reveal=rt.app.personal.reveal, mask=mask)
+    cases = rt.app.get_cases(ids)  # one read for the list
+    # every party's key in one read too (masked rows open nothing)
+    keys = rt.app.personal.ring(
+        () if mask else (p for c in cases for p in (*c.applicants, *c.respondents))
+    )
+    for case in cases:
+        view = case_view(case, today, calendar=calendar, reveal=keys.reveal, mask=mask)
         due = sorted(view.deadlines, key=lambda d: d.due_on)
         first = due[0] if due else None
         out.append(

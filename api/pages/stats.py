@@ -263,6 +263,10 @@ def dashboard(request: Request, region: str = "", to: str = "", as_of: str = "")
     )
 
 
+# rows per page of a drill-down (each row is a case read from the event store)
+DRILL_PAGE = 50
+
+
 @router.get("/dashboard/cases", include_in_schema=False)
 def drill_down(
     request: Request,
@@ -272,6 +276,7 @@ def drill_down(
     region: str = "",
     to: str = "",
     as_of: str = "",
+    page: str = "1",
 ) -> Response:
     user = page_user(request)
     require(user, "stats.drilldown")
@@ -291,14 +296,25 @@ def drill_down(
     except DomainError as exc:
         raise PageError(422, exc.title_zh, exc.detail) from None
     zh = {f: z for f, z, _ in api_stats.COLUMNS}
+    pages = max(1, -(-len(ids) // DRILL_PAGE))
+    number = min(max(int(page) if page.isdigit() else 1, 1), pages)  # a bad page: the first
+    shown = ids[(number - 1) * DRILL_PAGE : number * DRILL_PAGE]
+    here = dict(request.query_params)
+
+    def page_link(n: int) -> str | None:
+        return "/dashboard/cases?" + urlencode({**here, "page": n}) if 1 <= n <= pages else None
+
     return render(
         request,
         "drill.html",
         {
             "q": q,
             "count": len(ids),
-            "rows": case_rows(rt, ids[:200], mask=authz.masked(user)),
-            "truncated": len(ids) > 200,
+            "rows": case_rows(rt, shown, mask=authz.masked(user)),
+            "page": number,
+            "pages": pages,
+            "previous_page": page_link(number - 1),
+            "next_page": page_link(number + 1),
             "measure_label": zh.get(measure, measure),
             "group_label": labels.GROUP_BY.get(group_by, group_by),
             "key": key,

@@ -128,3 +128,39 @@ def test_case_page_offers_what_the_agreement_rules_allow(world: World) -> None:
     )
     assert r.status_code == 303, r.text[:500]
     assert world.get(f"/api/v1/cases/{case_id}").json()["performance_verified_on"] == "2026-03-21"
+
+
+def test_a_drill_down_page_lists_the_figures_cases_fifty_a_page(world: World) -> None:
+    """The drill-down page shows 50 of a figure's cases a page (each row is read from the
+    event store); its pages together list exactly the cases the API's drill-down names."""
+    import re
+    from datetime import date
+
+    from tests.support.factories import new_case
+
+    app = world.system.app
+    for day in range(1, 29):
+        for region in ("420102", "420103"):
+            new_case(app, region_code=region, received_on=date(2026, 2, day))
+    world.system.catch_up()
+    query = "region=420100&from=2026-02-01&to=2026-02-28&group_by=city&measure=received&key=total"
+    api = world.get(f"/api/v1/stats/caseload/cases?{query}", who="auditor")
+    assert api.status_code == 200, api.text[:300]
+    expected = {str(c) for c in api.json()["case_ids"]}
+    assert len(expected) == 56
+
+    seen: list[str] = []
+    texts = []
+    for number in ("1", "2", "3", "x"):
+        shown = _page(world, "auditor", f"/dashboard/cases?{query}&page={number}")
+        assert shown.status_code == 200, shown.text[:300]
+        texts.append(shown.text)
+        rows = re.findall(r'<a href="/cases/([0-9a-f-]{36})"', shown.text)
+        if number in ("1", "2"):
+            seen += rows
+        assert "收案数：56 件" in shown.text
+    assert len(seen) == 56 and set(seen) == expected  # 50 + 6, none twice
+    assert "第 1 页，共 2 页" in texts[0] and "下一页" in texts[0] and "上一页" not in texts[0]
+    assert "第 2 页，共 2 页" in texts[1] and "上一页" in texts[1] and "下一页" not in texts[1]
+    assert "第 2 页，共 2 页" in texts[2]  # past the end: the last page
+    assert "第 1 页，共 2 页" in texts[3]  # not a number: the first

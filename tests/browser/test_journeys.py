@@ -227,7 +227,15 @@ def test_auditor_sees_the_success_drills_down_and_downloads(page_for, site: Site
     page.locator("a.kpi", has=page.locator("#kpi-succeeded")).click()
     heading = page.get_by_role("heading", name=re.compile(f"调解成功数：{succeeded} 件"))
     expect(heading).to_be_visible()
+    # 50 cases a page: the pages together list exactly the figure's cases, ours among them
     row_link = page.locator(f'a[href="/cases/{case_id}"]')
+    listed = page.locator("table.cases tbody tr").count()
+    pages_read = 1
+    while row_link.count() == 0:
+        page.get_by_role("link", name="下一页").click()
+        expect(heading).to_be_visible()
+        listed += page.locator("table.cases tbody tr").count()
+        pages_read += 1
     expect(row_link).to_have_count(1)
     # auditors see personal data masked
     expect(page.locator("table.cases")).not_to_contain_text("李明")
@@ -237,7 +245,12 @@ def test_auditor_sees_the_success_drills_down_and_downloads(page_for, site: Site
     expect(page.locator(".timeline")).to_contain_text(site.mediator_name)
     expect(page.locator("#actions")).to_have_count(0)  # read-only
     page.go_back()
-    page.go_back()
+    while page.get_by_role("link", name="下一页").count():  # the rest of the pages
+        page.get_by_role("link", name="下一页").click()
+        listed += page.locator("table.cases tbody tr").count()
+        pages_read += 1
+    assert listed == succeeded, (listed, pages_read)
+    page.goto(f"{site.base_url}/dashboard")
 
     # as known just before our success was recorded, it did not exist yet
     page.goto(f"{site.base_url}/dashboard?as_of={quote(before.isoformat())}")

@@ -82,3 +82,43 @@ def test_retention_erases_every_party_of_a_case(database_url: str, clock: Steppi
         )
     finally:
         system.close()
+
+
+def test_a_key_ring_reveals_a_list_as_one_read_per_person_would(
+    database_url: str, clock: SteppingClock
+) -> None:
+    """Lists of cases reveal their parties through ``PersonalKeys.ring`` (one read for the
+    page): the same names as one read per person, erased keys included, and a subject the
+    ring was not given is still read from the store."""
+    system = System(database_url, clock=clock)
+    try:
+        app = system.app
+        old = collective_case(app, 11, representatives=2, start=700)
+        app.close_case(CLERK, old.id, on=date(2026, 3, 3), disposition=Disposition.WITHDRAWN)
+        recent = new_case(app, received_on=date(2026, 3, 2))
+        plan = retention.plan(app, date(2037, 1, 1))
+        retention.apply(app, plan, actor="admin", now=datetime(2037, 1, 1, tzinfo=UTC))
+        cases = app.get_cases([old.id, recent.id])
+        parties = [p for c in cases for p in (*c.applicants, *c.respondents)]
+        ring = app.personal.ring(parties)
+        for party in parties:
+            assert ring.reveal(party) == app.personal.reveal(party)
+        opened = [ring.reveal(a)["name"] for a in cases[0].applicants]
+        assert opened == [ERASED] * 11
+        assert ring.reveal(cases[1].applicant)["name"] == "张三"
+        # reads: the ring's one; a subject outside it falls back to its own read
+        outside = app.personal.ring(cases[0].applicants)
+        assert outside.reveal(cases[1].applicant)["name"] == "张三"
+        keys = app.personal.keys_of([*ring._keys, "no-such-subject"])
+        assert keys["no-such-subject"] is None
+        assert sum(k is not None for k in keys.values()) == len(
+            {s for p in cases[1].applicants + cases[1].respondents for s in _subjects(p)}
+        )
+    finally:
+        system.close()
+
+
+def _subjects(party: dict[str, str]) -> set[str]:
+    from mediation.personal import subjects_in
+
+    return subjects_in(party)
