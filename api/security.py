@@ -45,7 +45,7 @@ from uuid import UUID
 import jwt
 from starlette.requests import Request
 
-from api.users import User
+from api.users import Account, User
 from mediation.settings import Settings
 from mediation.values import Role
 
@@ -228,13 +228,19 @@ class TokenReader:
         return user
 
     def read(self, token: str) -> User | None:
+        account = self.read_account(token)
+        return account.user if account is not None else None
+
+    def read_account(self, token: str) -> Account | None:
+        """The token's account as stored now, if the token is valid and the account still
+        enabled and unchanged (the page header shows its name: no second read)."""
         claimed = self._claims(token)
         if claimed is None:
             return None
         account = self.users.account(claimed.username)
         if account is None or account.disabled or account.user != claimed:
             return None
-        return account.user
+        return account
 
 
 # ---------------------------------------------------------------------- clients

@@ -110,8 +110,10 @@ def current_user(request: Request) -> User | None:
     token = request.cookies.get(COOKIE)
     if not token:
         return None
-    user = runtime(request).tokens.read(token)
+    account = runtime(request).tokens.read_account(token)
+    user = account.user if account is not None else None
     request.state.user = user  # the access log and the access audit name the user
+    request.state.account = account  # the header's name, without reading it again
     return user
 
 
@@ -293,8 +295,9 @@ def _person(request: Request, user: User | None) -> str:
         return ""
     from api.pages.reads import person_name
 
+    account = getattr(request.state, "account", None)
     try:
-        return person_name(runtime(request), user)
+        return person_name(runtime(request), user, account)
     except OUTAGE:
         return user.username
 

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from api.deps import Runtime
 from api.pages.names import deadline_row, region_name
-from api.users import User
+from api.users import Account, User
 from api.views import case_view
 from mediation import labels
 from mediation.errors import DomainError
@@ -101,9 +101,11 @@ def mediator_names(rt: Runtime) -> dict[UUID, str]:
         return {UUID(str(i)): str(n) for i, n in conn.execute(select(med.mediator_id, med.name))}
 
 
-def person_name(rt: Runtime, user: User) -> str:
-    """The person behind a login: the account's name, a mediator's roster name, the login."""
-    account = rt.users.account(user.username)
+def person_name(rt: Runtime, user: User, account: Account | None = None) -> str:
+    """The person behind a login: the account's name, a mediator's roster name, the login
+    (``account``: the login's account as this request already read it)."""
+    if account is None or account.user.username != user.username:
+        account = rt.users.account(user.username)
     if account is not None and account.display_name:
         return account.display_name
     if user.mediator_id is not None:
@@ -168,10 +170,8 @@ def case_rows(rt: Runtime, ids: list[UUID], *, mask: bool) -> list[dict[str, Any
     names = studio_names(rt)
     out = []
     cases = rt.app.get_cases(ids)  # one read for the list
-    # every party's key in one read too (masked rows open nothing)
-    keys = rt.app.personal.ring(
-        () if mask else (p for c in cases for p in (*c.applicants, *c.respondents))
-    )
+    # every party's key in one read too (a masked row opens them to mask the values)
+    keys = rt.app.personal.ring(p for c in cases for p in (*c.applicants, *c.respondents))
     for case in cases:
         view = case_view(case, today, calendar=calendar, reveal=keys.reveal, mask=mask)
         due = sorted(view.deadlines, key=lambda d: d.due_on)

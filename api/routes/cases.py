@@ -126,12 +126,8 @@ def list_cases(
     items = []
     # one read for the page's cases (a case whose events are gone is left out: the tamper
     # check reports it) and one for their parties' keys
-    cases = [
-        c for c in runtime.app.get_cases(ids) if authz.in_jurisdiction(user, c.region_code)
-    ]
-    keys = runtime.app.personal.ring(
-        () if access.mask else (p for c in cases for p in (*c.applicants, *c.respondents))
-    )
+    cases = [c for c in runtime.app.get_cases(ids) if authz.in_jurisdiction(user, c.region_code)]
+    keys = runtime.app.personal.ring(p for c in cases for p in (*c.applicants, *c.respondents))
     for case in cases:
         view = case_view(
             case,
