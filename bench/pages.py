@@ -3,8 +3,9 @@
     python -m bench.load --quick --keep        # or any store made by bench.load --keep
     python -m bench.pages --schema load_ab12cd34 [--repeat 15] [--profile clerk_queue]
 
-In-process (the application as ``create_app`` builds it, with ``MEDIATION_PROJECTIONS=worker``,
-so no catch-up runs inside a request; the integrity monitor is not started), one request at a
+In-process (the application as ``create_app`` builds it, with ``MEDIATION_PROJECTIONS=worker``
+and a ``mediation project --follow`` worker beside it, as a province runs it; the integrity
+monitor is not started), one request at a
 time through Starlette's test client against a PostgreSQL store kept by ``bench.load``. Prints
 each kind's median and lowest milliseconds over ``--repeat`` requests after one warm-up, and
 with ``--profile KIND`` a pyinstrument profile of that kind. This is the "alone" column of the
@@ -19,6 +20,7 @@ import os
 import random
 import re
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -79,12 +81,28 @@ def main(argv: list[str] | None = None) -> int:
         MEDIATION_PROJECTIONS="worker",
         MEDIATION_LOG_LEVEL="WARNING",
     )
-    from fastapi.testclient import TestClient
-
     from api.app import create_app
 
     spec = json.loads(args.spec.read_text()) if args.spec else seed(url)
     spec.pop("events", None)
+    # the deployed shape: read models kept by a worker (a command waits for it, bounded)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "project", "--follow"],
+        env=dict(os.environ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        return _measure(args, spec, create_app)
+    finally:
+        worker.terminate()
+        worker.wait(30)
+
+
+def _measure(args: argparse.Namespace, spec: dict[str, Any], create_app: Any) -> int:
+    from fastapi.testclient import TestClient
+
     app = create_app()
     app.state.integrity.stop()  # the request alone, not beside the log's walk
     out: dict[str, Any] = {"schema": args.schema, "repeat": args.repeat, "kinds": {}}

@@ -55,6 +55,7 @@ from mediation.errors import DomainError
 from mediation.identifiers import validate_resident_id
 from mediation.keystore import KeyBatch
 from mediation.personal import sealing_with
+from mediation.storage import refresh_statistics
 from mediation.values import Actor
 
 DUPLICATE_ROW = "duplicate_row"
@@ -200,6 +201,8 @@ def import_file(
             )
     finally:
         bar.close()
+    # fresh planner statistics for what the import wrote (PostgreSQL)
+    refresh_statistics(app.recorder, "personal_keys")
     for result in results:
         summary.imported += result.imported
         summary.already_present += result.already_present

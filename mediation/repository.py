@@ -7,14 +7,14 @@ copies are whole, and the record that makes a keyed command idempotent.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from copy import deepcopy
 from datetime import date, datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.application import AggregateNotFoundError, Repository, project_aggregate
+from eventsourcing.application import AggregateNotFoundError, Repository
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import StoredEvent, Transcoding
 
@@ -85,6 +85,14 @@ class IdempotencyRecord(Aggregate):
             result_id=result.id,
             result_version=result.version,
         )
+
+
+def mutate_all(aggregate: Any, events: Iterable[Any]) -> Any:
+    """The library's ``project_aggregate`` without its per-event ``isinstance`` check
+    against a runtime protocol (≈ 10 µs an event: 13 % of a drill-down page, py-spy)."""
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
 
 
 class CachingRepository(Repository[UUID]):
@@ -163,20 +171,20 @@ class CachingRepository(Repository[UUID]):
         return bool(self.event_store.recorder.select_events(aggregate_id, gt=version, limit=1))
 
     def get(self, aggregate_id: UUID, *, version: int | None = None, **kwargs: Any) -> Any:
+        plain = not kwargs  # no other projector or option asked for
+        kwargs.setdefault("projector_func", mutate_all)
         if self.cache is None or version is not None:
             return super().get(aggregate_id, version=version, **kwargs)
         with self._stripes[hash(aggregate_id) % self.STRIPES]:
             taken = self._take(aggregate_id)
-            if taken is not None and not kwargs:
+            if taken is not None and plain:
                 try:
                     aggregate = self.cache.get(aggregate_id)
                 except KeyError:
                     aggregate = None
                 if aggregate is None and taken[0] == 0:  # every event read: replay them
                     mapper = self.event_store.mapper
-                    aggregate = project_aggregate(
-                        None, [mapper.to_domain_event(e) for e in taken[1]]
-                    )
+                    aggregate = mutate_all(None, [mapper.to_domain_event(e) for e in taken[1]])
                     if aggregate is None:
                         raise AggregateNotFoundError(aggregate_id)
                     self.cache.put(aggregate_id, aggregate)
@@ -185,7 +193,7 @@ class CachingRepository(Repository[UUID]):
                     newer = [e for e in taken[1] if e.originator_version > aggregate.version]
                     if newer:
                         mapper = self.event_store.mapper
-                        aggregate = project_aggregate(
+                        aggregate = mutate_all(
                             aggregate, [mapper.to_domain_event(e) for e in newer]
                         )
                     return deepcopy(aggregate) if self.deepcopy_from_cache else aggregate

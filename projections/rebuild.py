@@ -494,6 +494,12 @@ class Rebuilder(Runner):
             conn.execute(delete(tracking).where(tracking.c.view == live))
             conn.execute(update(view_state).where(view_state.c.view == nxt).values(view=live))
             conn.execute(update(tracking).where(tracking.c.view == nxt).values(view=live))
+        if self.engine.dialect.name == "postgresql":
+            # planner statistics of the tables just swapped in (a query planned without
+            # them scans: docs/performance.md, "Load test"); autovacuum may be off or late
+            with self.engine.begin() as conn:
+                for live_table in view.tables("").values():
+                    conn.execute(text(f'ANALYZE "{live_table.name}"'))
         return tracked
 
 

@@ -128,6 +128,8 @@ class Runner:
             for view in self.views.values():
                 for table in view.tables(suffix).values():
                     table.create(conn, checkfirst=True)
+                    for index in table.indexes:  # an index added since the table was made
+                        index.create(conn, checkfirst=True)
         for view in self.views.values():
             self._ensure_state(view.name + suffix)
 

@@ -180,6 +180,9 @@ def case_tables(suffix: str = "") -> dict[str, Table]:
         Index(f"ix_rm_cases_region{s}", "region_code", "received_on"),
         Index(f"ix_rm_cases_mediator{s}", "mediator_id", "sort_due"),
         Index(f"ix_rm_cases_status{s}", "status", "sort_due"),
+        # newest received first across a province (lists, the dashboard's overdue cases):
+        # without it, a top-N sort of every matching case (31 ms at 10^6 events)
+        Index(f"ix_rm_cases_received{s}", "received_on", "case_id"),
     )
     claims = Table(
         f"rm_claims{s}",

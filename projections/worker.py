@@ -2,8 +2,11 @@
 
     python -m projections.worker --url postgresql://... [--follow | --once] [--batch N]
 
-In follow mode it polls the log (the SQLite recorder cannot subscribe; polling a
-PostgreSQL log every ``poll`` seconds costs one indexed ``max(id)`` query), reports its lag
+In follow mode it catches up whenever an event is stored — on PostgreSQL it ``LISTEN``s to
+the channel the insert function ``NOTIFY``s (``mediation.storage``), so a command's events
+are projected within milliseconds and a page waiting for them (read-your-writes) waits that
+long, not half a polling interval — and otherwise every ``poll`` seconds (SQLite cannot
+notify: it polls; a poll costs one indexed ``max(id)`` query). It reports its lag
 (latest position minus tracked position) every ``report_every`` seconds, and when the
 database goes away it drops its connections, waits with a growing back-off and reconnects
 by itself. Every batch is exactly-once, so it can be killed at any moment (even
@@ -22,9 +25,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
+import psycopg
 import sqlalchemy.exc
 from eventsourcing.persistence import PersistenceError
+from eventsourcing.postgres import PostgresAggregateRecorder
+from psycopg.sql import SQL, Identifier
 
 from projections.runner import PoisonEvent
 from projections.system import System
@@ -34,6 +41,7 @@ log = logging.getLogger("projections.worker")
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     PersistenceError,
     sqlalchemy.exc.DBAPIError,
+    psycopg.OperationalError,  # the waker's own connection
     OSError,
 )
 
@@ -44,6 +52,41 @@ HALTED = 3  # exit status: a view met a poison event
 
 def _say(message: str) -> None:
     print(message, flush=True)
+
+
+class Waker:
+    """Waits until an event may have been stored: a ``NOTIFY`` of the events table's
+    channel (PostgreSQL, on a connection of its own), or ``poll`` seconds."""
+
+    def __init__(self, system: System) -> None:
+        self.conn: psycopg.Connection[Any] | None = None
+        recorder = system.app.recorder
+        if isinstance(recorder, PostgresAggregateRecorder):
+            given = recorder.datastore.pool.kwargs
+            params = dict((given() if callable(given) else given) or {})
+            params.pop("row_factory", None)
+            self.conn = psycopg.connect(**params, autocommit=True)
+            channel = getattr(recorder, "channel_name", recorder.events_table_name)
+            self.conn.execute(SQL("LISTEN {}").format(Identifier(channel)))
+
+    def wait(self, poll: float, stop: threading.Event) -> None:
+        if self.conn is None:
+            stop.wait(poll)
+            return
+        deadline = time.monotonic() + poll
+        while not stop.is_set():  # in slices, so that a stop is seen within half a second
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            if any(True for _ in self.conn.notifies(timeout=min(left, 0.5), stop_after=1)):
+                for _ in self.conn.notifies(timeout=0):  # those since: the same catch-up
+                    pass
+                return
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
 
 
 def follow(
@@ -58,6 +101,7 @@ def follow(
     """Catch up forever (until ``stop`` is set), reconnecting after database failures."""
     stop = stop or threading.Event()
     system: System | None = None
+    waker: Waker | None = None
     backoff = 0.5
     last_report = 0.0
     while not stop.is_set():
@@ -67,6 +111,8 @@ def follow(
                 if batch_size:
                     system.runner.batch_size = batch_size
                 report(f"connected; tracked position {system.tracked()}")
+            if waker is None:
+                waker = Waker(system)
             before = system.tracked()
             after = system.catch_up()
             backoff = 0.5
@@ -75,24 +121,29 @@ def follow(
                 report(f"tracked position {after}, lag {system.lag()}")
                 last_report = now
             if after == before:
-                stop.wait(poll)
+                waker.wait(poll, stop)
         except PoisonEvent as poison:
             report(f"HALTED: {poison}")
             log.error("projection worker halted: %s", poison)
+            if waker is not None:
+                waker.close()
             if system is not None:
                 system.close()
             raise
         except CONNECTION_ERRORS as error:
             report(f"database unavailable ({type(error).__name__}); retrying in {backoff:.1f}s")
             log.warning("projection worker lost the database", exc_info=True)
-            if system is not None:
-                try:
-                    system.close()
-                except Exception:  # the connection is already broken
-                    log.debug("close after failure", exc_info=True)
-                system = None
+            for closing in (system, waker):
+                if closing is not None:
+                    try:
+                        closing.close()
+                    except Exception:  # the connection is already broken
+                        log.debug("close after failure", exc_info=True)
+            system, waker = None, None
             stop.wait(backoff)
             backoff = min(backoff * 2, 10.0)
+    if waker is not None:
+        waker.close()
     if system is not None:
         system.close()
 

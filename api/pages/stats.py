@@ -7,6 +7,7 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any
 from urllib.parse import quote_plus, urlencode
+from uuid import UUID
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
@@ -289,7 +290,7 @@ def drill_down(
     rt = runtime(request)
     q = Query(user, rt.today(), region, request.query_params.get("from", ""), to, as_of)
     try:
-        ids = drilldown.caseload_cases(
+        ids = drilldown.case_ids(
             rt.system.engine,
             region=q.region,
             from_=q.from_,
@@ -316,7 +317,7 @@ def drill_down(
         {
             "q": q,
             "count": len(ids),
-            "rows": case_rows(rt, shown, mask=authz.masked(user)),
+            "rows": case_rows(rt, [UUID(c) for c in shown], mask=authz.masked(user)),
             "page": number,
             "pages": pages,
             "previous_page": page_link(number - 1),

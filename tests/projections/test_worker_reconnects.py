@@ -75,3 +75,45 @@ def test_worker_reconnects_after_its_connections_are_killed(
         worker.wait(timeout=10)
         system.close()
     assert "lag 0" in log.read_text()
+
+
+def test_the_worker_projects_a_new_event_when_notified_not_at_its_next_poll(
+    postgres_url: str, clock: SteppingClock
+) -> None:
+    """On PostgreSQL the worker LISTENs to the events table's channel: with a ten-minute
+    polling interval, a case stored by another process is projected anyway (the insert
+    function's NOTIFY wakes it), so a page waiting for it (read-your-writes) is not kept
+    waiting half an interval."""
+    import threading
+
+    from projections.worker import follow
+
+    system = System(postgres_url, clock=clock, in_process=False)
+    stop = threading.Event()
+    said: list[str] = []
+    thread = threading.Thread(
+        target=follow,
+        args=(lambda: System(postgres_url, in_process=False),),
+        kwargs={"poll": 600.0, "stop": stop, "report": said.append, "report_every": 600.0},
+        daemon=True,
+    )
+    try:
+        new_case(system.app, received_on=date(2026, 1, 5))
+        thread.start()
+        deadline = time.monotonic() + 30
+        while system.lag() > 0 and time.monotonic() < deadline:  # its first catch-up
+            time.sleep(0.01)
+        assert system.lag() == 0
+        time.sleep(0.2)  # now waiting (600 s) for a notification
+        for day in (6, 7):
+            new_case(system.app, received_on=date(2026, 1, day))
+            deadline = time.monotonic() + 30
+            while system.lag() > 0 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert system.lag() == 0, f"not projected after a notification ({said})"
+        assert thread.is_alive()
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+        system.close()
+    assert not thread.is_alive(), "the worker did not see the stop within its wait's slice"

@@ -325,3 +325,90 @@ def test_search_texts_are_kept_masked() -> None:
     assert masked_search("13800138000") == "*******8000"
     assert masked_search("武劳人仲登字〔2026〕第123号") == "武劳人仲登字〔2026〕第123号"
     assert masked_search(company) == company
+
+
+def _record(n: int, username: str | None = None) -> AccessRecord:
+    return AccessRecord(
+        at=datetime(2026, 3, 2, 1, 0, n, tzinfo=UTC),
+        username=username if username is not None else f"reader{n:02d}",
+        role="clerk",
+        region_code="420102",
+        client=CLIENT,
+        action="case.read",
+        route="GET /api/v1/cases/{case_id}",
+        case_id=f"00000000-0000-0000-0000-{n:012d}",
+    )
+
+
+def _stored_usernames(store: AccessAuditStore) -> list[str]:
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.text(f"SELECT username FROM {_quoted(store)}")).scalars()
+        return sorted(str(r) for r in rows)
+
+
+def _append_with_the_table_held(store: AccessAuditStore, records: list[AccessRecord]) -> Any:
+    """Append each record from its own thread while another connection holds the table:
+    the first caller's write waits on the database, the others queue behind it. Returns
+    each thread's error (None: committed)."""
+    import threading
+    import time
+
+    store.ensure_table()
+    holder = store.engine.connect()
+    if store.engine.dialect.name == "postgresql":
+        holder.execute(sa.text(f"LOCK TABLE {_quoted(store)} IN EXCLUSIVE MODE"))
+    else:
+        holder.exec_driver_sql("BEGIN IMMEDIATE")  # SQLite: the write lock
+    errors: dict[int, BaseException | None] = {}
+
+    def append(i: int) -> None:
+        try:
+            store.append(records[i])
+            errors[i] = None
+        except Exception as exc:
+            errors[i] = exc
+
+    first = threading.Thread(target=append, args=(0,))
+    first.start()
+    deadline = time.monotonic() + 10
+    while not store._writing and time.monotonic() < deadline:  # the first write is under way
+        time.sleep(0.005)
+    others = [threading.Thread(target=append, args=(i,)) for i in range(1, len(records))]
+    for t in others:
+        t.start()
+    while len(store._waiting) < len(others) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    queued = len(store._waiting)
+    holder.rollback()
+    holder.close()
+    for t in [first, *others]:
+        t.join(30)
+    return errors, queued
+
+
+def test_concurrent_reads_share_one_commit_and_each_waits_for_its_own(world: World) -> None:
+    """Group commit: sixteen reads recorded at once take two transactions (the first
+    caller's, then one for the fifteen that queued behind it), and every record is stored
+    before its caller goes on."""
+    store = _store(world)
+    writes = store.writes
+    errors, queued = _append_with_the_table_held(store, [_record(n) for n in range(16)])
+    assert queued == 15
+    assert errors == dict.fromkeys(range(16))
+    assert store.writes - writes == 2
+    assert _stored_usernames(store) == [f"reader{n:02d}" for n in range(16)]
+
+
+def test_a_failed_group_write_refuses_every_read_in_it(world: World) -> None:
+    """A write that fails fails every caller whose record was in it (their reads answer
+    503): none of those records is stored, and the next read is recorded as usual."""
+    store = _store(world)
+    records = [_record(n) for n in range(6)]
+    object.__setattr__(records[3], "username", None)  # the column is NOT NULL
+    errors, queued = _append_with_the_table_held(store, records)
+    assert queued == 5
+    assert errors[0] is None
+    assert all(errors[i] is not None for i in range(1, 6)), errors
+    assert _stored_usernames(store) == ["reader00"]
+    store.append(_record(9))
+    assert _stored_usernames(store) == ["reader00", "reader09"]
