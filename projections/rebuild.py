@@ -150,7 +150,8 @@ class Rebuilder(Runner):
     opener: Opener | None = None
 
     def stale_layout(self, view: View) -> bool:
-        """True when some live table of ``view`` is missing or lacks a column of this code."""
+        """True when some live table of ``view`` is missing, lacks a column of this code or
+        has another primary key."""
         found = inspect(self.engine)
         tables = view.tables("").values()
         present = [found.has_table(t.name) for t in tables]
@@ -161,6 +162,10 @@ class Rebuilder(Runner):
                 return True
             columns = {c["name"] for c in found.get_columns(table.name)}
             if {c.name for c in table.columns} - columns:
+                return True
+            # a primary key this code no longer has (rm_search's became a unique index)
+            key = found.get_pk_constraint(table.name).get("constrained_columns") or []
+            if list(key) != [c.name for c in table.primary_key.columns]:
                 return True
         return False
 
@@ -507,9 +512,10 @@ def _rename_indexes(conn: Connection, live: Table, nxt: Table, postgres: bool) -
     live_indexes = {str(i.name): i for i in live.indexes}
     if postgres:
         pk_next, pk_live = nxt.primary_key.name, live.primary_key.name
-        conn.execute(
-            text(f'ALTER TABLE "{live.name}" RENAME CONSTRAINT "{pk_next}" TO "{pk_live}"')
-        )
+        if pk_next is not None:  # a table may have a unique index instead (rm_search)
+            conn.execute(
+                text(f'ALTER TABLE "{live.name}" RENAME CONSTRAINT "{pk_next}" TO "{pk_live}"')
+            )
         for index in nxt.indexes:
             target = str(index.name).removesuffix(NEXT)
             conn.execute(text(f'ALTER INDEX "{index.name}" RENAME TO "{target}"'))

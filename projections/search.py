@@ -28,8 +28,8 @@ from sqlalchemy import (
     Column,
     Connection,
     Engine,
+    Index,
     MetaData,
-    PrimaryKeyConstraint,
     String,
     Table,
     delete,
@@ -109,7 +109,7 @@ def terms_of(query: str) -> list[str]:
 
 @cache
 def search_tables(suffix: str = "") -> dict[str, Table]:
-    """``rm_search``: the hashed terms, looked up by the primary key's leading ``term``."""
+    """``rm_search``: the hashed terms, looked up by the unique index's leading ``term``."""
     return {
         "search": Table(
             f"rm_search{suffix}",
@@ -119,8 +119,11 @@ def search_tables(suffix: str = "") -> dict[str, Table]:
             Column("part", String(8), nullable=False),
             Column("subject", String(32)),  # the person's key subject (applicants)
             # the one index: a query looks terms up; nothing reads by case or subject
-            # except ``forget`` (a rare batch: it scans)
-            PrimaryKeyConstraint("term", "case_id", "part", name=f"pk_rm_search{suffix}"),
+            # except ``forget`` (a rare batch: it scans). A unique index, not a primary
+            # key, so that a rebuild builds it once after its load (sorted, in one pass)
+            # instead of maintaining it row by row under random hashed terms: that was
+            # half the search view's rebuild (docs/performance.md, "Rebuild")
+            Index(f"ux_rm_search{suffix}", "term", "case_id", "part", unique=True),
         )
     }
 

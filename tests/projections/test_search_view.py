@@ -76,3 +76,49 @@ def test_an_erased_persons_terms_are_forgotten(database_url: str, clock: Steppin
         )
     finally:
         live.close()
+
+
+def test_a_search_table_of_the_previous_layout_is_rebuilt_at_start(
+    database_url: str, clock: SteppingClock
+) -> None:
+    """``rm_search`` had a primary key before its index became a unique index built after a
+    rebuild's load; a store made with the old layout is rebuilt side by side when the read
+    models open (never half-migrated), with the same rows, and its cases are still found."""
+    import sqlalchemy as sa
+
+    live = System(database_url, clock=clock)
+    try:
+        case = new_case(live.app, received_on=date(2026, 3, 2))
+        id_number = live.app.personal.reveal(case.applicant)["id_number"]
+        rows = table_rows(live.engine, search_tables())
+        assert rows["search"]
+        with live.engine.begin() as conn:  # the layout of the previous main
+            conn.execute(sa.text('DROP TABLE "rm_search"'))
+            conn.execute(
+                sa.text(
+                    'CREATE TABLE "rm_search" (term VARCHAR(64) NOT NULL, '
+                    "case_id VARCHAR(36) NOT NULL, part VARCHAR(8) NOT NULL, "
+                    "subject VARCHAR(32), CONSTRAINT pk_rm_search PRIMARY KEY "
+                    "(term, case_id, part))"
+                )
+            )
+            table = search_tables()["search"]
+            names = table.c.keys()
+            conn.execute(table.insert(), [dict(zip(names, r, strict=True)) for r in rows["search"]])
+    finally:
+        live.close()
+    reopened = System(database_url, clock=clock)
+    try:
+        found = sa.inspect(reopened.engine)
+        assert found.get_pk_constraint("rm_search")["constrained_columns"] == []
+        assert "ux_rm_search" in {i["name"] for i in found.get_indexes("rm_search")}
+        assert table_rows(reopened.engine, search_tables()) == rows
+        ids, _ = worklists.list_cases(
+            reopened.engine,
+            region_prefix="42",
+            today=reopened.today(),
+            terms=hashed(reopened.app.personal, id_number),
+        )
+        assert ids == [case.id]
+    finally:
+        reopened.close()
