@@ -54,7 +54,14 @@ def _requests(spec: dict[str, Any]) -> dict[str, Any]:
     def drill_down(client: Any) -> Any:
         return page(rng.choice(spec["drill_downs"]), "auditor")(client)
 
+    def api_read(client: Any) -> Any:  # the JSON read of api_read_vs_hello
+        return client.get(
+            f"/api/v1/cases/{rng.choice(spec['read_cases'])}",
+            headers={"Authorization": f"Bearer {spec['tokens']['clerk']}"},
+        )
+
     return {
+        "api_read": api_read,
         "clerk_queue": page("/clerk", "clerk"),
         "case_page": case_page,
         "command": command,
@@ -69,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--schema", required=True, help="a store kept by bench.load --keep")
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--kinds", default=",".join(KINDS))
-    parser.add_argument("--profile", choices=KINDS)
+    parser.add_argument("--profile", choices=(*KINDS, "api_read"))
     parser.add_argument("--spec", type=Path, help="reuse a spec (tokens, ids) saved by --save")
     parser.add_argument("--save", type=Path, help="save the spec for the next run")
     parser.add_argument("--json", type=Path)
