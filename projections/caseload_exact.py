@@ -319,7 +319,8 @@ def case_ids(
     to: date,
     cutoff: datetime | None,
 ) -> Any:
-    """One statement: the distinct ids of the cases one figure counts — the row ``key`` of
+    """One statement: the cases one figure counts (``case_id`` and ``on``, the latest date of
+    what counted it: receipt, entrustment, the fact) — the row ``key`` of
     ``group_by`` (``None``: the totals) — by the same predicates as :func:`aggregate`."""
     prefix = _narrowed(group_by, key, prefix)
     by_category = group_by == "claim_category"
@@ -342,17 +343,21 @@ def case_ids(
         )
         if group_by is not None:
             where.append(k == key)
-        return select(cl.case_id).where(and_(*where)).distinct()
+        return (
+            select(cl.case_id, func.max(cl.received_on).label("on"))
+            .where(and_(*where))
+            .group_by(cl.case_id)
+        )
     if measure in ("pending", "overdue"):
         candidates = _pending_candidates(prefix, to, cutoff)
         p = candidates.c
-        query = select(p.case_id).select_from(candidates)
+        query = select(p.case_id, func.max(p.on).label("on")).select_from(candidates)
         if category is not None:
             query = _with_categories(query, p.categories, cats)
         where = [] if group_by is None else [_fact_key(group_by, p, category) == key]
         if measure == "overdue":
             where.append(p.window_end < to)
-        return query.where(and_(true(), *where)).distinct()
+        return query.where(and_(true(), *where)).group_by(p.case_id)
     facts = case_tables()["facts"]
     f = facts.c
     reversed_: ColumnElement[bool] = f.reversed_at.is_not(None)
@@ -370,12 +375,12 @@ def case_ids(
         where.append(f.branch == "performance")
     elif measure == "succeeded_by_statement":
         where.append(func.coalesce(f.branch, "") != "performance")  # as aggregate() counts
-    query = select(f.case_id).select_from(facts)
+    query = select(f.case_id, func.max(f.on).label("on")).select_from(facts)
     if category is not None:
         query = _with_categories(query, f.categories, cats)
     if group_by is not None:
         where.append(_fact_key(group_by, f, category) == key)
-    return query.where(and_(*where)).distinct()
+    return query.where(and_(*where)).group_by(f.case_id)
 
 
 def latest_policy(conn: Any, to: date) -> str:

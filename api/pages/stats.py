@@ -299,6 +299,7 @@ def drill_down(
             as_of=q.as_of,
             measure=measure,
             key=key,
+            newest_first=True,
         )
     except DomainError as exc:
         raise PageError(422, exc.title_zh, exc.detail) from None

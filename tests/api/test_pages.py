@@ -135,6 +135,7 @@ def test_a_drill_down_page_lists_the_figures_cases_fifty_a_page(world: World) ->
     event store); its pages together list exactly the cases the API's drill-down names."""
     import re
     from datetime import date
+    from uuid import UUID
 
     from tests.support.factories import new_case
 
@@ -160,6 +161,10 @@ def test_a_drill_down_page_lists_the_figures_cases_fifty_a_page(world: World) ->
             seen += rows
         assert "收案数：56 件" in shown.text
     assert len(seen) == 56 and set(seen) == expected  # 50 + 6, none twice
+    # newest received first (then by id, descending): the order a person reads a list in
+    received = {c: app.get_case(UUID(c)).received_on for c in seen}
+    assert seen == sorted(seen, key=lambda c: (received[c], c), reverse=True)
+    assert received[seen[0]] == date(2026, 2, 28) and received[seen[-1]] == date(2026, 2, 1)
     assert "第 1 页，共 2 页" in texts[0] and "下一页" in texts[0] and "上一页" not in texts[0]
     assert "第 2 页，共 2 页" in texts[1] and "上一页" in texts[1] and "下一页" not in texts[1]
     assert "第 2 页，共 2 页" in texts[2]  # past the end: the last page
