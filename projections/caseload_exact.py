@@ -4,6 +4,7 @@ period and any ``as_of`` (the definitions are in ``projections.caseload``)."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -34,6 +35,9 @@ from projections.common import (
 )
 from projections.figures import Figures
 from projections.sql import case_tables
+
+# the fact kinds the figures count (``reversed``, ``window`` and ``assigned`` only qualify them)
+COUNTED_KINDS = ("entrusted", "succeeded", "failed", "agreed", "paid")
 
 
 def _categories() -> Any:
@@ -90,6 +94,41 @@ def _fact_key(group_by: str | None, columns: Any, category: Any) -> Any:
     )
 
 
+def _claim_key(group_by: str | None, cl: Any) -> Any:
+    """The key of an ``rm_claims`` row (claims have no studio, mediator, route or reason)."""
+    return _key_expr(
+        group_by,
+        region=cl.region_code,
+        studio=None,
+        mediator=None,
+        route=None,
+        worker=cl.worker_category,
+        on=cl.received_on,
+        category=cl.category,
+    )
+
+
+def _reversed(f: Any, cutoff: datetime | None) -> ColumnElement[bool]:
+    """A success row reversed as known at ``cutoff``: it counts nowhere."""
+    reversed_: ColumnElement[bool] = f.reversed_at.is_not(None)
+    if cutoff is not None:
+        reversed_ = and_(reversed_, f.reversed_at <= cutoff)
+    return reversed_
+
+
+def _in_period(
+    f: Any, prefix: str, kinds: Sequence[str], from_: date, to: date, cutoff: datetime | None
+) -> list[ColumnElement[bool]]:
+    """Facts of ``kinds`` in the region, dated in the period, known at ``cutoff``."""
+    return [
+        starts_with(f.region_code, prefix),
+        f.kind.in_(kinds),
+        f.on >= from_,
+        f.on <= to,
+        *known(f, cutoff),
+    ]
+
+
 def _with_categories(query: Any, categories_col: Any, cats: Any) -> Any:
     return query.join(
         cats,
@@ -109,16 +148,7 @@ def aggregate(
 
     # received and claimed: claims belonging to their case as known at as_of
     cl = t["claims"].c
-    key = _key_expr(
-        group_by,
-        region=cl.region_code,
-        studio=None,
-        mediator=None,
-        route=None,
-        worker=cl.worker_category,
-        on=cl.received_on,
-        category=cl.category,
-    )
+    key = _claim_key(group_by, cl)
     # one row per (key, case): its claims' sum, its applicants, whether it is collective
     claimed = (
         select(
@@ -159,28 +189,19 @@ def aggregate(
     f = facts.c
     cats = _categories()
     category = cats.c.category if by_category else None
-    reversed_: ColumnElement[bool] = f.reversed_at.is_not(None)
-    if cutoff is not None:
-        reversed_ = and_(reversed_, f.reversed_at <= cutoff)
     query = select(
         _fact_key(group_by, f, category).label("k"),
         f.kind,
         f.branch,
-        case((reversed_, 1), else_=0).label("rev"),
+        case((_reversed(f, cutoff), 1), else_=0).label("rev"),
         f.days,
         f.amount_cents,
     ).select_from(facts)
     if by_category:
         query = _with_categories(query, f.categories, cats)
-    inner = query.where(
-        and_(
-            starts_with(f.region_code, prefix),
-            f.kind.in_(("entrusted", "succeeded", "failed", "agreed", "paid")),
-            f.on >= from_,
-            f.on <= to,
-            *known(f, cutoff),
-        )
-    ).subquery("f")
+    inner = query.where(and_(*_in_period(f, prefix, COUNTED_KINDS, from_, to, cutoff))).subquery(
+        "f"
+    )
     grouped = select(
         inner.c.k,
         inner.c.kind,
@@ -331,18 +352,8 @@ def case_ids(
         where = claims_received(prefix, from_, to, cutoff)
         if measure == "collective":
             where.append(cl.collective.is_(True))
-        k = _key_expr(
-            group_by,
-            region=cl.region_code,
-            studio=None,
-            mediator=None,
-            route=None,
-            worker=cl.worker_category,
-            on=cl.received_on,
-            category=cl.category,
-        )
         if group_by is not None:
-            where.append(k == key)
+            where.append(_claim_key(group_by, cl) == key)
         return (
             select(cl.case_id, func.max(cl.received_on).label("on"))
             .where(and_(*where))
@@ -360,16 +371,9 @@ def case_ids(
         return query.where(and_(true(), *where)).group_by(p.case_id)
     facts = case_tables()["facts"]
     f = facts.c
-    reversed_: ColumnElement[bool] = f.reversed_at.is_not(None)
-    if cutoff is not None:
-        reversed_ = and_(reversed_, f.reversed_at <= cutoff)
     where = [
-        starts_with(f.region_code, prefix),
-        f.kind.in_(_FACT_KINDS[measure]),
-        f.on >= from_,
-        f.on <= to,
-        *known(f, cutoff),
-        or_(f.kind != "succeeded", ~reversed_),  # a reversed success counts nowhere
+        *_in_period(f, prefix, _FACT_KINDS[measure], from_, to, cutoff),
+        or_(f.kind != "succeeded", ~_reversed(f, cutoff)),  # a reversed success counts nowhere
     ]
     if measure == "succeeded_by_performance":
         where.append(f.branch == "performance")

@@ -70,7 +70,8 @@ def case_ids(
     with engine.connect() as conn:
         rows = [(str(c).lower(), on) for c, on in conn.execute(query)]
     # the canonical text of UUIDs sorts as the UUIDs do
-    rows.sort(key=lambda r: r[0], reverse=newest_first)
     if newest_first:
-        rows.sort(key=lambda r: r[1], reverse=True)  # stable: ties stay by id, descending
+        rows.sort(key=lambda r: (r[1], r[0]), reverse=True)
+    else:
+        rows.sort(key=lambda r: r[0])
     return [c for c, _ in rows]
