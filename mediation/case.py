@@ -586,6 +586,11 @@ class Case(ChainedAggregate):
     def respondent(self) -> dict[str, str]:
         return self.respondents[0] if self.respondents else {}
 
+    @property
+    def every_party(self) -> list[dict[str, str]]:
+        """Every applicant, then every respondent, as stored (personal fields sealed)."""
+        return [*self.applicants, *self.respondents]
+
     def _end_mediation(self, on: date, acceptance_due_on: date | None) -> None:
         self.mediations_ended += 1
         self.mediation_ended_on = on

@@ -95,7 +95,7 @@ def plan(app: MediationApplication, today: date, years: int = DEFAULT_YEARS) -> 
         past = concluded is not None and concluded <= cutoff
         # every party's subjects: each applicant, and each respondent with personal fields
         subjects: dict[str, dict[str, str]] = {}
-        for party in (*case.applicants, *case.respondents):
+        for party in case.every_party:
             for subject in personal.subjects_in(party):
                 subjects.setdefault(subject, party)
         if not subjects and past:

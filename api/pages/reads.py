@@ -171,7 +171,7 @@ def case_rows(rt: Runtime, ids: list[UUID], *, mask: bool) -> list[dict[str, Any
     out = []
     cases = rt.app.get_cases(ids)  # one read for the list
     # every party's key in one read too (a masked row opens them to mask the values)
-    keys = rt.app.personal.ring(p for c in cases for p in (*c.applicants, *c.respondents))
+    keys = rt.app.personal.ring(p for c in cases for p in c.every_party)
     for case in cases:
         view = case_view(case, today, calendar=calendar, reveal=keys.reveal, mask=mask)
         due = sorted(view.deadlines, key=lambda d: d.due_on)

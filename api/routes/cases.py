@@ -127,7 +127,7 @@ def list_cases(
     # one read for the page's cases (a case whose events are gone is left out: the tamper
     # check reports it) and one for their parties' keys
     cases = [c for c in runtime.app.get_cases(ids) if authz.in_jurisdiction(user, c.region_code)]
-    keys = runtime.app.personal.ring(p for c in cases for p in (*c.applicants, *c.respondents))
+    keys = runtime.app.personal.ring(p for c in cases for p in c.every_party)
     for case in cases:
         view = case_view(
             case,

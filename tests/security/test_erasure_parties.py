@@ -99,7 +99,7 @@ def test_a_key_ring_reveals_a_list_as_one_read_per_person_would(
         plan = retention.plan(app, date(2037, 1, 1))
         retention.apply(app, plan, actor="admin", now=datetime(2037, 1, 1, tzinfo=UTC))
         cases = app.get_cases([old.id, recent.id])
-        parties = [p for c in cases for p in (*c.applicants, *c.respondents)]
+        parties = [p for c in cases for p in c.every_party]
         ring = app.personal.ring(parties)
         for party in parties:
             assert ring.reveal(party) == app.personal.reveal(party)
