@@ -15,7 +15,7 @@ from mediation.organisation import Studio
 from mediation.text import storable
 from projections.decode import Ev, EventTypes, decode, ident, plain
 from projections.sql import insert_many, organisation_tables
-from projections.views import Fault, Positioned, Run
+from projections.views import Fault, Positioned, Unpartitioned
 
 
 class _Batch:
@@ -91,13 +91,9 @@ ON_EVENT: dict[type[Any], Callable[[_Batch, Ev], None]] = {
 }
 STUDIO_EVENTS: tuple[type[Any], ...] = tuple(ON_EVENT)
 
-_NOT_IN_PARTS = "the organisation view is not rebuilt in parts"
 
-
-class OrganisationView:
+class OrganisationView(Unpartitioned):
     name = "organisation"
-    partitioned = False
-    obsolete: tuple[str, ...] = ()
 
     def __init__(self) -> None:
         self.types = EventTypes(*STUDIO_EVENTS)
@@ -118,27 +114,3 @@ class OrganisationView:
                 fault(position)
             ON_EVENT[ev.type](batch, ev)
         batch.flush()
-
-    def begin_load(self) -> None:
-        pass
-
-    def end_load(self, conn: Connection, suffix: str) -> None:
-        pass
-
-    def abort_load(self) -> None:
-        pass
-
-    def begin_parts(self, conn: Connection, suffix: str) -> None:
-        raise NotImplementedError(_NOT_IN_PARTS)
-
-    def fold(self, suffix: str, events: Sequence[Positioned], fault: Fault | None, run: Run) -> Any:
-        raise NotImplementedError(_NOT_IN_PARTS)
-
-    def write(self, conn: Connection, suffix: str, folded: Any) -> None:
-        raise NotImplementedError(_NOT_IN_PARTS)
-
-    def end_part(self, suffix: str, run: Run) -> None:
-        raise NotImplementedError(_NOT_IN_PARTS)
-
-    def absorb(self, parts: Sequence[Any]) -> None:
-        raise NotImplementedError(_NOT_IN_PARTS)

@@ -40,14 +40,13 @@ from mediation import personal
 from mediation.case import Case
 from projections.decode import Ev, EventTypes, decode, plain
 from projections.sql import insert_many
-from projections.views import Fault, Positioned, Run
+from projections.views import Fault, Positioned, Unpartitioned
 
 NAME_PREFIXES = 16  # a name is found by each of its first 16 prefixes
 _OPEN, _CLOSE = "〔([【［（", "〕)]】］）"
 _SPACES = re.compile(r"\s+")
 _SEQUENCE = re.compile(r"^[0-9]{1,7}$")
 _SHORT_ID = re.compile(r"^[0-9a-f]{8}$")
-_NOT_ALONE = "the search view is not rebuilt in parts"
 
 
 class Hasher(Protocol):
@@ -128,10 +127,8 @@ def search_tables(suffix: str = "") -> dict[str, Table]:
     }
 
 
-class SearchView:
+class SearchView(Unpartitioned):
     name = "search"
-    partitioned = False
-    obsolete: tuple[str, ...] = ()
 
     def __init__(self, hasher: Hasher) -> None:
         self.hasher = hasher
@@ -200,30 +197,6 @@ class SearchView:
             for row in self.rows(ev, keys):
                 rows.setdefault((row["term"], row["case_id"], row["part"]), row)
         insert_many(conn, search_tables(suffix)["search"], list(rows.values()))
-
-    def begin_load(self) -> None:
-        pass
-
-    def end_load(self, conn: Connection, suffix: str) -> None:
-        pass
-
-    def abort_load(self) -> None:
-        pass
-
-    def begin_parts(self, conn: Connection, suffix: str) -> None:
-        raise NotImplementedError(_NOT_ALONE)
-
-    def fold(self, suffix: str, events: Sequence[Positioned], fault: Fault | None, run: Run) -> Any:
-        raise NotImplementedError(_NOT_ALONE)
-
-    def write(self, conn: Connection, suffix: str, folded: Any) -> None:
-        raise NotImplementedError(_NOT_ALONE)
-
-    def end_part(self, suffix: str, run: Run) -> None:
-        raise NotImplementedError(_NOT_ALONE)
-
-    def absorb(self, parts: Sequence[Any]) -> None:
-        raise NotImplementedError(_NOT_ALONE)
 
 
 def hashed(hasher: Hasher, query: str) -> list[str]:

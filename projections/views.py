@@ -3,8 +3,9 @@
 A view owns a few read-model tables and processes a *batch* of its events inside the
 caller's transaction (``process``); it never reads the wall clock or commits, so a
 rebuild gives identical rows. The views: ``cases_view.CasesView`` (cases, claims, facts,
-subsidies, counters) and ``organisation_view.OrganisationView`` (studios, mediators);
-``system.all_views`` lists them.
+subsidies, counters), ``organisation_view.OrganisationView`` (studios, mediators) and
+``search.SearchView`` (the hashed search terms); ``system.all_views`` lists them. The last
+two load in one process (``Unpartitioned``).
 """
 
 from __future__ import annotations
@@ -64,3 +65,40 @@ class View(Protocol):
     def end_part(self, suffix: str, run: Run) -> Any: ...
 
     def absorb(self, parts: Sequence[Any]) -> None: ...
+
+
+class Unpartitioned:
+    """What a view that loads in one process and carries nothing across batches has for the
+    load and parts protocol (``organisation_view``, ``search``): nothing to carry, and a
+    refusal to be rebuilt in parts (the rebuild never asks it: ``partitioned`` is False)."""
+
+    name: str
+    partitioned = False
+    obsolete: tuple[str, ...] = ()
+
+    def begin_load(self) -> None:
+        pass
+
+    def end_load(self, conn: Connection, suffix: str) -> None:
+        pass
+
+    def abort_load(self) -> None:
+        pass
+
+    def _not_in_parts(self) -> NotImplementedError:
+        return NotImplementedError(f"the {self.name} view is not rebuilt in parts")
+
+    def begin_parts(self, conn: Connection, suffix: str) -> None:
+        raise self._not_in_parts()
+
+    def fold(self, suffix: str, events: Sequence[Positioned], fault: Fault | None, run: Run) -> Any:
+        raise self._not_in_parts()
+
+    def write(self, conn: Connection, suffix: str, folded: Any) -> None:
+        raise self._not_in_parts()
+
+    def end_part(self, suffix: str, run: Run) -> None:
+        raise self._not_in_parts()
+
+    def absorb(self, parts: Sequence[Any]) -> None:
+        raise self._not_in_parts()
