@@ -55,6 +55,7 @@ from mediation.errors import DomainError
 from mediation.identifiers import validate_resident_id
 from mediation.keystore import KeyBatch
 from mediation.personal import sealing_with
+from mediation.settings import processes_from_env
 from mediation.storage import refresh_statistics
 from mediation.values import Actor
 
@@ -379,14 +380,7 @@ MAX_DEFAULT_WORKERS = 4
 
 
 def import_workers() -> int:
-    value = os.environ.get(WORKERS_ENV, "").strip()
-    if value.isdigit():
-        return max(int(value), 1)
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 1
-    return max(min(cpus, MAX_DEFAULT_WORKERS), 1)
+    return processes_from_env(WORKERS_ENV, MAX_DEFAULT_WORKERS)
 
 
 class ImportWorkerFailed(RuntimeError):

@@ -5,6 +5,7 @@ The ``mediation`` command and the server read the same settings. See docs/operat
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import Literal
 from urllib.parse import unquote, urlparse
@@ -101,3 +102,17 @@ def persistence_env(
     if encryption_key:
         env.update(CIPHER_TOPIC="eventsourcing.cryptography:AESCipher", CIPHER_KEY=encryption_key)
     return env
+
+
+def processes_from_env(name: str, most: int = 4) -> int:
+    """How many processes a parallel job (an import, a rebuild) runs in: the integer in the
+    environment variable ``name`` if it holds one (at least 1), else the CPUs this process
+    may use, at most ``most``."""
+    value = os.environ.get(name, "").strip()
+    if value.isdigit():
+        return max(int(value), 1)
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(min(cpus, most), 1)

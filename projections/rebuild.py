@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine, Table, delete, inspect, select, text,
 from sqlalchemy.schema import CreateTable
 
 from mediation.application import MediationApplication
+from mediation.settings import processes_from_env
 from projections import raw_reader
 from projections.raw_reader import in_part
 from projections.runner import Progress, Runner
@@ -75,14 +76,7 @@ MAX_DEFAULT_WORKERS = 4
 
 
 def rebuild_workers() -> int:
-    value = os.environ.get(WORKERS_ENV, "").strip()
-    if value.isdigit():
-        return max(int(value), 1)
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 1
-    return max(min(cpus, MAX_DEFAULT_WORKERS), 1)
+    return processes_from_env(WORKERS_ENV, MAX_DEFAULT_WORKERS)
 
 
 class RebuildWorkerFailed(RuntimeError):
