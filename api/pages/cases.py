@@ -504,7 +504,7 @@ def _refused(
         err,
         F.values_of(form),
         open_form=form_name,
-        errors=F.problems(exc) if isinstance(exc, ValidationFailed) else {},
+        errors=F.problems(exc),
     )
 
 
@@ -699,7 +699,7 @@ def _create_sync(request: Request, user: User, form: FormData) -> Response:
             employment_ended_on=ended,
         )
     except DomainError as exc:
-        errors = F.problems(exc) if isinstance(exc, ValidationFailed) else {}
+        errors = F.problems(exc)
         if parties is not None:  # the domain names a party by its place among those read
             errors = {parties.form_field(f) or f: text for f, text in errors.items()}
         return prg.refused(request, "/cases/new", refusal(exc), values, errors=errors)

@@ -21,7 +21,7 @@ from api.users import User
 from mediation import labels as L
 from mediation.application import CommandContext
 from mediation.documents import DocumentKind, IssuedDocument
-from mediation.errors import DomainError, NotFound, ValidationFailed
+from mediation.errors import DomainError, NotFound
 from mediation.issuing import document_of
 
 router = APIRouter()
@@ -50,7 +50,7 @@ def _issue_sync(request: Request, user: User, case_id: str, form: FormData) -> R
             raise from_api_error(exc) from None
         documents_of(request).issue(ctx, case.id, kind, F.day(form, "on"))
     except DomainError as exc:
-        errors = F.problems(exc) if isinstance(exc, ValidationFailed) else {}
+        errors = F.problems(exc)
         return prg.refused(
             request,
             f"/cases/{case.id}",

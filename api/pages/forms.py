@@ -166,11 +166,14 @@ class Reader:
             raise FormInvalid(self.errors)
 
 
-def problems(exc: ValidationFailed) -> dict[str, str]:
-    """The field problems of a refusal: all of a ``FormInvalid``, or the one field's."""
+def problems(exc: BaseException) -> dict[str, str]:
+    """The field problems of a refusal: all of a ``FormInvalid``, the one field's of a
+    ``ValidationFailed``, none of any other refusal."""
     if isinstance(exc, FormInvalid):
         return exc.errors
-    return {exc.field: exc.detail} if exc.field else {}
+    if isinstance(exc, ValidationFailed):
+        return {exc.field: exc.detail} if exc.field else {}
+    return {}
 
 
 def summary(errors: dict[str, str]) -> list[tuple[str, str, str]]:

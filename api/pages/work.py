@@ -275,7 +275,7 @@ def _appoint_sync(request: Request, user: User, studio_id: str, form: FormData) 
             appointed_on=F.day(form, "appointed_on"),
         )
     except DomainError as exc:
-        errors = F.problems(exc) if isinstance(exc, ValidationFailed) else {}
+        errors = F.problems(exc)
         return prg.refused(
             request,
             f"/roster?studio={studio.id}",
@@ -314,7 +314,7 @@ def _retire_sync(
         )
     except (DomainError, ValueError) as exc:
         err = refusal(exc) if isinstance(exc, DomainError) else {"title": "调解员无效"}
-        errors = F.problems(exc) if isinstance(exc, ValidationFailed) else {}
+        errors = F.problems(exc)
         return prg.refused(
             request,
             f"/roster?studio={studio.id}",
